@@ -1,0 +1,10 @@
+import { openImage } from './domain/imagery/index.js';
+const [path, nStr, cache] = process.argv.slice(2);
+const N = Number(nStr ?? 200);
+let seed = 42; const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+const src = await openImage(path!, { blockCacheBytes: Number(cache ?? 128) * 1024 * 1024 });
+const { width, height } = src.info;
+const wins = Array.from({ length: N }, () => ({ x: Math.floor(rnd() * (width - 256)), y: Math.floor(rnd() * (height - 256)), width: 256, height: 256 }));
+const t = performance.now();
+for (const w of wins) await src.readWindow(w);
+console.log((N / ((performance.now() - t) / 1000)).toFixed(1), 'win/s');

@@ -1,0 +1,74 @@
+/**
+ * The batch activity: stream cached chips and labels of the selected datapoints into one HDF5 file. Writing goes
+ * to a temporary name and is renamed into place, so a retry or a killed worker leaves the old file or a complete
+ * new one. The file name derives from the workflow id, so a retried build rewrites the same version.
+ */
+import { mkdir, rename, symlink, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { Catalog, Datapoint } from '../domain/catalog/types.js';
+import type { ChipStore } from '../domain/chips/types.js';
+import { datasetDoc } from '../domain/catalog/dataset-doc.js';
+import { selectBatch, writeBatch, type BatchSample } from '../domain/batches/index.js';
+import type { BuildBatchInput, BuildBatchResult } from './types.js';
+import type { ActivityResources } from './resources.js';
+
+/** Datapoints read from the catalog per query while collecting candidates. */
+const PAGE = 5000;
+
+export function createBatchActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources, batchDir: string) {
+  async function buildBatch(input: BuildBatchInput): Promise<BuildBatchResult> {
+    const ctx = Context.current();
+    const dataset = await resources.dataset(input.datasetId);
+    const counts = await catalog.counts(dataset.id);
+    const candidates: Datapoint[] = [];
+    for (let offset = 0; offset < counts.total; offset += PAGE) {
+      const page = await catalog.listDatapoints(dataset.id, { offset, limit: PAGE });
+      for (const p of page) if (p.chipKey !== null) candidates.push(p);
+      ctx.heartbeat({ collected: candidates.length });
+    }
+    const selected = selectBatch(candidates, input);
+
+    const runName = ctx.info.workflowExecution?.workflowId ?? `batch-${Date.now()}`;
+    const dir = path.join(batchDir, dataset.id);
+    const file = input.output ?? path.join(dir, `${runName}.h5`);
+    await mkdir(path.dirname(file), { recursive: true });
+
+    async function* samples(): AsyncGenerator<BatchSample> {
+      for (const { item, group } of selected) {
+        yield { id: item.id, group, source: item.source, window: item.window, label: item.label, image: await chips.get(item.chipKey!) };
+      }
+    }
+    const groups = input.split ? Object.keys(input.split) : [...new Set(selected.map((s) => s.group))];
+    const summary = await writeBatch(
+      file,
+      {
+        dataset: datasetDoc(dataset, counts),
+        classes: dataset.classes,
+        mlType: dataset.mlType,
+        seed: input.seed,
+        inputs: { sources: dataset.sources, ingests: dataset.ingests, selection: { ...input, output: undefined }, workflowId: runName },
+        groups,
+      },
+      samples(),
+      {
+        compression: input.compression,
+        onProgress: (done) => ctx.heartbeat({ done, total: selected.length }),
+        signal: ctx.cancellationSignal,
+      },
+    );
+
+    let latest: string | undefined;
+    if (!input.output) {
+      latest = path.join(dir, 'latest.h5');
+      // Move the pointer atomically: a new symlink under a temporary name, renamed over the old one.
+      const tmp = `${latest}.tmp-${process.pid}`;
+      await rm(tmp, { force: true });
+      await symlink(path.basename(file), tmp);
+      await rename(tmp, latest);
+    }
+    return { path: file, latest, groups: summary.groups, samples: summary.samples };
+  }
+
+  return { buildBatch };
+}

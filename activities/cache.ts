@@ -1,0 +1,57 @@
+/**
+ * Cache activities: read each datapoint's window from its image and store the chip. Idempotent: a datapoint
+ * already cached is skipped, a chip is written atomically under a key derived from its datapoint id, and the
+ * catalog is told only after the chip is safely stored.
+ */
+import { Context } from '@temporalio/activity';
+import type { Catalog, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
+import type { ChipStore } from '../domain/chips/types.js';
+import { chipKey } from '../domain/chips/index.js';
+import type { CacheChunkInput, CacheChunkResult, IngestSpec } from './types.js';
+import type { ActivityResources } from './resources.js';
+
+/** Chips stored between two catalog updates (and heartbeats). */
+const MARK_BATCH = 32;
+
+/** The bands the dataset's ingests read from a source (all bands for datapoints fed directly). */
+export function bandsForSource(dataset: DatasetRecord, source: string): number[] | undefined {
+  const ingests = dataset.ingests as Array<Partial<IngestSpec>>;
+  return ingests.filter((i) => i.image === source).at(-1)?.bands;
+}
+
+export function createCacheActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources) {
+  async function cacheChunk({ datasetId, start, end }: CacheChunkInput): Promise<CacheChunkResult> {
+    const ctx = Context.current();
+    const dataset = await resources.dataset(datasetId);
+    const points = await catalog.listDatapoints(datasetId, { offset: start, limit: end - start });
+    const result: CacheChunkResult = { cached: 0, stored: 0 };
+    let pending: Array<{ id: string; chipKey: string }> = [];
+    const flush = async () => {
+      if (pending.length) await catalog.markCached(datasetId, pending);
+      pending = [];
+      ctx.heartbeat(result);
+    };
+    for (const point of points) {
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      if (point.chipKey === null) {
+        const image = await resources.image(point.source);
+        const chip = await image.readWindow(point.window, bandsForSource(dataset, point.source));
+        const key = chipKey(datasetId, point.id);
+        await chips.put(key, chip);
+        pending.push({ id: point.id, chipKey: key });
+        result.stored++;
+      }
+      result.cached++;
+      if (pending.length >= MARK_BATCH) await flush();
+    }
+    await flush();
+    return result;
+  }
+
+  async function datasetCounts({ datasetId }: { datasetId: string }): Promise<DatasetCounts> {
+    await resources.dataset(datasetId);
+    return catalog.counts(datasetId);
+  }
+
+  return { cacheChunk, datasetCounts };
+}

@@ -1,0 +1,28 @@
+/**
+ * Builds veda's activities from their dependencies. Workflows import only the type `VedaActivities`.
+ */
+import type { Catalog } from '../domain/catalog/types.js';
+import type { ChipStore } from '../domain/chips/types.js';
+import { createBatchActivities } from './batch.js';
+import { createCacheActivities } from './cache.js';
+import { withFailureMapping } from './errors.js';
+import { createIngestActivities } from './ingest.js';
+import { ActivityResources } from './resources.js';
+
+export interface ActivityDependencies {
+  catalog: Catalog;
+  chips: ChipStore;
+  /** Where batch files go unless a build names its output. */
+  batchDir: string;
+}
+
+export function createActivities(deps: ActivityDependencies) {
+  const resources = new ActivityResources(deps.catalog);
+  return withFailureMapping({
+    ...createIngestActivities(deps.catalog, resources),
+    ...createCacheActivities(deps.catalog, deps.chips, resources),
+    ...createBatchActivities(deps.catalog, deps.chips, resources, deps.batchDir),
+  });
+}
+
+export type VedaActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,144 @@
+/**
+ * Ingest activities: thin adapters from Temporal to the domain (window plans, label encoders, the catalog).
+ * Each chunk heartbeats its position and resumes from it on retry; posts are idempotent upserts.
+ */
+import { Context } from '@temporalio/activity';
+import { InvalidInputError } from '../domain/errors.js';
+import { datapointId } from '../domain/datapoints/id.js';
+import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
+import { boundsToWgs84 } from '../domain/geo/index.js';
+import { nodataShare, windowBounds, type ImageSource } from '../domain/imagery/index.js';
+import { encodeLabel, featureAnchors, windowLabelContext, type LabelSource } from '../domain/labels/index.js';
+import { planSize, windowRange } from '../domain/windows/index.js';
+import type { PlannedWindow } from '../domain/types.js';
+import type {
+  FinishIngestInput,
+  IngestChunkInput,
+  IngestChunkResult,
+  IngestSpec,
+  PreparedIngest,
+} from './types.js';
+import type { ActivityResources } from './resources.js';
+
+/** Datapoints posted per catalog statement; a heartbeat follows each. */
+const POST_BATCH = 64;
+
+export function createIngestActivities(catalog: Catalog, resources: ActivityResources) {
+  async function openInputs(spec: IngestSpec): Promise<{ dataset: DatasetRecord; image: ImageSource; labels: LabelSource }> {
+    const dataset = await resources.dataset(spec.datasetId);
+    if (dataset.mlType !== spec.mlType) {
+      throw new InvalidInputError(`dataset ${dataset.id} is ${dataset.mlType}, but the ingest asks for ${spec.mlType}`);
+    }
+    const image = await resources.image(spec.image);
+    const labels = await resources.labels(spec.labels.uri, spec.labels.classProperty, dataset.classes, image.info.epsg);
+    return { dataset, image, labels };
+  }
+
+  function anchorsFor(spec: IngestSpec, image: ImageSource, labels: LabelSource) {
+    return spec.plan.strategy === 'features' ? featureAnchors(labels, image.info.geoTransform) : undefined;
+  }
+
+  async function prepareIngest(spec: IngestSpec): Promise<PreparedIngest> {
+    const { dataset, image, labels } = await openInputs(spec);
+    const { info } = image;
+    const bands = spec.bands ?? Array.from({ length: info.bands }, (_, i) => i + 1);
+    for (const b of bands) {
+      if (!Number.isInteger(b) || b < 1 || b > info.bands) {
+        throw new InvalidInputError(`band ${b} does not exist in ${spec.image} (it has ${info.bands} bands)`);
+      }
+    }
+    const [tileW, tileH] = dataset.tileSize;
+    const [planW, planH] = spec.plan.tileSize;
+    if (planW !== tileW || planH !== tileH) {
+      throw new InvalidInputError(`the plan's tile ${planW}x${planH} differs from dataset ${dataset.id}'s tile ${tileW}x${tileH}`);
+    }
+    const shape: [number, number, number] = [bands.length, tileH, tileW];
+    if (dataset.shape && (dataset.shape.join() !== shape.join() || dataset.dtype !== info.dtype)) {
+      throw new InvalidInputError(
+        `${spec.image} gives ${info.dtype} chips of shape [${shape}], but dataset ${dataset.id} holds ` +
+          `${dataset.dtype} chips of shape [${dataset.shape}]`,
+      );
+    }
+    const total = planSize(info, spec.plan, spec.groups, anchorsFor(spec, image, labels));
+    const workflowId = Context.current().info.workflowExecution?.workflowId ?? null;
+    const recorded = dataset.ingests.some((i) => (i as { workflowId?: string }).workflowId === workflowId);
+    await catalog.updateDataset(dataset.id, {
+      shape,
+      dtype: info.dtype,
+      sources: dataset.sources.includes(spec.image) ? dataset.sources : [...dataset.sources, spec.image],
+      ingests: recorded ? dataset.ingests : [...dataset.ingests, { workflowId, at: new Date().toISOString(), ...spec }],
+    });
+    const { skipped } = labels;
+    return { total, ignoredFeatures: skipped.unknownClass + skipped.missingClass + skipped.unsupportedGeometry };
+  }
+
+  async function ingestChunk({ spec, start, end }: IngestChunkInput): Promise<IngestChunkResult> {
+    const ctx = Context.current();
+    const { dataset, image, labels } = await openInputs(spec);
+    const resumeAt = (ctx.info.heartbeatDetails as { next?: number } | undefined)?.next ?? start;
+    const previous = (ctx.info.heartbeatDetails as { result?: IngestChunkResult } | undefined)?.result;
+    const result: IngestChunkResult = previous ?? { windows: 0, posted: 0, skipped: 0, extent: null };
+    const windows = windowRange(image.info, spec.plan, spec.groups, resumeAt, end, anchorsFor(spec, image, labels));
+
+    for (let i = 0; i < windows.length; i += POST_BATCH) {
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      const batch = windows.slice(i, i + POST_BATCH);
+      const points: Datapoint[] = [];
+      for (const w of batch) {
+        result.windows++;
+        if (spec.maxNodata !== undefined && (await rejectsNodata(image, w, spec))) {
+          result.skipped++;
+          continue;
+        }
+        points.push({
+          id: datapointId(dataset.id, spec.image, w, w.group),
+          datasetId: dataset.id,
+          group: w.group,
+          source: spec.image,
+          window: { x: w.x, y: w.y, width: w.width, height: w.height },
+          label: encodeLabel(dataset.mlType, windowLabelContext(labels, image.info.geoTransform, w), spec.labelOptions),
+          chipKey: null,
+        });
+        result.extent = extendExtent(result.extent, w);
+      }
+      result.posted += await catalog.upsertDatapoints(points);
+      ctx.heartbeat({ next: resumeAt + i + batch.length, result });
+    }
+    return result;
+  }
+
+  async function finishIngest({ spec, extent }: FinishIngestInput): Promise<DatasetCounts> {
+    const dataset = await resources.dataset(spec.datasetId);
+    if (extent) {
+      const image = await resources.image(spec.image);
+      const window = { x: extent[0], y: extent[1], width: extent[2] - extent[0], height: extent[3] - extent[1] };
+      const bounds = windowBounds(image.info, window);
+      const wgs84 = image.info.epsg === null ? null : boundsToWgs84(bounds, image.info.epsg);
+      if (wgs84) {
+        const bbox: [number, number, number, number] = dataset.bbox
+          ? [
+              Math.min(dataset.bbox[0], wgs84[0]),
+              Math.min(dataset.bbox[1], wgs84[1]),
+              Math.max(dataset.bbox[2], wgs84[2]),
+              Math.max(dataset.bbox[3], wgs84[3]),
+            ]
+          : wgs84;
+        await catalog.updateDataset(dataset.id, { bbox });
+          }
+    }
+    return catalog.counts(dataset.id);
+  }
+
+  return { prepareIngest, ingestChunk, finishIngest };
+}
+
+async function rejectsNodata(image: ImageSource, w: PlannedWindow, spec: IngestSpec): Promise<boolean> {
+  const raster = await image.readWindow(w, spec.bands);
+  return nodataShare(raster, image.info.nodata) > (spec.maxNodata ?? 1);
+}
+
+function extendExtent(extent: IngestChunkResult['extent'], w: PlannedWindow): [number, number, number, number] {
+  const box: [number, number, number, number] = [w.x, w.y, w.x + w.width, w.y + w.height];
+  if (!extent) return box;
+  return [Math.min(extent[0], box[0]), Math.min(extent[1], box[1]), Math.max(extent[2], box[2]), Math.max(extent[3], box[3])];
+}

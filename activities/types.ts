@@ -1,0 +1,93 @@
+/**
+ * The contract between workflows and activities: small, JSON-serialisable inputs and outputs (ids, ranges,
+ * paths; never pixels).
+ */
+import type { DatasetCounts } from '../domain/catalog/types.js';
+import type { LabelOptions, MlType, WindowPlan } from '../domain/types.js';
+
+export interface GroupCount {
+  group: string;
+  count: number;
+}
+
+/** Everything that defines an ingest; recorded in the dataset so it can be rebuilt identically. */
+export interface IngestSpec {
+  datasetId: string;
+  mlType: MlType;
+  /** GeoTIFF path (absolute, readable by every worker) or http(s) URL. */
+  image: string;
+  labels: { uri: string; classProperty: string };
+  plan: WindowPlan;
+  /** Which group the plan's windows feed, in order: the first `count` windows to the first group, and so on. */
+  groups: GroupCount[];
+  labelOptions: LabelOptions;
+  /** 1-based band indexes to keep (all when omitted). */
+  bands?: number[];
+  /** Reject windows whose nodata share exceeds this (0..1); decided from the pixels. */
+  maxNodata?: number;
+}
+
+export interface PreparedIngest {
+  /** Windows in the plan. */
+  total: number;
+  ignoredFeatures: number;
+}
+
+export interface IngestChunkInput {
+  spec: IngestSpec;
+  start: number;
+  end: number;
+}
+
+export interface IngestChunkResult {
+  windows: number;
+  posted: number;
+  skipped: number;
+  /** Pixel extent [minX, minY, maxX, maxY] of the windows kept, for the dataset's bbox. */
+  extent: [number, number, number, number] | null;
+}
+
+export interface FinishIngestInput {
+  spec: IngestSpec;
+  extent: [number, number, number, number] | null;
+}
+
+export interface CacheChunkInput {
+  datasetId: string;
+  /** Half-open range of datapoints in posting order. */
+  start: number;
+  end: number;
+}
+
+export interface CacheChunkResult {
+  /** Datapoints of the range that are cached now (already cached ones included). */
+  cached: number;
+  /** Chips this call wrote. */
+  stored: number;
+}
+
+export type { DatasetCounts };
+
+export interface BuildBatchInput {
+  datasetId: string;
+  /** Samples to take (all cached datapoints when omitted). */
+  size?: number;
+  /** Data groups to draw from (all when omitted). */
+  groups?: string[];
+  /** Re-partition the samples by ratios, e.g. { train: 70, test: 20, validate: 10 }. */
+  split?: Record<string, number>;
+  seed: number;
+  shuffle?: boolean;
+  /** gzip level 1-9 for images and masks (none by default). */
+  compression?: number;
+  /** Explicit output path; by default <dataDir>/batches/<dataset>/<workflow id>.h5 plus a `latest.h5` pointer. */
+  output?: string;
+}
+
+export interface BuildBatchResult {
+  path: string;
+  /** The `latest.h5` pointer moved to this file (default output location only). */
+  latest?: string;
+  groups: Record<string, number>;
+  samples: number;
+}

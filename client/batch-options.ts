@@ -1,0 +1,50 @@
+/** The user's batch options (API and CLI), checked and turned into the batch workflow's input. */
+import { InvalidInputError } from '../domain/errors.js';
+import type { BatchWorkflowInput } from '../workflows/batch.js';
+import { absoluteUri } from './ingest-options.js';
+
+export interface BatchOptions {
+  /** Samples in the batch (all cached datapoints when omitted). */
+  size?: number;
+  /** Groups to draw from (all when omitted). */
+  groups?: string[];
+  /** Re-partition into train/test/validate by ratios: { train: 70, test: 20, validate: 10 } or [70, 20, 10]. */
+  split?: Record<string, number> | number[];
+  seed?: number;
+  shuffle?: boolean;
+  /** gzip level 1-9 for images and masks (none by default: h5wasm's gzip is 10x slower to write). */
+  compression?: number;
+  /** Where to write the file; by default under the data dir, with a `latest.h5` pointer. */
+  out?: string;
+}
+
+const SPLIT_NAMES = ['train', 'test', 'validate'];
+
+export function batchWorkflowInput(datasetId: string, options: BatchOptions): BatchWorkflowInput {
+  let split: Record<string, number> | undefined;
+  if (Array.isArray(options.split)) {
+    if (options.split.length < 1 || options.split.length > 3) throw new InvalidInputError('--split takes 1 to 3 ratios: train,test,validate');
+    split = Object.fromEntries(options.split.map((r, i) => [SPLIT_NAMES[i]!, r]));
+  } else {
+    split = options.split;
+  }
+  if (split) {
+    const ratios = Object.values(split);
+    if (ratios.some((r) => !(r >= 0) || !Number.isFinite(r)) || !ratios.some((r) => r > 0)) {
+      throw new InvalidInputError('split ratios are non-negative numbers, at least one of them positive');
+    }
+  }
+  if (options.compression !== undefined && !(Number.isInteger(options.compression) && options.compression >= 0 && options.compression <= 9)) {
+    throw new InvalidInputError('compression is a gzip level from 0 to 9');
+  }
+  return {
+    datasetId,
+    ...(options.size !== undefined ? { size: options.size } : {}),
+    ...(options.groups?.length ? { groups: options.groups } : {}),
+    ...(split ? { split } : {}),
+    seed: options.seed ?? 0,
+    ...(options.shuffle !== undefined ? { shuffle: options.shuffle } : {}),
+    ...(options.compression ? { compression: options.compression } : {}),
+    ...(options.out ? { output: absoluteUri(options.out) } : {}),
+  };
+}

@@ -1,0 +1,298 @@
+/**
+ * The `veda` CLI: one verb per job, `--json` on every command as a stable machine-readable contract, progress
+ * bars on stderr, and a non-zero exit with a clear message on error (exit codes by error type, see README).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, type VedaConfig } from '../config/config.js';
+import { isVedaError } from '../domain/errors.js';
+import { ML_TYPES, type MlType } from '../domain/types.js';
+import { describeProgress } from '../workflows/progress.js';
+import type { VedaCollection } from './collection.js';
+import { followWithBars } from './progress-bars.js';
+import { Veda } from './veda.js';
+import type { WorkflowRun } from './workflow-run.js';
+import { registerDevCommands } from './cli-dev.js';
+
+interface GlobalOptions {
+  json?: boolean;
+  user?: string;
+}
+
+// ---- argument parsers ----------------------------------------------------------------------------------------
+
+export function intArg(name: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+export function shareArg(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a share between 0 and 1`);
+    return n;
+  };
+}
+
+export function numberList(name: string, count?: number) {
+  return (value: string): number[] => {
+    const parts = value.split(',').map((s) => Number(s.trim()));
+    if (parts.some((n) => !Number.isFinite(n)) || (count !== undefined && parts.length !== count)) {
+      throw new InvalidArgumentError(`${name} takes ${count ?? 'a list of'} comma-separated numbers`);
+    }
+    return parts;
+  };
+}
+
+function tileSizeArg(value: string): [number, number] {
+  const parts = value.split(/[,x]/).map(Number);
+  const [w, h] = parts.length === 1 ? [parts[0], parts[0]] : parts;
+  if (parts.length > 2 || !Number.isInteger(w) || !Number.isInteger(h) || w! < 1 || h! < 1) {
+    throw new InvalidArgumentError('--tile-size takes W,H (or one number for a square tile)');
+  }
+  return [w!, h!];
+}
+
+// ---- output -------------------------------------------------------------------------------------------------
+
+function emit(opts: GlobalOptions, data: unknown, human: () => string): void {
+  process.stdout.write(opts.json ? `${JSON.stringify(data, jsonReplacer, 2)}\n` : `${human()}\n`);
+}
+
+/** Typed arrays become plain arrays in --json output. */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return ArrayBuffer.isView(value) ? Array.from(value as unknown as ArrayLike<number>) : value;
+}
+
+// ---- wiring -------------------------------------------------------------------------------------------------
+
+function configFor(opts: GlobalOptions): VedaConfig {
+  const config = loadConfig();
+  return opts.user ? { ...config, user: opts.user } : config;
+}
+
+async function withVeda<T>(opts: GlobalOptions, fn: (veda: Veda) => Promise<T>): Promise<T> {
+  const veda = await Veda.connect(configFor(opts));
+  try {
+    return await fn(veda);
+  } finally {
+    await veda.close();
+  }
+}
+
+async function follow(run: WorkflowRun, opts: GlobalOptions & { wait?: boolean }, title: string) {
+  if (!opts.wait) return null;
+  if (opts.json) return run.result();
+  return followWithBars(run, title);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('veda')
+    .description('Satellite imagery + vector labels -> ML training data, on durable Temporal workflows')
+    .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true })
+    .option('--json', 'machine-readable output (a stable contract)')
+    .option('--user <user>', 'who is acting (default: VEDA_USER, else the OS user)');
+  const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions>();
+
+  program
+    .command('create')
+    .description('create a dataset')
+    .requiredOption('--name <name>', 'dataset name')
+    .addOption(new Option('--ml-type <type>', 'ML type').choices([...ML_TYPES]).makeOptionMandatory())
+    .requiredOption('--tile-size <w,h>', 'chip size in pixels', tileSizeArg)
+    .requiredOption('--classes <a,b,c>', 'class names, in label order', (v: string) => v.split(',').map((s) => s.trim()))
+    .option('--public', 'visible to every user')
+    .option('--sensors <a,b>', 'sensor names', (v: string) => v.split(',').map((s) => s.trim()))
+    .action(async (o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        const coll = await veda.create({
+          name: o.name,
+          mlType: o.mlType as MlType,
+          tileSize: o.tileSize,
+          classes: o.classes,
+          public: Boolean(o.public),
+          sensors: o.sensors,
+        });
+        const doc = await coll.doc();
+        emit(opts, doc, () => `created dataset ${doc.id} (${doc.name}, ${doc.mlType}, ${doc.tileSize.join('x')}, classes ${doc.classes.join(', ')})`);
+      });
+    });
+
+  program
+    .command('ingest <id>')
+    .description('plan windows over an image, encode their labels, post datapoints and cache chips (a workflow)')
+    .requiredOption('--image <path|url>', 'GeoTIFF or Cloud-Optimized GeoTIFF')
+    .requiredOption('--labels <file>', 'GeoJSON FeatureCollection of labelled polygons')
+    .option('--class-property <name>', 'feature property holding the class name', 'class')
+    .addOption(new Option('--windows <plan>', 'window plan').choices(['random', 'grid', 'features']).default('random'))
+    .option('--count <n>', 'windows to plan (random: required)', intArg('--count', 1))
+    .option('--seed <s>', 'seed of the random / features plan', intArg('--seed'), 0)
+    .option('--stride <px>', 'grid stride in pixels (default: the tile size)', intArg('--stride', 1))
+    .option('--jitter <px>', 'features plan: random shift of the window centre', intArg('--jitter'))
+    .option('--group <name>', 'data group the windows feed', 'train')
+    .option('--bands <1,2,3>', 'bands to keep, 1-based (default: all)', numberList('--bands'))
+    .option('--max-nodata <share>', 'reject windows with more nodata than this share', shareArg('--max-nodata'))
+    .option('--all-touched', 'segmentation: burn every pixel a polygon touches')
+    .option('--min-overlap <share>', 'classification: a class is present when it covers this share', shareArg('--min-overlap'))
+    .option('--min-box-size <px>', 'detection: drop smaller boxes', intArg('--min-box-size'))
+    .option('--no-cache', 'post datapoints only; cache later with `veda cache`')
+    .option('--wait', 'follow the workflow to its end')
+    .action(async (id: string, o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        const coll = await veda.fromId(id);
+        const run = await coll.ingest({
+          image: o.image,
+          labels: o.labels,
+          classProperty: o.classProperty,
+          windows: o.windows,
+          count: o.count,
+          seed: o.seed,
+          stride: o.stride,
+          jitter: o.jitter,
+          group: o.group,
+          bands: o.bands,
+          maxNodata: o.maxNodata,
+          allTouched: o.allTouched,
+          minOverlap: o.minOverlap,
+          minBoxSize: o.minBoxSize,
+          cache: o.cache,
+        });
+        const final = await follow(run, { ...opts, wait: o.wait }, `ingest into ${id}: workflow ${run.workflowId}`);
+        emit(opts, { workflowId: run.workflowId, uiUrl: run.uiUrl, progress: final }, () =>
+          final ? describeProgress(final) : `started ${run.workflowId}${run.uiUrl ? `\n  ${run.uiUrl}` : ''}`,
+        );
+      });
+    });
+
+  program
+    .command('cache <id>')
+    .description('cache the chips of datapoints not cached yet (a workflow)')
+    .option('--wait', 'follow the workflow to its end')
+    .action(async (id: string, o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        const run = await (await veda.fromId(id)).cache();
+        const final = await follow(run, { ...opts, wait: o.wait }, `cache ${id}: workflow ${run.workflowId}`);
+        emit(opts, { workflowId: run.workflowId, uiUrl: run.uiUrl, progress: final }, () =>
+          final ? describeProgress(final) : `started ${run.workflowId}`,
+        );
+      });
+    });
+
+  program
+    .command('status <id>')
+    .description("progress of the dataset's latest workflow (queried from the workflow)")
+    .action(async (id: string, _o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        await veda.fromId(id);
+        const run = await veda.latestRun(id);
+        const progress = run ? await run.query() : null;
+        emit(opts, { datasetId: id, workflowId: run?.workflowId ?? null, uiUrl: run?.uiUrl ?? null, progress }, () =>
+          progress ? `${run!.workflowId}: ${describeProgress(progress)}` : `dataset ${id} has no workflow runs yet`,
+        );
+      });
+    });
+
+  program
+    .command('show <id>')
+    .description('the dataset document')
+    .action(async (id: string, _o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        const doc = await (await veda.fromId(id)).doc();
+        emit(opts, doc, () => JSON.stringify(doc, null, 2));
+      });
+    });
+
+  program
+    .command('slice <id> <start> <end>')
+    .description('datapoints [start, end) in posting order, with their labels')
+    .option('--group <name>', 'one group only')
+    .action(async (id: string, start: string, end: string, o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        const pairs = await (await veda.fromId(id)).slice(intArg('start')(start), intArg('end')(end), { group: o.group });
+        const rows = pairs.map((p) => ({ ...p.data, y: p.y }));
+        emit(opts, rows, () =>
+          rows.map((r) => `${r.id} ${r.group} [${r.window.x},${r.window.y},${r.window.width},${r.window.height}] ` +
+            `${r.chipKey ? 'cached' : 'not cached'} y=${JSON.stringify(r.y, jsonReplacer).slice(0, 120)}`).join('\n') || '(no datapoints)',
+        );
+      });
+    });
+
+  program
+    .command('search')
+    .description('datasets visible to you')
+    .option('--name <text>', 'name contains (case-insensitive)')
+    .addOption(new Option('--ml-type <type>', 'ML type').choices([...ML_TYPES]))
+    .option('--bbox <minx,miny,maxx,maxy>', 'WGS84 bbox the dataset intersects', numberList('--bbox', 4))
+    .option('--owner <user>', 'owned by this user')
+    .option('--public', 'public datasets only')
+    .action(async (o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        const found = await veda.search({
+          name: o.name,
+          mlType: o.mlType,
+          bbox: o.bbox as [number, number, number, number] | undefined,
+          userId: o.owner,
+          public: o.public ? true : undefined,
+        });
+        const docs = await Promise.all(found.map((c: VedaCollection) => c.doc()));
+        emit(opts, docs, () =>
+          docs.map((d) => `${d.id}  ${d.name}  ${d.mlType}  ${d.total} datapoints  ${d.public ? 'public' : 'private'}  ${d.userId}`).join('\n') ||
+          '(no datasets)',
+        );
+      });
+    });
+
+  for (const verb of ['publish', 'unpublish'] as const) {
+    program
+      .command(`${verb} <id>`)
+      .description(verb === 'publish' ? 'make the dataset visible to every user' : 'make the dataset private again')
+      .action(async (id: string, _o, cmd: Command) => {
+        const opts = globals(cmd);
+        await withVeda(opts, async (veda) => {
+          const doc = await (await veda.fromId(id))[verb]();
+          emit(opts, doc, () => `${doc.id} is ${doc.public ? 'public' : 'private'}`);
+        });
+      });
+  }
+
+  program
+    .command('delete <id>')
+    .description('delete the dataset, its datapoints and its cached chips')
+    .action(async (id: string, _o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        await (await veda.fromId(id)).delete();
+        emit(opts, { id, deleted: true }, () => `deleted ${id}`);
+      });
+    });
+
+  registerDevCommands(program, { emit, configFor, globals });
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (e.code?.startsWith('commander.')) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+    const json = argv.includes('--json');
+    const message = err instanceof Error ? err.message : String(err);
+    const kind = isVedaError(err) ? err.kind : 'Error';
+    if (json) process.stdout.write(`${JSON.stringify({ error: { kind, message } })}\n`);
+    process.stderr.write(`veda: ${message}\n`);
+    return isVedaError(err) ? err.exitCode : 1;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Checks labels a user feeds directly (explicit pairs) against the dataset's ML type and classes, turning a
+ * segmentation mask into the RLE form the catalog stores.
+ */
+import { InvalidInputError } from '../domain/errors.js';
+import { encodeRle } from '../domain/labels/index.js';
+import type { DetectionLabel, Label, MlType, SegmentationLabel } from '../domain/types.js';
+
+/** A segmentation label may be fed as a class-index mask (row-major, length width x height) or as RLE. */
+export type FedLabel = Label | Uint8Array | number[];
+
+export function normalizeFedLabel(mlType: MlType, nclasses: number, tile: [number, number], label: FedLabel, where: string): Label {
+  const [width, height] = tile;
+  switch (mlType) {
+    case 'classification': {
+      const ok = Array.isArray(label) && label.length === nclasses && label.every((v) => v === 0 || v === 1);
+      if (!ok) throw new InvalidInputError(`${where}: a classification label is a one-hot array of ${nclasses} zeros and ones`);
+      return [...(label as number[])];
+    }
+    case 'object_detection': {
+      const boxes = label as DetectionLabel;
+      const ok =
+        Array.isArray(boxes) &&
+        boxes.length === nclasses &&
+        boxes.every(
+          (perClass) =>
+            Array.isArray(perClass) &&
+            perClass.every(
+              (b) => Array.isArray(b) && b.length === 4 && b.every(Number.isFinite) && b[0] < b[2] && b[1] < b[3] &&
+                b[0] >= 0 && b[1] >= 0 && b[2] <= width && b[3] <= height,
+            ),
+        );
+      if (!ok) {
+        throw new InvalidInputError(
+          `${where}: a detection label is, for each of the ${nclasses} classes, a list of pixel boxes ` +
+            `[minx, miny, maxx, maxy] inside the ${width}x${height} window`,
+        );
+      }
+      return boxes.map((perClass) => perClass.map((b) => [...b] as [number, number, number, number]));
+    }
+    case 'segmentation': {
+      const mask = label instanceof Uint8Array ? label : Array.isArray(label) ? Uint8Array.from(label as number[]) : null;
+      if (mask) {
+        if (mask.length !== width * height || mask.some((v) => v > nclasses)) {
+          throw new InvalidInputError(`${where}: a segmentation mask has ${width * height} values from 0 (background) to ${nclasses}`);
+        }
+        return encodeRle(mask, width, height);
+      }
+      const rle = label as SegmentationLabel;
+      if (rle?.width !== width || rle?.height !== height || !Array.isArray(rle.runs)) {
+        throw new InvalidInputError(`${where}: a segmentation label is a ${width}x${height} mask or its RLE { width, height, runs }`);
+      }
+      return rle;
+    }
+  }
+}

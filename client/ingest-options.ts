@@ -1,0 +1,91 @@
+/**
+ * Turns the user's ingest options (API or CLI) into an IngestSpec: defaults, absolute paths, and the window plan.
+ */
+import path from 'node:path';
+import type { GroupCount, IngestSpec } from '../activities/types.js';
+import type { DatasetRecord } from '../domain/catalog/types.js';
+import { InvalidInputError } from '../domain/errors.js';
+import type { WindowPlan } from '../domain/types.js';
+
+export interface IngestOptions {
+  /** GeoTIFF path or http(s) URL. */
+  image: string;
+  /** GeoJSON FeatureCollection path or URL; features carry their class name in `classProperty`. */
+  labels: string;
+  classProperty?: string;
+  windows?: 'random' | 'grid' | 'features';
+  /** Windows in the plan (random: required unless `groups` says it; grid/features: all when omitted). */
+  count?: number;
+  seed?: number;
+  /** Grid stride in pixels (default: the tile size). */
+  stride?: number | [number, number];
+  /** Features plan: seeded jitter of the window centre, in pixels. */
+  jitter?: number;
+  /** The group the windows feed (default `train`), or counts per group, e.g. { train: 100, test: 25 }. */
+  group?: string;
+  groups?: Record<string, number>;
+  bands?: number[];
+  maxNodata?: number;
+  allTouched?: boolean;
+  minOverlap?: number;
+  minBoxSize?: number;
+  /** Cache chips once datapoints are posted (default true). */
+  cache?: boolean;
+}
+
+/** URLs stay as they are; local paths become absolute, since workers may run elsewhere than the client. */
+export function absoluteUri(uri: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? uri : path.resolve(uri);
+}
+
+export function ingestSpec(dataset: DatasetRecord, options: IngestOptions): IngestSpec {
+  if (!options.image) throw new InvalidInputError('ingest needs an image (a GeoTIFF path or URL)');
+  if (!options.labels) throw new InvalidInputError('ingest needs labels (a GeoJSON file with a class property)');
+  const strategy = options.windows ?? 'random';
+  let groups: GroupCount[];
+  if (options.groups) {
+    groups = Object.entries(options.groups).map(([group, count]) => ({ group, count }));
+    if (groups.length === 0) throw new InvalidInputError('groups must name at least one group');
+  } else {
+    groups = [{ group: options.group ?? 'train', count: options.count ?? 0 }];
+  }
+  const sum = groups.reduce((n, g) => n + g.count, 0);
+  const count = options.groups ? sum : options.count;
+  if (options.groups && options.count !== undefined && options.count !== sum) {
+    throw new InvalidInputError(`count ${options.count} differs from the sum of the group counts (${sum})`);
+  }
+  const tileSize = dataset.tileSize;
+  const seed = options.seed ?? 0;
+  let plan: WindowPlan;
+  switch (strategy) {
+    case 'random':
+      if (count === undefined || count < 1) throw new InvalidInputError('a random window plan needs a count of at least 1');
+      plan = { strategy, count, seed, tileSize };
+      break;
+    case 'grid': {
+      const stride = options.stride === undefined ? undefined : typeof options.stride === 'number' ? [options.stride, options.stride] : options.stride;
+      plan = { strategy, tileSize, ...(stride ? { stride: stride as [number, number] } : {}), ...(count ? { count } : {}) };
+      break;
+    }
+    case 'features':
+      plan = { strategy, tileSize, seed, jitter: options.jitter ?? 0, ...(count ? { count } : {}) };
+      break;
+    default:
+      throw new InvalidInputError(`unknown window plan "${String(strategy)}" (use random, grid or features)`);
+  }
+  return {
+    datasetId: dataset.id,
+    mlType: dataset.mlType,
+    image: absoluteUri(options.image),
+    labels: { uri: absoluteUri(options.labels), classProperty: options.classProperty ?? 'class' },
+    plan,
+    groups,
+    labelOptions: {
+      ...(options.allTouched !== undefined ? { allTouched: options.allTouched } : {}),
+      ...(options.minOverlap !== undefined ? { minOverlap: options.minOverlap } : {}),
+      ...(options.minBoxSize !== undefined ? { minBoxSize: options.minBoxSize } : {}),
+    },
+    ...(options.bands ? { bands: options.bands } : {}),
+    ...(options.maxNodata !== undefined ? { maxNodata: options.maxNodata } : {}),
+  };
+}

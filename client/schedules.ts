@@ -1,0 +1,141 @@
+/**
+ * Batch rebuilds on Temporal Schedules: each dataset's schedules start the batch workflow (overlap: skip, so a slow
+ * build is never stacked), and each run writes a new versioned file and moves the dataset's `latest.h5` pointer.
+ * Schedule ids are `veda-<dataset>-batches-<name>`; their runs show in the Web UI like any workflow.
+ */
+import { ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import type { DatasetRecord } from '../domain/catalog/types.js';
+import { InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { DATASET_ID, ML_TYPE, STAGE } from '../temporal/search-attributes.js';
+import type { BatchOptions } from './batch-options.js';
+import { batchWorkflowInput } from './batch-options.js';
+
+export interface ScheduleCreateOptions extends BatchOptions {
+  /** Schedule name within the dataset (default `default`). */
+  name?: string;
+  /** An interval such as `24h`, `30m`, `7d`. */
+  every?: string;
+  /** A cron expression such as `0 3 * * *`. */
+  cron?: string;
+  /** Start the first build now as well as on the calendar. */
+  triggerNow?: boolean;
+}
+
+export interface ScheduleSummary {
+  id: string;
+  datasetId: string;
+  paused: boolean;
+  note?: string;
+  spec: string;
+  nextRuns: string[];
+  recentRuns: Array<{ workflowId: string; scheduledAt: string }>;
+  runs: number;
+}
+
+const INTERVAL = /^\d+(ms|s|m|h|d)$/;
+
+export class BatchSchedules {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly dataset: DatasetRecord,
+    private readonly defaults: { chunkSize?: number; parallelism?: number },
+  ) {}
+
+  private get prefix(): string {
+    return `veda-${this.dataset.id}-batches-`;
+  }
+
+  id(name = 'default'): string {
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new InvalidInputError(`schedule name "${name}" may hold letters, digits, . _ and - only`);
+    return `${this.prefix}${name}`;
+  }
+
+  async create(options: ScheduleCreateOptions): Promise<ScheduleSummary> {
+    const { every, cron } = options;
+    if (Boolean(every) === Boolean(cron)) throw new InvalidInputError('a schedule needs exactly one of --every (e.g. 24h) or --cron (e.g. "0 3 * * *")');
+    if (every && !INTERVAL.test(every)) throw new InvalidInputError(`--every ${every}: use a number and a unit, e.g. 30m, 24h, 7d`);
+    const scheduleId = this.id(options.name);
+    const handle = await this.client.schedule.create({
+      scheduleId,
+      spec: every ? { intervals: [{ every: every as `${number}h` }] } : { cronExpressions: [cron!] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'batchWorkflow',
+        taskQueue: this.taskQueue,
+        workflowId: `veda-${this.dataset.id}-batch-scheduled`,
+        args: [{ ...this.defaults, ...batchWorkflowInput(this.dataset.id, options) }],
+        typedSearchAttributes: [
+          { key: DATASET_ID, value: this.dataset.id },
+          { key: ML_TYPE, value: this.dataset.mlType },
+          { key: STAGE, value: 'starting' },
+        ],
+        staticSummary: `scheduled batch rebuild of dataset ${this.dataset.name} (${this.dataset.id})`,
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      memo: { datasetId: this.dataset.id },
+      state: { note: `batches of dataset ${this.dataset.id}` },
+    });
+    if (options.triggerNow) await handle.trigger(ScheduleOverlapPolicy.SKIP);
+    return this.describe(options.name);
+  }
+
+  async list(): Promise<ScheduleSummary[]> {
+    const out: ScheduleSummary[] = [];
+    for await (const s of this.client.schedule.list()) {
+      if (s.scheduleId.startsWith(this.prefix)) out.push(await this.describe(s.scheduleId.slice(this.prefix.length)));
+    }
+    return out;
+  }
+
+  async describe(name?: string): Promise<ScheduleSummary> {
+    const id = this.id(name);
+    try {
+      return summarize(id, this.dataset.id, await this.client.schedule.getHandle(id).describe());
+    } catch (err) {
+      if ((err as Error).name === 'ScheduleNotFoundError') throw new NotFoundError(`schedule ${id} does not exist`);
+      throw err;
+    }
+  }
+
+  async trigger(name?: string): Promise<void> {
+    await this.describe(name);
+    await this.client.schedule.getHandle(this.id(name)).trigger(ScheduleOverlapPolicy.SKIP);
+  }
+
+  async pause(name?: string, note = 'paused with veda'): Promise<void> {
+    await this.describe(name);
+    await this.client.schedule.getHandle(this.id(name)).pause(note);
+  }
+
+  async unpause(name?: string, note = 'unpaused with veda'): Promise<void> {
+    await this.describe(name);
+    await this.client.schedule.getHandle(this.id(name)).unpause(note);
+  }
+
+  async delete(name?: string): Promise<void> {
+    await this.describe(name);
+    await this.client.schedule.getHandle(this.id(name)).delete();
+  }
+}
+
+function summarize(id: string, datasetId: string, d: ScheduleDescription): ScheduleSummary {
+  const spec = [
+    ...(d.spec.intervals ?? []).map((i) => `every ${String(i.every)}`),
+    ...(d.spec.calendars ?? []).map((c) => `calendar ${JSON.stringify(c)}`),
+    ...((d.spec as { cronExpressions?: string[] }).cronExpressions ?? []).map((c) => `cron ${c}`),
+  ].join('; ');
+  return {
+    id,
+    datasetId,
+    paused: d.state.paused,
+    note: d.state.note,
+    spec,
+    nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),
+    recentRuns: d.info.recentActions.map((a) => ({
+      workflowId: a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : '',
+      scheduledAt: a.scheduledAt.toISOString(),
+    })),
+    runs: d.info.numActionsTaken,
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * Veda: the user's entry point. Holds a Temporal client, the catalog and chip store, and who is acting.
+ *
+ *   const veda = await Veda.connect();
+ *   const coll = await veda.create({ name: 'olinda', mlType: 'classification', tileSize: [64, 64], classes });
+ *   const run = await coll.ingest({ image, labels, groups: { train: 100, test: 25 }, seed: 7 });
+ *   for await (const p of run.progress()) console.log(p.stage, p.done, p.total);
+ */
+import type { Client } from '@temporalio/client';
+import { loadConfig, type VedaConfig } from '../config/config.js';
+import type { DatasetRecord, DatasetSearch, NewDataset } from '../domain/catalog/types.js';
+import { NotFoundError, SetupError } from '../domain/errors.js';
+import { openServices, type Services } from '../runtime/services.js';
+import { readDevState } from '../runtime/dev-state.js';
+import { connectClient, datasetWorkflowsUrl } from '../temporal/connection.js';
+import { DATASET_ID, ML_TYPE, STAGE } from '../temporal/search-attributes.js';
+import { VedaCollection } from './collection.js';
+import type { DatasetDoc, DocContext } from '../domain/catalog/dataset-doc.js';
+import { WorkflowRun } from './workflow-run.js';
+import { BatchSchedules } from './schedules.js';
+
+export interface VedaOptions {
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+  /** Web UI base address, for links. */
+  uiUrl?: string;
+  services: Services;
+  user: string;
+  /** Windows / datapoints per activity, and activities in flight per workflow. */
+  chunkSize?: number;
+  parallelism?: number;
+}
+
+export type NewCollection = Omit<NewDataset, 'userId'>;
+export type WorkflowName = 'ingest' | 'cache' | 'batch';
+
+const WORKFLOW_TYPES: Record<WorkflowName, string> = { ingest: 'ingestWorkflow', cache: 'cacheWorkflow', batch: 'batchWorkflow' };
+
+export class Veda {
+  private constructor(
+    private readonly options: VedaOptions,
+    private readonly owned: { close(): Promise<void> } | null,
+  ) {}
+
+  /** A Veda over an existing Temporal client and services (the caller keeps ownership of both). */
+  static over(options: VedaOptions): Veda {
+    return new Veda(options, null);
+  }
+
+  /**
+   * Connects as configured: TEMPORAL_ADDRESS, else the server of a running `veda dev`; DATABASE_URL, else the
+   * embedded catalog under VEDA_DATA_DIR.
+   */
+  static async connect(config: VedaConfig = loadConfig()): Promise<Veda> {
+    let { address, namespace, uiUrl } = config.temporal;
+    if (!address) {
+      const dev = await readDevState(config.dataDir);
+      if (!dev) {
+        throw new SetupError(
+          'No Temporal server configured: set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE), or run `veda dev` in another terminal.',
+        );
+      }
+      ({ temporalAddress: address, namespace } = dev);
+      uiUrl ??= dev.uiUrl;
+    }
+    const client = await connectClient({ ...config.temporal, address, namespace });
+    const services = await openServices(config);
+    const owned = {
+      async close() {
+        await services.close();
+        await client.connection.close();
+      },
+    };
+    return new Veda(
+      { client, namespace, taskQueue: config.temporal.taskQueue, uiUrl, services, user: config.user, parallelism: config.worker.chunkParallelism },
+      owned,
+    );
+  }
+
+  get user(): string {
+    return this.options.user;
+  }
+  get services(): Services {
+    return this.options.services;
+  }
+  get temporal(): Client {
+    return this.options.client;
+  }
+  docContext(datasetId: string): DocContext {
+    const { uiUrl, namespace } = this.options;
+    return { workflowsUrl: uiUrl ? datasetWorkflowsUrl(uiUrl, namespace, datasetId) : undefined };
+  }
+
+  /** The same connections, acting as another user. */
+  asUser(user: string): Veda {
+    return new Veda({ ...this.options, user }, null);
+  }
+
+  async create(input: NewCollection): Promise<VedaCollection> {
+    const record = await this.services.catalog.createDataset({ ...input, userId: this.user });
+    return new VedaCollection(this, record);
+  }
+
+  /** Opens a dataset by id; another user's private dataset is invisible (NotFoundError). */
+  async fromId(id: string): Promise<VedaCollection> {
+    return new VedaCollection(this, await this.visibleRecord(id));
+  }
+
+  async fromDoc(doc: Pick<DatasetDoc, 'id'>): Promise<VedaCollection> {
+    return this.fromId(doc.id);
+  }
+
+  async search(query: Omit<DatasetSearch, 'viewer'> = {}): Promise<VedaCollection[]> {
+    const records = await this.services.catalog.searchDatasets({ ...query, viewer: this.user });
+    return records.map((r) => new VedaCollection(this, r));
+  }
+
+  /** @internal the record if this user may see it. */
+  async visibleRecord(id: string): Promise<DatasetRecord> {
+    const record = await this.services.catalog.getDataset(id);
+    if (!record || (!record.public && record.userId !== this.user)) throw new NotFoundError(`dataset ${id} not found`);
+    return record;
+  }
+
+  /** @internal starts a workflow with a readable id (veda-<dataset>-<kind>-<n>) and the dataset's search attributes. */
+  async startWorkflow(kind: WorkflowName, record: DatasetRecord, input: object, summary: string): Promise<WorkflowRun> {
+    const n = await this.services.catalog.nextRunNumber(record.id, kind);
+    const workflowId = `veda-${record.id}-${kind}-${n}`;
+    await this.options.client.workflow.start(WORKFLOW_TYPES[kind], {
+      taskQueue: this.options.taskQueue,
+      workflowId,
+      args: [{ chunkSize: this.options.chunkSize, parallelism: this.options.parallelism, ...input }],
+      typedSearchAttributes: [
+        { key: DATASET_ID, value: record.id },
+        { key: ML_TYPE, value: record.mlType },
+        { key: STAGE, value: 'starting' },
+      ],
+      staticSummary: `${summary} (dataset ${record.name} ${record.id}, ${record.mlType})`,
+      memo: { datasetId: record.id, datasetName: record.name, user: this.user },
+    });
+    return this.run(workflowId);
+  }
+
+  /** @internal */
+  batchSchedules(record: DatasetRecord): BatchSchedules {
+    return new BatchSchedules(this.options.client, this.options.taskQueue, record, {
+      chunkSize: this.options.chunkSize,
+      parallelism: this.options.parallelism,
+    });
+  }
+
+  /** A handle on a veda workflow by id. */
+  run(workflowId: string): WorkflowRun {
+    const ui = this.options.uiUrl ? { url: this.options.uiUrl, namespace: this.options.namespace } : undefined;
+    return new WorkflowRun(this.options.client, workflowId, ui);
+  }
+
+  /** The dataset's most recent workflow run (any kind), found through its search attribute. */
+  async latestRun(datasetId: string): Promise<WorkflowRun | null> {
+    const runs = this.options.client.workflow.list({ query: `${DATASET_ID.name} = "${datasetId}" ORDER BY StartTime DESC`, pageSize: 1 });
+    for await (const info of runs) return this.run(info.workflowId);
+    return null;
+  }
+
+  async close(): Promise<void> {
+    await this.owned?.close();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The one place veda reads its environment. Everything else receives a typed `VedaConfig`.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+export interface TemporalSettings {
+  /** host:port of a Temporal frontend; undefined means "start a local dev server" (demo, tests, `veda dev`). */
+  address?: string;
+  namespace: string;
+  taskQueue: string;
+  /** Temporal Cloud API key (sent as a bearer token, implies TLS). */
+  apiKey?: string;
+  /** mTLS for a self-hosted cluster or Temporal Cloud with certificates. */
+  tls?: { clientCertPath?: string; clientKeyPath?: string; serverCaCertPath?: string; serverName?: string };
+  /** Explicit path of the `temporal` CLI binary used to run a local dev server. */
+  cliPath?: string;
+  /** Base address of the Temporal Web UI, used for links in dataset documents. */
+  uiUrl?: string;
+}
+
+export interface WorkerSettings {
+  /** Concurrent activity slots; activities are I/O + CPU bound, so a couple per core keeps every core busy. */
+  maxConcurrentActivities: number;
+  /** Chunks a workflow runs at once (bounded parallelism of ingest and cache stages). */
+  chunkParallelism: number;
+}
+
+export interface VedaConfig {
+  temporal: TemporalSettings;
+  /** postgres:// URL of the catalog; undefined means the embedded PGlite catalog under dataDir. */
+  databaseUrl?: string;
+  /** Root of veda's local state: embedded catalog, chip store, batch files, dev server state. */
+  dataDir: string;
+  /** Who is acting (owner of new datasets; checked on feed, publish, unpublish, delete). */
+  user: string;
+  worker: WorkerSettings;
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): VedaConfig {
+  const tls = {
+    clientCertPath: nonEmpty(env.TEMPORAL_TLS_CLIENT_CERT_PATH),
+    clientKeyPath: nonEmpty(env.TEMPORAL_TLS_CLIENT_KEY_PATH),
+    serverCaCertPath: nonEmpty(env.TEMPORAL_TLS_SERVER_CA_CERT_PATH),
+    serverName: nonEmpty(env.TEMPORAL_TLS_SERVER_NAME),
+  };
+  const wantsTls = env.TEMPORAL_TLS === 'true' || Object.values(tls).some((v) => v !== undefined);
+  const cores = Math.max(1, os.availableParallelism());
+  return {
+    temporal: {
+      address: nonEmpty(env.TEMPORAL_ADDRESS),
+      namespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? 'default',
+      taskQueue: nonEmpty(env.VEDA_TASK_QUEUE) ?? 'veda',
+      apiKey: nonEmpty(env.TEMPORAL_API_KEY),
+      tls: wantsTls ? tls : undefined,
+      cliPath: nonEmpty(env.TEMPORAL_CLI_PATH),
+      uiUrl: nonEmpty(env.TEMPORAL_UI_URL),
+    },
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    dataDir: path.resolve(nonEmpty(env.VEDA_DATA_DIR) ?? path.join(os.homedir(), '.veda')),
+    user: nonEmpty(env.VEDA_USER) ?? safeUsername(),
+    worker: {
+      maxConcurrentActivities: positiveInt('VEDA_WORKER_ACTIVITIES', env.VEDA_WORKER_ACTIVITIES, cores * 2),
+      chunkParallelism: positiveInt('VEDA_CHUNK_PARALLELISM', env.VEDA_CHUNK_PARALLELISM, cores * 2),
+    },
+  };
+}
+
+function safeUsername(): string {
+  try {
+    return os.userInfo().username || 'anonymous';
+  } catch {
+    return 'anonymous';
+  }
+}

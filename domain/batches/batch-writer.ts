@@ -1,0 +1,447 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { DTYPES, ML_TYPES } from '../types.js';
+import type { Dtype, Label, PixelWindow, Raster, TypedArray } from '../types.js';
+import { allocateSamples, bytesPerSample, holdsDtype } from '../imagery/dtypes.js';
+import { h5TypeOf } from './dtypes.js';
+import { loadH5 } from './h5.js';
+import type { H5Dataset, H5File, H5Group } from './h5.js';
+import { flattenBoxes, maskDtypeFor, writeMask, writeOneHot } from './label-arrays.js';
+import { GROUP_DATASETS, LAYOUT_VERSION, ROOT_ATTRS, isValidGroupName } from './layout.js';
+import type { BatchMeta } from './layout.js';
+
+/** One datapoint on its way into a batch file: its chip, its label and where it came from. */
+export interface BatchSample {
+  id: string;
+  group: string;
+  source: string;
+  window: PixelWindow;
+  image: Raster;
+  label: Label;
+}
+
+export interface BatchWriterOptions {
+  /** gzip level (1-9) for images and masks; 0 (the default) stores them uncompressed, see LAYOUT.md. */
+  compression?: number;
+  /** Image bytes buffered per group before they are written (default 8 MiB); memory is about groups x this. */
+  bufferBytes?: number;
+}
+
+export interface WriteBatchOptions extends BatchWriterOptions {
+  /** Called after every sample with the number of samples taken so far, so the caller can heartbeat. */
+  onProgress?: (done: number) => void;
+  /** Stops the write between samples; the partial file is removed and the target left as it was. */
+  signal?: AbortSignal;
+}
+
+export interface BatchSummary {
+  path: string;
+  /** Samples per group, in file order. */
+  groups: Record<string, number>;
+  samples: number;
+  /** Boxes written (object detection; 0 otherwise). */
+  boxes: number;
+  bytes: number;
+}
+
+const DEFAULT_BUFFER_BYTES = 8 * 1024 * 1024;
+/** Caps a block of tiny samples so a write (and its resize) happens at least this often. */
+const MAX_BLOCK_SAMPLES = 256;
+/** Rows per chunk of the small per-sample tables (labels, windows, boxes). */
+const TABLE_CHUNK_ROWS = 1024;
+
+interface SampleShape {
+  dtype: Dtype;
+  bands: number;
+  height: number;
+  width: number;
+}
+
+/**
+ * Streams samples into a new HDF5 batch file (layout in LAYOUT.md). Pixels and labels are buffered per group
+ * up to `bufferBytes` and then appended with resize + write_slice, so memory stays a few blocks whatever the
+ * dataset size; only the id and source strings (tens of bytes a sample) are held until commit, because h5wasm
+ * cannot append to variable-length string datasets. The file is written under a temporary name and renamed
+ * over `path` on commit: readers see the old file or the complete new one, never a torn one.
+ */
+export class BatchWriter {
+  private readonly groupWriters = new Map<string, GroupWriter>();
+  private readonly groupOrder: string[] = [];
+  private shape: SampleShape | null = null;
+  private samples = 0;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly tmpPath: string,
+    private readonly file: H5File,
+    private readonly meta: Required<BatchMeta>,
+    private readonly options: Required<BatchWriterOptions>,
+  ) {}
+
+  static async create(path: string, meta: BatchMeta, options: BatchWriterOptions = {}): Promise<BatchWriter> {
+    const target = resolve(path);
+    const checkedMeta = checkMeta(meta);
+    const checkedOptions = checkOptions(options);
+    const dir = dirname(target);
+    const dirStat = await stat(dir).catch(() => null);
+    if (!dirStat?.isDirectory()) throw new NotFoundError(`batch directory ${dir} does not exist`);
+    const h5 = await loadH5();
+    const tmpPath = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    let file: H5File;
+    try {
+      // track_order keeps groups in the order they were made (train, test, ...) for h5py users too.
+      file = new h5.File(tmpPath, 'w', { track_order: true });
+    } catch (err) {
+      await unlink(tmpPath).catch(() => undefined);
+      throw err;
+    }
+    const writer = new BatchWriter(target, tmpPath, file, checkedMeta, checkedOptions);
+    try {
+      for (const name of checkedMeta.groups) writer.declareGroup(name);
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    return writer;
+  }
+
+  /** Samples taken so far. */
+  get count(): number {
+    return this.samples;
+  }
+
+  add(sample: BatchSample): void {
+    this.assertOpen();
+    const shape = checkSample(sample, this.shape);
+    this.shape ??= shape;
+    this.declareGroup(sample.group);
+    let writer = this.groupWriters.get(sample.group);
+    if (!writer) {
+      writer = new GroupWriter(this.groupHandle(sample.group), shape, this.meta, this.options);
+      this.groupWriters.set(sample.group, writer);
+    }
+    writer.add(sample);
+    this.samples += 1;
+  }
+
+  /** Writes what is buffered, the string tables and the attributes, then renames the file into place. */
+  async commit(): Promise<BatchSummary> {
+    this.assertOpen();
+    try {
+      const shape = this.shape;
+      if (!shape) throw new InvalidInputError(`batch ${this.path}: no samples to write`);
+      for (const name of this.groupOrder) {
+        if (!this.groupWriters.has(name)) {
+          this.groupWriters.set(name, new GroupWriter(this.groupHandle(name), shape, this.meta, this.options));
+        }
+      }
+      const groups: Record<string, number> = {};
+      let boxes = 0;
+      for (const name of this.groupOrder) {
+        const writer = this.groupWriters.get(name)!;
+        writer.finish();
+        groups[name] = writer.count;
+        boxes += writer.boxCount;
+      }
+      this.writeRootAttributes();
+      this.file.close();
+      this.closed = true;
+      await syncFile(this.tmpPath);
+      await rename(this.tmpPath, this.path);
+      await syncDirectory(dirname(this.path));
+      const { size } = await stat(this.path);
+      return { path: this.path, groups, samples: this.samples, boxes, bytes: size };
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  /** Drops the partial file; the target path is left untouched. Safe to call more than once. */
+  async abort(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      try {
+        this.file.close();
+      } catch {
+        // The file is being thrown away; a failing close must not hide the error that led here.
+      }
+    }
+    await unlink(this.tmpPath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  private declareGroup(name: string): void {
+    if (this.groupOrder.includes(name)) return;
+    if (!isValidGroupName(name)) {
+      throw new InvalidInputError(`group name ${JSON.stringify(name)} is not usable in a batch file (empty, '.' or has '/')`);
+    }
+    this.file.create_group(name, true);
+    this.groupOrder.push(name);
+  }
+
+  private groupHandle(name: string): H5Group {
+    return this.file.get(name) as H5Group;
+  }
+
+  private writeRootAttributes(): void {
+    const { meta, file } = this;
+    file.create_attribute(ROOT_ATTRS.dataset, JSON.stringify(meta.dataset));
+    file.create_attribute(ROOT_ATTRS.classes, JSON.stringify(meta.classes));
+    file.create_attribute(ROOT_ATTRS.mlType, meta.mlType);
+    file.create_attribute(ROOT_ATTRS.seed, meta.seed, null, '<q');
+    file.create_attribute(ROOT_ATTRS.inputs, JSON.stringify(meta.inputs));
+    file.create_attribute(ROOT_ATTRS.groups, JSON.stringify(this.groupOrder));
+    file.create_attribute(ROOT_ATTRS.layoutVersion, LAYOUT_VERSION, null, '<i');
+    file.create_attribute(ROOT_ATTRS.createdAt, meta.createdAt.toISOString());
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`batch writer for ${this.path} is already committed or aborted`);
+  }
+}
+
+/**
+ * Writes every sample of `samples` into a batch file at `path` (atomically, see BatchWriter). On any error,
+ * including an abort through `signal`, the partial file is removed and the error rethrown.
+ */
+export async function writeBatch(
+  path: string,
+  meta: BatchMeta,
+  samples: AsyncIterable<BatchSample> | Iterable<BatchSample>,
+  options: WriteBatchOptions = {},
+): Promise<BatchSummary> {
+  const { onProgress, signal, ...writerOptions } = options;
+  signal?.throwIfAborted();
+  const writer = await BatchWriter.create(path, meta, writerOptions);
+  try {
+    for await (const sample of samples) {
+      signal?.throwIfAborted();
+      writer.add(sample);
+      onProgress?.(writer.count);
+    }
+    signal?.throwIfAborted();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  return writer.commit();
+}
+
+/** The datasets of one group, filled a block at a time. */
+class GroupWriter {
+  private readonly sampleLength: number;
+  private readonly capacity: number;
+  private readonly images: H5Dataset;
+  private readonly imageBlock: TypedArray;
+  private readonly windows: H5Dataset;
+  private readonly windowBlock: Int32Array;
+  /** Classification and segmentation: one fixed-size label row per sample. */
+  private readonly labelRows: { dataset: H5Dataset; block: Uint8Array | Uint16Array; rowLength: number } | null;
+  private readonly detection: { boxes: H5Dataset; boxSample: H5Dataset; boxClass: H5Dataset } | null;
+  private boxBlock: { boxes: number[]; sample: number[]; classes: number[] } = { boxes: [], sample: [], classes: [] };
+  private readonly ids: string[] = [];
+  private readonly sources: string[] = [];
+  private buffered = 0;
+  private written = 0;
+  private boxesWritten = 0;
+
+  constructor(
+    private readonly group: H5Group,
+    private readonly shape: SampleShape,
+    private readonly meta: Required<BatchMeta>,
+    options: Required<BatchWriterOptions>,
+  ) {
+    const { bands, height, width, dtype } = shape;
+    this.sampleLength = bands * height * width;
+    const sampleBytes = this.sampleLength * bytesPerSample(dtype);
+    this.capacity = Math.max(1, Math.min(MAX_BLOCK_SAMPLES, Math.floor(options.bufferBytes / sampleBytes)));
+    const compression = options.compression > 0 ? { compression: 'gzip' as const, compression_opts: options.compression } : {};
+    const classCount = meta.classes.length;
+
+    this.images = growable(group, GROUP_DATASETS.images, dtype, [bands, height, width], [1, bands, height, width], compression);
+    this.imageBlock = allocateSamples(dtype, this.capacity * this.sampleLength);
+    this.windows = growable(group, GROUP_DATASETS.windows, 'int32', [4], [TABLE_CHUNK_ROWS, 4]);
+    this.windowBlock = new Int32Array(this.capacity * 4);
+
+    if (meta.mlType === 'classification') {
+      const dataset = growable(group, GROUP_DATASETS.labels, 'uint8', [classCount], [TABLE_CHUNK_ROWS, classCount]);
+      this.labelRows = { dataset, block: new Uint8Array(this.capacity * classCount), rowLength: classCount };
+    } else if (meta.mlType === 'segmentation') {
+      const maskDtype = maskDtypeFor(classCount);
+      const dataset = growable(group, GROUP_DATASETS.labels, maskDtype, [height, width], [1, height, width], compression);
+      const rowLength = height * width;
+      this.labelRows = { dataset, block: allocateSamples(maskDtype, this.capacity * rowLength) as Uint8Array | Uint16Array, rowLength };
+    } else {
+      this.labelRows = null;
+    }
+    this.detection =
+      meta.mlType === 'object_detection'
+        ? {
+            boxes: growable(group, GROUP_DATASETS.boxes, 'float32', [4], [TABLE_CHUNK_ROWS, 4]),
+            boxSample: growable(group, GROUP_DATASETS.boxSample, 'int32', [], [TABLE_CHUNK_ROWS * 4]),
+            boxClass: growable(group, GROUP_DATASETS.boxClass, 'int32', [], [TABLE_CHUNK_ROWS * 4]),
+          }
+        : null;
+  }
+
+  get count(): number {
+    return this.written + this.buffered;
+  }
+
+  get boxCount(): number {
+    return this.boxesWritten + this.boxBlock.classes.length;
+  }
+
+  add(sample: BatchSample): void {
+    const slot = this.buffered;
+    const classCount = this.meta.classes.length;
+    // Labels first: a bad label must not leave half a sample in the block.
+    if (this.meta.mlType === 'classification') {
+      writeOneHot(sample.label, classCount, sample.id, this.labelRows!.block, slot * classCount);
+    } else if (this.meta.mlType === 'segmentation') {
+      const rows = this.labelRows!;
+      writeMask(sample.label, this.shape, classCount, sample.id, rows.block, slot * rows.rowLength);
+    } else {
+      const { boxes, classes } = flattenBoxes(sample.label, classCount, sample.id);
+      this.boxBlock.boxes.push(...boxes);
+      this.boxBlock.classes.push(...classes);
+      for (let i = 0; i < classes.length; i++) this.boxBlock.sample.push(this.count);
+    }
+    this.imageBlock.set(sample.image.data, slot * this.sampleLength);
+    const { x, y, width, height } = sample.window;
+    this.windowBlock.set([x, y, width, height], slot * 4);
+    this.ids.push(sample.id);
+    this.sources.push(sample.source);
+    this.buffered += 1;
+    if (this.buffered === this.capacity) this.flush();
+  }
+
+  /** Appends the buffered block to the file. */
+  flush(): void {
+    if (this.buffered > 0) {
+      const from = this.written;
+      const to = from + this.buffered;
+      append(this.images, from, to, this.imageBlock.subarray(0, this.buffered * this.sampleLength));
+      append(this.windows, from, to, this.windowBlock.subarray(0, this.buffered * 4));
+      if (this.labelRows) {
+        append(this.labelRows.dataset, from, to, this.labelRows.block.subarray(0, this.buffered * this.labelRows.rowLength));
+      }
+      this.written = to;
+      this.buffered = 0;
+    }
+    const block = this.boxBlock;
+    if (this.detection && block.classes.length > 0) {
+      const from = this.boxesWritten;
+      const to = from + block.classes.length;
+      append(this.detection.boxes, from, to, Float32Array.from(block.boxes));
+      append(this.detection.boxSample, from, to, Int32Array.from(block.sample));
+      append(this.detection.boxClass, from, to, Int32Array.from(block.classes));
+      this.boxesWritten = to;
+      this.boxBlock = { boxes: [], sample: [], classes: [] };
+    }
+  }
+
+  /** Flushes and writes the string tables, which h5wasm can only write whole. */
+  finish(): void {
+    this.flush();
+    this.group.create_dataset({ name: GROUP_DATASETS.ids, data: this.ids, shape: [this.ids.length], dtype: 'S' });
+    this.group.create_dataset({ name: GROUP_DATASETS.sources, data: this.sources, shape: [this.sources.length], dtype: 'S' });
+  }
+}
+
+/** An empty dataset that grows along its first axis. */
+function growable(
+  group: H5Group,
+  name: string,
+  dtype: Dtype,
+  rowShape: number[],
+  chunks: number[],
+  compression: { compression?: 'gzip'; compression_opts?: number } = {},
+): H5Dataset {
+  return group.create_dataset({
+    name,
+    data: allocateSamples(dtype, 0),
+    shape: [0, ...rowShape],
+    maxshape: [null, ...rowShape],
+    chunks,
+    dtype: h5TypeOf(dtype),
+    ...compression,
+  });
+}
+
+function append(dataset: H5Dataset, from: number, to: number, data: TypedArray): void {
+  const [, ...rowShape] = dataset.shape!;
+  dataset.resize([to, ...rowShape]);
+  dataset.write_slice([[from, to]], data);
+}
+
+function checkMeta(meta: BatchMeta): Required<BatchMeta> {
+  if (!ML_TYPES.includes(meta.mlType)) {
+    throw new InvalidInputError(`batch ml type ${JSON.stringify(meta.mlType)} is not one of ${ML_TYPES.join(', ')}`);
+  }
+  if (!Array.isArray(meta.classes) || meta.classes.length === 0 || !meta.classes.every((c) => typeof c === 'string')) {
+    throw new InvalidInputError(`batch classes must be a non-empty list of names, got ${JSON.stringify(meta.classes)}`);
+  }
+  if (!Number.isSafeInteger(meta.seed)) throw new InvalidInputError(`batch seed must be an integer, got ${meta.seed}`);
+  for (const key of ['dataset', 'inputs'] as const) {
+    if (JSON.stringify(meta[key]) === undefined) throw new InvalidInputError(`batch ${key} must be JSON-serialisable`);
+  }
+  return { ...meta, groups: meta.groups ?? [], createdAt: meta.createdAt ?? new Date() };
+}
+
+function checkOptions(options: BatchWriterOptions): Required<BatchWriterOptions> {
+  const compression = options.compression ?? 0;
+  if (!Number.isInteger(compression) || compression < 0 || compression > 9) {
+    throw new InvalidInputError(`batch compression must be a gzip level 0-9, got ${compression}`);
+  }
+  const bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
+  if (!(bufferBytes > 0)) throw new InvalidInputError(`batch bufferBytes must be positive, got ${bufferBytes}`);
+  return { compression, bufferBytes };
+}
+
+/** Checks one sample and returns its shape; every sample of a batch has the shape and dtype of the first. */
+function checkSample(sample: BatchSample, expected: SampleShape | null): SampleShape {
+  const bad = (problem: string) => new InvalidInputError(`sample ${sample.id}: ${problem}`);
+  if (typeof sample.id !== 'string' || typeof sample.source !== 'string') throw bad('id and source must be strings');
+  const { window, image } = sample;
+  if (![window.x, window.y, window.width, window.height].every(Number.isInteger)) {
+    throw bad(`window ${JSON.stringify(window)} must have integer x, y, width, height`);
+  }
+  const { dtype, bands, height, width, data } = image;
+  if (!DTYPES.includes(dtype)) throw bad(`image dtype ${JSON.stringify(dtype)} is not one of ${DTYPES.join(', ')}`);
+  if (![bands, height, width].every((n) => Number.isInteger(n) && n > 0)) {
+    throw bad(`image shape ${bands} x ${height} x ${width} must be positive integers`);
+  }
+  if (!holdsDtype(data, dtype) || data.length !== bands * height * width) {
+    throw bad(`image data must be a ${dtype} array of ${bands * height * width} values, got ${data.constructor.name}(${data.length})`);
+  }
+  const shape = { dtype, bands, height, width };
+  if (expected && (expected.dtype !== dtype || expected.bands !== bands || expected.height !== height || expected.width !== width)) {
+    throw bad(`image is ${describe(shape)}, earlier samples are ${describe(expected)}; a batch holds one shape and dtype`);
+  }
+  return shape;
+}
+
+function describe(shape: SampleShape): string {
+  return `${shape.dtype} ${shape.bands} x ${shape.height} x ${shape.width}`;
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes the rename durable; some filesystems refuse fsync on a directory, which only costs durability. */
+async function syncDirectory(dir: string): Promise<void> {
+  await syncFile(dir).catch(() => undefined);
+}

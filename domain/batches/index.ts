@@ -1,0 +1,11 @@
+export { BatchWriter, writeBatch } from './batch-writer.js';
+export type { BatchSample, BatchSummary, BatchWriterOptions, WriteBatchOptions } from './batch-writer.js';
+export { BatchFile, openBatch } from './batch-reader.js';
+export type { OpenedBatch } from './batch-reader.js';
+export { SampleArray } from './sample-array.js';
+export type { MiniBatch, MiniBatchOptions, Sample } from './sample-array.js';
+export type { DetectionTarget, MaskTarget, SampleInfo, Target, TargetBox } from './group-reader.js';
+export { LAYOUT_VERSION } from './layout.js';
+export type { BatchMeta } from './layout.js';
+export { partitionCounts, partitionSamples, seededShuffle } from './partition.js';
+export { selectBatch, type BatchSelectionOptions } from './selection.js';

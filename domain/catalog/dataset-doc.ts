@@ -1,0 +1,90 @@
+/**
+ * The dataset document users see (`save()`, `veda show --json`): every field of pyveda's document, built from the
+ * catalog record and its counts. veda has no HTTP API, so links name the operation, its `veda` CLI command and,
+ * for workflows, the Temporal Web UI page.
+ */
+import type { Dtype, MlType } from '../types.js';
+import type { DatasetCounts, DatasetRecord } from './types.js';
+
+export interface DocLink {
+  href: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** The equivalent CLI command. */
+  command?: string;
+}
+
+export interface DatasetDoc {
+  id: string;
+  name: string;
+  classes: string[];
+  nclasses: number;
+  mlType: MlType;
+  /** Datapoints per group, e.g. { train: 100, test: 25 }. */
+  count: Record<string, number>;
+  /** All datapoints of every group. */
+  total: number;
+  tileSize: [number, number];
+  /** WGS84 [minLon, minLat, maxLon, maxLat] of the windows, null before the first ingest. */
+  bbox: [number, number, number, number] | null;
+  /** [bands, height, width] of a chip. */
+  shape: [number, number, number] | null;
+  dtype: Dtype | null;
+  sensors: string[];
+  /** The image the datapoints come from (the first, when several fed the dataset). */
+  source: string | null;
+  sources: string[];
+  userId: string;
+  public: boolean;
+  created_at: string;
+  updated_at: string;
+  percent_cached: number;
+  links: {
+    self: DocLink;
+    update: DocLink;
+    publish: DocLink;
+    unpublish: DocLink;
+    delete: DocLink;
+    create: DocLink;
+    /** The dataset's workflows in the Temporal Web UI (when its address is known). */
+    workflows?: DocLink;
+  };
+}
+
+export interface DocContext {
+  /** The Temporal Web UI page listing the dataset's workflows, when the UI address is known. */
+  workflowsUrl?: string;
+}
+
+export function datasetDoc(record: DatasetRecord, counts: DatasetCounts, ctx: DocContext = {}): DatasetDoc {
+  const self = `veda:datasets/${record.id}`;
+  return {
+    id: record.id,
+    name: record.name,
+    classes: [...record.classes],
+    nclasses: record.classes.length,
+    mlType: record.mlType,
+    count: { ...counts.groups },
+    total: counts.total,
+    tileSize: record.tileSize,
+    bbox: record.bbox,
+    shape: record.shape,
+    dtype: record.dtype,
+    sensors: [...record.sensors],
+    source: record.sources[0] ?? null,
+    sources: [...record.sources],
+    userId: record.userId,
+    public: record.public,
+    created_at: record.createdAt.toISOString(),
+    updated_at: record.updatedAt.toISOString(),
+    percent_cached: counts.total > 0 ? Math.round((1000 * counts.cached) / counts.total) / 10 : 0,
+    links: {
+      self: { href: self, method: 'GET', command: `veda show ${record.id}` },
+      update: { href: self, method: 'PUT', command: `veda ingest ${record.id} --image ... --labels ...` },
+      publish: { href: `${self}/publish`, method: 'PUT', command: `veda publish ${record.id}` },
+      unpublish: { href: `${self}/unpublish`, method: 'PUT', command: `veda unpublish ${record.id}` },
+      delete: { href: self, method: 'DELETE', command: `veda delete ${record.id}` },
+      create: { href: 'veda:datasets', method: 'POST', command: 'veda create --name ... --ml-type ... --tile-size W,H --classes ...' },
+      ...(ctx.workflowsUrl ? { workflows: { href: ctx.workflowsUrl, method: 'GET' as const } } : {}),
+    },
+  };
+}

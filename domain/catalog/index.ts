@@ -1,0 +1,10 @@
+export * from './types.js';
+export { SqlCatalog } from './sql-catalog.js';
+export { openCatalog, type CatalogOptions } from './open-catalog.js';
+export { serveEmbeddedCatalog, type EmbeddedCatalogOptions, type EmbeddedCatalogServer } from './embedded-server.js';
+export { createPgClient, type PgClientOptions } from './pg-client.js';
+export { createPGliteClient, openPGlite } from './pglite-client.js';
+export type { SqlClient, SqlQueryable } from './sql-client.js';
+export { migrate, MIGRATIONS, type Migration } from './migrations.js';
+export { newDatasetId, DATASET_ID_LENGTH } from './dataset-id.js';
+export { MAX_TILE_SIZE } from './validation.js';

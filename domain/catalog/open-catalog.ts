@@ -1,0 +1,44 @@
+import { catalogDir, claimCatalogDir, readCatalogDirOwner } from './data-dir-lock.js';
+import { createPgClient } from './pg-client.js';
+import { createPGliteClient, openPGlite } from './pglite-client.js';
+import type { SqlClient } from './sql-client.js';
+import { SqlCatalog } from './sql-catalog.js';
+import type { Catalog } from './types.js';
+
+export interface CatalogOptions {
+  /** postgres:// URL of PostgreSQL (or of serveEmbeddedCatalog); wins over dataDir. */
+  databaseUrl?: string;
+  /** Embedded catalog in `<dataDir>/catalog`; in memory when neither option is given. */
+  dataDir?: string;
+}
+
+/**
+ * Opens the catalog, migrating its schema: PostgreSQL through `pg` when a URL is given; else the embedded PGlite
+ * in `<dataDir>/catalog`, reached through the URL of the process serving it when one does (serveEmbeddedCatalog),
+ * opened in this process otherwise (SetupError when another process has it open unserved); else in memory.
+ */
+export async function openCatalog(options: CatalogOptions = {}): Promise<Catalog> {
+  const { databaseUrl, dataDir } = options;
+  if (databaseUrl) return SqlCatalog.open(createPgClient(databaseUrl));
+  if (dataDir === undefined) return SqlCatalog.open(createPGliteClient(await openPGlite()));
+
+  const owner = await readCatalogDirOwner(dataDir);
+  if (owner?.url) return SqlCatalog.open(createPgClient(owner.url));
+
+  const claim = await claimCatalogDir(dataDir);
+  let client: SqlClient;
+  try {
+    client = createPGliteClient(await openPGlite(catalogDir(dataDir)));
+  } catch (err) {
+    await claim.release();
+    throw err;
+  }
+  // Release the directory once the catalog is closed.
+  return SqlCatalog.open({
+    ...client,
+    async close() {
+      await client.close();
+      await claim.release();
+    },
+  });
+}

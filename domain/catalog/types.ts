@@ -1,0 +1,94 @@
+import type { Dtype, Label, MlType, PixelWindow, WindowPlan } from '../types.js';
+
+/** A dataset as the catalog stores it. `DatasetDoc` (client/) is the user-facing view of this. */
+export interface DatasetRecord {
+  id: string;
+  name: string;
+  mlType: MlType;
+  tileSize: [number, number];
+  classes: string[];
+  userId: string;
+  public: boolean;
+  /** WGS84 [minLon, minLat, maxLon, maxLat] of every datapoint's window, null until one is posted. */
+  bbox: [number, number, number, number] | null;
+  /** [bands, height, width] of a chip, null until the first ingest reads the image. */
+  shape: [number, number, number] | null;
+  dtype: Dtype | null;
+  sensors: string[];
+  /** Image URIs that fed the dataset. */
+  sources: string[];
+  /** Every ingest's plan, label source and options, in order, so a dataset can be rebuilt identically. */
+  ingests: unknown[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewDataset {
+  name: string;
+  mlType: MlType;
+  tileSize: [number, number];
+  classes: string[];
+  userId: string;
+  public?: boolean;
+  sensors?: string[];
+}
+
+export type DatasetPatch = Partial<
+  Pick<DatasetRecord, 'name' | 'public' | 'bbox' | 'shape' | 'dtype' | 'sensors' | 'sources' | 'ingests'>
+>;
+
+export interface Datapoint {
+  /** Deterministic: a hash of (dataset, source, window, group), so a retried post never duplicates. */
+  id: string;
+  datasetId: string;
+  group: string;
+  /** Image URI the window is read from. */
+  source: string;
+  window: PixelWindow;
+  label: Label;
+  /** Storage key of the cached chip, null until cached. */
+  chipKey: string | null;
+}
+
+export interface DatasetCounts {
+  /** Datapoints per group, e.g. { train: 100, test: 25 }. */
+  groups: Record<string, number>;
+  total: number;
+  cached: number;
+}
+
+export interface DatasetSearch {
+  name?: string;
+  mlType?: MlType;
+  /** WGS84 [minLon, minLat, maxLon, maxLat]: datasets whose bbox intersects it. */
+  bbox?: [number, number, number, number];
+  userId?: string;
+  public?: boolean;
+  /** Who is asking: private datasets of other users are never returned. */
+  viewer: string;
+}
+
+/**
+ * The catalog of datasets and datapoints. One implementation over SQL serves both PostgreSQL (pg) and the
+ * embedded PGlite; every write is idempotent so activities can retry freely.
+ */
+export interface Catalog {
+  createDataset(input: NewDataset): Promise<DatasetRecord>;
+  getDataset(id: string): Promise<DatasetRecord | null>;
+  updateDataset(id: string, patch: DatasetPatch): Promise<DatasetRecord>;
+  /** Deletes the dataset and its datapoints; returns false when there was nothing to delete. */
+  deleteDataset(id: string): Promise<boolean>;
+  searchDatasets(query: DatasetSearch): Promise<DatasetRecord[]>;
+  /** Inserts datapoints whose id is new; returns how many were inserted (existing ids are left untouched). */
+  upsertDatapoints(points: Datapoint[]): Promise<number>;
+  counts(datasetId: string): Promise<DatasetCounts>;
+  /** Datapoints in posting order (stable), half-open [offset, offset + limit), optionally one group only. */
+  listDatapoints(datasetId: string, range: { offset: number; limit: number; group?: string }): Promise<Datapoint[]>;
+  getDatapoint(datasetId: string, id: string): Promise<Datapoint | null>;
+  /** Up to `limit` datapoints not cached yet, in posting order. */
+  listUncached(datasetId: string, limit: number): Promise<Datapoint[]>;
+  markCached(datasetId: string, chips: Array<{ id: string; chipKey: string }>): Promise<void>;
+  /** Next run number for readable workflow ids (veda-<dataset>-ingest-<n>); atomic per (dataset, kind). */
+  nextRunNumber(datasetId: string, kind: string): Promise<number>;
+  close(): Promise<void>;
+}

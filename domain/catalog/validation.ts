@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { InvalidInputError } from '../errors.js';
+import { DTYPES, ML_TYPES, type Label } from '../types.js';
+import type { Datapoint, DatasetPatch, DatasetSearch, NewDataset } from './types.js';
+
+/** Largest tile edge in pixels: bigger chips do not fit the batch writer's memory budget per sample. */
+export const MAX_TILE_SIZE = 4096;
+
+/** Checked, never trimmed: ids must round-trip unchanged. */
+const nonEmpty = z.string().refine((text) => text.trim().length > 0, { error: 'must not be empty' });
+const tileEdge = z.int().positive().max(MAX_TILE_SIZE);
+const mlType = z.enum(ML_TYPES);
+
+const classes = z
+  .array(nonEmpty)
+  .min(1, 'must name at least one class')
+  .superRefine((names, ctx) => {
+    const repeated = new Set(names.filter((name, i) => names.indexOf(name) !== i));
+    if (repeated.size === 0) return;
+    ctx.addIssue({ code: 'custom', message: `must be unique, repeated: ${[...repeated].join(', ')}` });
+  });
+
+const longitude = z.number().min(-180).max(180);
+const latitude = z.number().min(-90).max(90);
+const bbox = z
+  .tuple([longitude, latitude, longitude, latitude])
+  .refine(([minLon, minLat, maxLon, maxLat]) => minLon <= maxLon && minLat <= maxLat, {
+    error: 'must be [minLon, minLat, maxLon, maxLat] with min <= max',
+  });
+
+const newDatasetSchema = z.object({
+  name: nonEmpty,
+  mlType,
+  tileSize: z.tuple([tileEdge, tileEdge]),
+  classes,
+  userId: nonEmpty,
+  public: z.boolean().optional(),
+  sensors: z.array(z.string()).optional(),
+});
+
+const datasetPatchSchema = z
+  .object({
+    name: nonEmpty,
+    public: z.boolean(),
+    bbox: bbox.nullable(),
+    shape: z.tuple([z.int().positive(), z.int().positive(), z.int().positive()]).nullable(),
+    dtype: z.enum(DTYPES).nullable(),
+    sensors: z.array(z.string()),
+    sources: z.array(z.string()),
+    ingests: z.array(z.unknown()),
+  })
+  .partial()
+  .strict();
+
+const datasetSearchSchema = z
+  .object({
+    name: z.string(),
+    mlType,
+    bbox,
+    userId: nonEmpty,
+    public: z.boolean(),
+  })
+  .partial()
+  .extend({ viewer: nonEmpty });
+
+const datapointSchema = z.object({
+  id: nonEmpty,
+  datasetId: nonEmpty,
+  group: nonEmpty,
+  source: nonEmpty,
+  window: z.object({
+    x: z.int().nonnegative(),
+    y: z.int().nonnegative(),
+    width: z.int().positive(),
+    height: z.int().positive(),
+  }),
+  // The shape depends on the dataset's ML type, which the label encoders own; here it only has to be JSON.
+  label: z.custom<Label>((value) => typeof value === 'object' && value !== null, {
+    error: 'must be a label (array or object)',
+  }),
+  chipKey: nonEmpty.nullable(),
+});
+
+const rangeSchema = z.object({
+  offset: z.int().nonnegative(),
+  limit: z.int().nonnegative(),
+  group: nonEmpty.optional(),
+});
+
+const chipsSchema = z.array(z.object({ id: nonEmpty, chipKey: nonEmpty }));
+
+/** Parses `value` or throws InvalidInputError naming what was checked and every problem found. */
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path =
+      issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '') ||
+      'value';
+    return `${path}: ${issue.message}`;
+  });
+  throw new InvalidInputError(`invalid ${what}: ${problems.join('; ')}`);
+}
+
+export const parseNewDataset = (value: NewDataset): NewDataset => parse(newDatasetSchema, value, 'dataset');
+export const parseDatasetPatch = (value: DatasetPatch): DatasetPatch =>
+  parse(datasetPatchSchema, value, 'dataset update');
+export const parseDatasetSearch = (value: DatasetSearch): DatasetSearch =>
+  parse(datasetSearchSchema, value, 'dataset search');
+export const parseDatapoints = (value: Datapoint[]): Datapoint[] =>
+  parse(z.array(datapointSchema), value, 'datapoints');
+export const parseRange = (value: { offset: number; limit: number; group?: string }) =>
+  parse(rangeSchema, value, 'datapoint range');
+export const parseChips = (value: Array<{ id: string; chipKey: string }>) => parse(chipsSchema, value, 'chips');
+export const parseLimit = (value: number) => parse(z.int().nonnegative(), value, 'limit');
+export const parseRunKind = (value: string) => parse(nonEmpty, value, 'run kind');

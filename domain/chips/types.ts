@@ -1,0 +1,13 @@
+import type { Raster } from '../types.js';
+
+/**
+ * Chips by key under a root. Lossless for every dtype and band count; writes are atomic (a crashed writer
+ * leaves the old chip or none, never a torn one) and idempotent (putting the same key twice is harmless).
+ */
+export interface ChipStore {
+  put(key: string, chip: Raster): Promise<void>;
+  get(key: string): Promise<Raster>;
+  has(key: string): Promise<boolean>;
+  /** Removes every chip whose key starts with the prefix (used when a dataset is deleted). */
+  deletePrefix(prefix: string): Promise<void>;
+}

@@ -1,0 +1,39 @@
+/**
+ * Errors a user can act on. Each is mapped once: to a non-retryable Temporal failure in activities/,
+ * and to an exit code in the CLI. Anything else is treated as transient and retried.
+ */
+export class VedaError extends Error {
+  /** Stable machine-readable kind, also the Temporal failure type. */
+  readonly kind: string = 'VedaError';
+  readonly exitCode: number = 1;
+}
+
+/** The input is wrong: a bad file, option, geometry or argument. Retrying cannot help. */
+export class InvalidInputError extends VedaError {
+  override readonly kind = 'InvalidInputError';
+  override readonly exitCode = 2;
+}
+
+/** A dataset, datapoint or file does not exist (or is not visible to this user). */
+export class NotFoundError extends VedaError {
+  override readonly kind = 'NotFoundError';
+  override readonly exitCode = 3;
+}
+
+/** The acting user may not do this to this dataset. */
+export class ForbiddenError extends VedaError {
+  override readonly kind = 'ForbiddenError';
+  override readonly exitCode = 4;
+}
+
+/** Something veda needs is missing from the machine (the Temporal CLI, GDAL for a test, ...). */
+export class SetupError extends VedaError {
+  override readonly kind = 'SetupError';
+  override readonly exitCode = 5;
+}
+
+export const NON_RETRYABLE_ERROR_KINDS = ['InvalidInputError', 'NotFoundError', 'ForbiddenError', 'SetupError'];
+
+export function isVedaError(err: unknown): err is VedaError {
+  return err instanceof VedaError;
+}

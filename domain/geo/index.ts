@@ -1,0 +1,11 @@
+export { crsFromEpsg, epsgFromCrsName, type Crs } from './crs.js';
+export {
+  boundsOfPoints,
+  geoToPixel,
+  invertGeoTransform,
+  pixelToGeo,
+  windowBounds,
+  windowGeoTransform,
+  type Bounds,
+} from './geotransform.js';
+export { boundsToWgs84, pointTransform, transformBounds, transformPoint, type PointTransform } from './transform.js';

@@ -1,0 +1,100 @@
+import { inflate } from 'node:zlib';
+import { promisify } from 'node:util';
+import { addDecoder, BaseDecoder, getDecoder } from 'geotiff';
+import sharp from 'sharp';
+import { blockByteSize, LzwDecoder } from './lzw.js';
+
+/**
+ * Block decoders that replace geotiff's JavaScript ones where a native library is faster or closer to GDAL.
+ * Importing this module registers them process-wide: Node's zlib for DEFLATE (same bytes as pako, several times
+ * faster) and veda's LZW decoder (see lzw.ts).
+ */
+
+const inflateAsync = promisify(inflate);
+
+/** geotiff does not export this type from its entry point. */
+export type BaseDecoderParameters = ConstructorParameters<typeof BaseDecoder>[0];
+
+/** An ArrayBuffer holding exactly the bytes of `view` (geotiff's predictor code needs a whole buffer). */
+function ownBuffer(view: Uint8Array): ArrayBuffer {
+  if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) {
+    return view.buffer;
+  }
+  return view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer;
+}
+
+/**
+ * DEFLATE (TIFF codes 8 and 32946) with Node's zlib, off the main thread (the event loop stays free for
+ * heartbeats). The output buffer is sized to a whole block: zlib's default 16 KiB chunks, concatenated, cost more
+ * than the inflation itself.
+ */
+export class NodeZlibDecoder extends BaseDecoder {
+  private readonly blockBytes: number;
+
+  constructor(parameters: BaseDecoderParameters) {
+    super(parameters);
+    this.blockBytes = blockByteSize(parameters);
+  }
+
+  override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBuffer> {
+    const chunkSize = Math.max(this.blockBytes, 64 * 1024);
+    return ownBuffer(await inflateAsync(new Uint8Array(buffer), { chunkSize }));
+  }
+}
+
+addDecoder([8, 32946], async () => NodeZlibDecoder);
+addDecoder(5, async () => LzwDecoder);
+
+export interface JpegDecoderParameters extends BaseDecoderParameters {
+  /** The TIFF JPEGTables tag: quantization and Huffman tables shared by every block ("abbreviated" streams). */
+  JPEGTables?: Uint8Array;
+}
+
+/**
+ * JPEG blocks decoded by libjpeg-turbo (through sharp), the decoder family GDAL uses: YCbCr blocks come out as
+ * RGB with libjpeg's upsampling, exactly as GDAL returns them. geotiff's own decoder returns raw YCbCr and
+ * differs from libjpeg by 1 on some pixels. Only for blocks of 1 or 3 components: libvips reads 4 components as
+ * CMYK and would convert them.
+ */
+export class SharpJpegDecoder extends BaseDecoder {
+  private readonly tablesPrefix: Buffer | null;
+  private readonly components: number;
+
+  constructor(parameters: JpegDecoderParameters) {
+    super(parameters);
+    const tables = parameters.JPEGTables;
+    // JPEGTables is SOI + tables + EOI; a block is SOI + frame + EOI: splice them into one complete stream.
+    this.tablesPrefix = tables && tables.length > 4 ? Buffer.from(tables.subarray(0, tables.length - 2)) : null;
+    this.components = parameters.planarConfiguration === 2 ? 1 : sampleCount(parameters.bitsPerSample);
+  }
+
+  override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBuffer> {
+    const block = new Uint8Array(buffer);
+    const stream = this.tablesPrefix ? Buffer.concat([this.tablesPrefix, block.subarray(2)]) : block;
+    let image = sharp(stream, { failOn: 'error' });
+    if (this.components === 1) image = image.toColourspace('b-w');
+    const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== this.components) {
+      throw new Error(`JPEG block decoded to ${info.channels} channels, expected ${this.components}`);
+    }
+    return ownBuffer(data);
+  }
+}
+
+function sampleCount(bitsPerSample: BaseDecoderParameters['bitsPerSample']): number {
+  return typeof bitsPerSample === 'number' ? 1 : bitsPerSample.length;
+}
+
+export const JPEG_COMPRESSION = 7;
+
+/**
+ * The decoder for one image's blocks. JPEG blocks of 1 or 3 components go to libjpeg (sharp); everything else
+ * (including JPEG with 2 or 4 interleaved components) to geotiff's registry.
+ */
+export async function decoderFor(compression: number, parameters: JpegDecoderParameters): Promise<BaseDecoder> {
+  if (compression === JPEG_COMPRESSION) {
+    const components = parameters.planarConfiguration === 2 ? 1 : sampleCount(parameters.bitsPerSample);
+    if (components === 1 || components === 3) return new SharpJpegDecoder(parameters);
+  }
+  return getDecoder(compression, parameters);
+}

@@ -1,0 +1,100 @@
+import type { GeoTIFF } from 'geotiff';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+
+/** A failed HTTP exchange that may succeed later (network error, 5xx, 408, 429): retryable. */
+export class RemoteReadError extends Error {
+  override readonly name = 'RemoteReadError';
+}
+
+type TiffSource = Parameters<typeof GeoTIFF.fromSource>[0];
+type Slice = Parameters<TiffSource['fetchSlice']>[0];
+
+const BLOCK_BYTES = 64 * 1024;
+const CACHED_BLOCKS = 64;
+
+/**
+ * Byte ranges of a remote file for geotiff, one HTTP range request each. Small reads (IFDs, tile offsets, which
+ * a COG keeps together at the start) go through cached 64 KiB blocks so they cost a few requests, not one per
+ * tile. Written here rather than using geotiff's BlockedSource because that one replaces every HTTP failure with
+ * "Request failed", and a user needs to know a URL is missing (404) rather than have it retried.
+ *
+ * Errors: 404/410 -> NotFoundError; other 4xx and a server that ignores Range (HTTP 200: a full download for
+ * every block) -> InvalidInputError; network errors, 5xx, 408 and 429 -> RemoteReadError (retryable).
+ */
+export class HttpRangeSource implements TiffSource {
+  private size: number | null = null;
+  private readonly blocks = new Map<number, Promise<Uint8Array>>();
+
+  constructor(private readonly url: string) {}
+
+  get fileSize(): number | null {
+    return this.size;
+  }
+
+  async fetch(slices: Slice[], signal?: AbortSignal): Promise<ArrayBuffer[]> {
+    return Promise.all(slices.map(async (slice) => (await this.fetchSlice(slice, signal)).data));
+  }
+
+  /** The bytes of `slice`, zero-padded past the end of the file (as geotiff's file source does). */
+  async fetchSlice(slice: Slice, signal?: AbortSignal): Promise<Slice & { data: ArrayBuffer }> {
+    const { offset, length } = slice;
+    const out = new Uint8Array(length);
+    if (length >= BLOCK_BYTES) {
+      out.set(await this.request(offset, length, signal));
+    } else {
+      const first = Math.floor(offset / BLOCK_BYTES);
+      const last = Math.floor((offset + length - 1) / BLOCK_BYTES);
+      for (let id = first; id <= last; id++) {
+        const block = await this.block(id, signal);
+        const start = Math.max(offset, id * BLOCK_BYTES);
+        const end = Math.min(offset + length, id * BLOCK_BYTES + block.length);
+        if (end > start) out.set(block.subarray(start - id * BLOCK_BYTES, end - id * BLOCK_BYTES), start - offset);
+      }
+    }
+    return { offset, length, data: out.buffer };
+  }
+
+  async close(): Promise<void> {
+    this.blocks.clear();
+  }
+
+  private block(id: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const cached = this.blocks.get(id);
+    if (cached) {
+      this.blocks.delete(id);
+      this.blocks.set(id, cached);
+      return cached;
+    }
+    const block = this.request(id * BLOCK_BYTES, BLOCK_BYTES, signal);
+    this.blocks.set(id, block);
+    block.catch(() => this.blocks.delete(id));
+    if (this.blocks.size > CACHED_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!);
+    return block;
+  }
+
+  private async request(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    let response: Response;
+    try {
+      response = await fetch(this.url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` }, signal: signal ?? null });
+    } catch (err) {
+      throw new RemoteReadError(`GET ${this.url} failed: ${(err as Error).message}`, { cause: err });
+    }
+    const { status, statusText } = response;
+    if (status === 206) {
+      const total = /\/(\d+)\s*$/.exec(response.headers.get('content-range') ?? '')?.[1];
+      if (total !== undefined) this.size = Number(total);
+      return new Uint8Array(await response.arrayBuffer());
+    }
+    await response.body?.cancel();
+    if (status === 404 || status === 410) throw new NotFoundError(`image URL not found (HTTP ${status}): ${this.url}`);
+    if (status === 200) {
+      throw new InvalidInputError(
+        `${this.url}: the server ignored the Range header (HTTP 200); veda reads remote images with range requests`,
+      );
+    }
+    if (status >= 500 || status === 408 || status === 429) {
+      throw new RemoteReadError(`GET ${this.url}: HTTP ${status} ${statusText}`);
+    }
+    throw new InvalidInputError(`cannot read image URL ${this.url}: HTTP ${status} ${statusText}`);
+  }
+}

@@ -1,0 +1,66 @@
+import type { ImageInfo, PixelWindow, Raster } from '../types.js';
+import { describeBlocks } from './block-layout.js';
+import { decoderFor } from './decoders.js';
+import { readImageInfo } from './image-info.js';
+import { openTiff } from './tiff-source.js';
+import { assertWindowInImage, resolveBands } from './window-checks.js';
+import { WindowReader } from './window-reader.js';
+
+/** An open image. Open one per chunk of windows and reuse it: opening parses the header, and decoded blocks are cached. */
+export interface ImageSource {
+  info: ImageInfo;
+  /** Pixels of `window` for `bands` (1-based like GDAL, default all), band-sequential, in the source dtype. */
+  readWindow(window: PixelWindow, bands?: number[]): Promise<Raster>;
+  close(): Promise<void>;
+}
+
+export interface OpenImageOptions {
+  /** Bound on decoded blocks kept for reuse by later windows (default 128 MiB). */
+  blockCacheBytes?: number;
+}
+
+const DEFAULT_BLOCK_CACHE_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Opens a GeoTIFF / Cloud-Optimized GeoTIFF from a local path or an http(s) URL (read with range requests).
+ * Always the full-resolution image, never an overview. Errors: NotFoundError for a missing file or an HTTP
+ * 404/410; InvalidInputError for anything else wrong with the input (not a TIFF, unsupported compression or
+ * sample type, unreadable file, other HTTP 4xx); network failures and HTTP 5xx stay ordinary (retryable) errors.
+ */
+export async function openImage(uri: string, options: OpenImageOptions = {}): Promise<ImageSource> {
+  const { tiff, image } = await openTiff(uri);
+  try {
+    const layout = await describeBlocks(image, uri, tiff.littleEndian);
+    const info = await readImageInfo(image, uri, layout);
+    const fd = image.getFileDirectory();
+    const jpegTables = await fd.loadValue('JPEGTables');
+    const decoder = await decoderFor(layout.compression, {
+      tileWidth: layout.blockWidth,
+      tileHeight: layout.blockHeight,
+      planarConfiguration: layout.planarConfiguration,
+      bitsPerSample: Array.from((await fd.loadValue('BitsPerSample')) ?? [], Number),
+      predictor: 1, // undone by the reader (block-samples.ts), not geotiff
+      JPEGTables: jpegTables ? Uint8Array.from(jpegTables) : undefined,
+    });
+    const cacheBytes = options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES;
+    const reader = new WindowReader(image, tiff.source, layout, decoder, info.nodata, uri, cacheBytes);
+    let closed = false;
+    return {
+      info,
+      async readWindow(window, bands) {
+        if (closed) throw new Error(`${uri}: image source is closed`);
+        assertWindowInImage(info, window);
+        return reader.read(window, resolveBands(info, bands));
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        reader.clear();
+        await tiff.close();
+      },
+    };
+  } catch (err) {
+    await tiff.close();
+    throw err;
+  }
+}

@@ -1,0 +1,52 @@
+import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { GeoTIFF, fromFile, type GeoTIFFImage } from 'geotiff';
+import { InvalidInputError, NotFoundError, isVedaError } from '../errors.js';
+import { HttpRangeSource, RemoteReadError } from './http-range-source.js';
+
+export interface OpenedTiff {
+  tiff: GeoTIFF;
+  /** The full-resolution image (IFD 0); overviews and masks follow it and are never read. */
+  image: GeoTIFFImage;
+}
+
+/** Opens a TIFF from a local path, a file: URL or an http(s) URL, mapping failures to errors a user can act on. */
+export async function openTiff(uri: string): Promise<OpenedTiff> {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
+  const isRemote = scheme === 'http' || scheme === 'https';
+  if (!isRemote && scheme !== undefined && scheme !== 'file') {
+    throw new InvalidInputError(`${uri}: unsupported image location (use a local path or an http(s) URL)`);
+  }
+  const path = scheme === 'file' ? fileURLToPath(uri) : uri;
+  if (!isRemote) await assertReadableFile(path);
+  let tiff: GeoTIFF | undefined;
+  try {
+    tiff = isRemote ? await GeoTIFF.fromSource(new HttpRangeSource(uri)) : await fromFile(path);
+    return { tiff, image: await tiff.getImage(0) };
+  } catch (err) {
+    await tiff?.close();
+    throw asOpenError(uri, err);
+  }
+}
+
+async function assertReadableFile(path: string): Promise<void> {
+  try {
+    const stats = await stat(path);
+    if (!stats.isFile()) throw new InvalidInputError(`${path} is not a file`);
+  } catch (err) {
+    if (isVedaError(err)) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`image file not found: ${path}`);
+    throw new InvalidInputError(`cannot read image file ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Transient failures stay as they are (retried); what geotiff says about the bytes becomes InvalidInputError. */
+function asOpenError(uri: string, err: unknown): unknown {
+  if (isVedaError(err) || err instanceof RemoteReadError || (err as NodeJS.ErrnoException).code !== undefined) {
+    return err;
+  }
+  const message = (err as Error).message ?? String(err);
+  if (/byte order|magic number/i.test(message)) return new InvalidInputError(`${uri} is not a TIFF file`);
+  return new InvalidInputError(`${uri} is not a readable TIFF: ${message}`);
+}

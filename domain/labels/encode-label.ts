@@ -1,0 +1,25 @@
+import { InvalidInputError } from '../errors.js';
+import type { Label, LabelOptions, MlType } from '../types.js';
+import { encodeClassification } from './encode-classification.js';
+import { encodeDetection } from './encode-detection.js';
+import { encodeSegmentation } from './encode-segmentation.js';
+import { windowPixelFeatures, type WindowLabelContext } from './window-features.js';
+
+/** The label of one window for an ML type: one-hot, per-class pixel boxes, or an RLE class mask. */
+export function encodeLabel(mlType: MlType, ctx: WindowLabelContext, options: LabelOptions = {}): Label {
+  const { minOverlap = 0, minBoxSize = 0, allTouched = false } = options;
+  if (!(minOverlap >= 0 && minOverlap <= 1)) throw new InvalidInputError(`minOverlap ${String(minOverlap)} must be between 0 and 1`);
+  if (!(minBoxSize >= 0 && Number.isFinite(minBoxSize))) throw new InvalidInputError(`minBoxSize ${String(minBoxSize)} must be a number of pixels >= 0`);
+  const features = windowPixelFeatures(ctx);
+  const { width, height } = ctx.window;
+  switch (mlType) {
+    case 'classification':
+      return encodeClassification(features, width, height, ctx.classCount, minOverlap);
+    case 'object_detection':
+      return encodeDetection(features, width, height, ctx.classCount, minBoxSize);
+    case 'segmentation':
+      return encodeSegmentation(features, width, height, allTouched);
+    default:
+      throw new InvalidInputError(`unknown ML type '${String(mlType)}'`);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Reading and validating a GeoJSON FeatureCollection of label polygons. Polygon and MultiPolygon geometries are
+ * labels; other geometry types (Point, LineString, GeometryCollection, ...) and null geometries are skipped and
+ * counted by the caller. Coordinates are always (x, y) = (easting, northing) or (longitude, latitude).
+ */
+import { readFile } from 'node:fs/promises';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+
+/** A polygon as GeoJSON holds it: rings of [x, y] positions, the exterior first. */
+export type PolygonCoordinates = Array<Array<[number, number]>>;
+
+export interface GeoJsonFeature {
+  /** Position in the file's feature array. */
+  order: number;
+  properties: Record<string, unknown>;
+  /** Polygons of a Polygon / MultiPolygon; 'unsupported' for other types, 'empty' for null or empty geometry. */
+  polygons: PolygonCoordinates[] | 'unsupported' | 'empty';
+}
+
+export interface GeoJsonCollection {
+  /** Where it came from, for messages: the path, or 'GeoJSON object'. */
+  name: string;
+  /** The legacy `crs` member's name (or 'EPSG:<code>'), null when absent (RFC 7946: WGS84 lon/lat). */
+  crsName: string | null;
+  features: GeoJsonFeature[];
+}
+
+/** Reads a GeoJSON file or takes a parsed object; throws NotFoundError / InvalidInputError naming the problem. */
+export async function readGeoJson(source: string | object): Promise<GeoJsonCollection> {
+  if (typeof source !== 'string') return parseGeoJson(source, 'GeoJSON object');
+  let text: string;
+  try {
+    text = await readFile(source, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`label file ${source} does not exist`);
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInputError(`label file ${source} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseGeoJson(parsed, `label file ${source}`);
+}
+
+export function parseGeoJson(value: unknown, name: string): GeoJsonCollection {
+  if (!isObject(value) || value['type'] !== 'FeatureCollection' || !Array.isArray(value['features'])) {
+    throw new InvalidInputError(`${name} is not a GeoJSON FeatureCollection (needs type "FeatureCollection" and a features array)`);
+  }
+  const features = (value['features'] as unknown[]).map((feature, order) => parseFeature(feature, order, name));
+  return { name, crsName: parseCrsMember(value['crs'], name), features };
+}
+
+function parseCrsMember(crs: unknown, name: string): string | null {
+  if (crs === undefined || crs === null) return null;
+  const properties = isObject(crs) && isObject(crs['properties']) ? crs['properties'] : undefined;
+  if (isObject(crs) && crs['type'] === 'name' && typeof properties?.['name'] === 'string') return properties['name'];
+  if (isObject(crs) && crs['type'] === 'EPSG' && properties && Number.isInteger(properties['code'])) {
+    return `EPSG:${String(properties['code'])}`;
+  }
+  throw new InvalidInputError(`${name} has a crs member veda cannot read: ${JSON.stringify(crs)} (expected {"type": "name", "properties": {"name": "EPSG:<code>"}})`);
+}
+
+function parseFeature(feature: unknown, order: number, name: string): GeoJsonFeature {
+  if (!isObject(feature) || feature['type'] !== 'Feature') {
+    throw new InvalidInputError(`${name}: feature ${order} is not a GeoJSON Feature`);
+  }
+  const properties = isObject(feature['properties']) ? feature['properties'] : {};
+  const geometry = feature['geometry'];
+  if (geometry === null || geometry === undefined) return { order, properties, polygons: 'empty' };
+  if (!isObject(geometry) || typeof geometry['type'] !== 'string') {
+    throw new InvalidInputError(`${name}: feature ${order} has a geometry without a type`);
+  }
+  const where = `${name}: feature ${order} (${geometry['type']})`;
+  const coordinates = geometry['coordinates'];
+  if (geometry['type'] === 'Polygon') {
+    const polygon = parsePolygon(coordinates, where);
+    return { order, properties, polygons: polygon.length === 0 ? 'empty' : [polygon] };
+  }
+  if (geometry['type'] === 'MultiPolygon') {
+    if (!Array.isArray(coordinates)) throw new InvalidInputError(`${where} has no coordinates array`);
+    const polygons = coordinates.map((polygon) => parsePolygon(polygon, where)).filter((p) => p.length > 0);
+    return { order, properties, polygons: polygons.length === 0 ? 'empty' : polygons };
+  }
+  return { order, properties, polygons: 'unsupported' };
+}
+
+function parsePolygon(rings: unknown, where: string): PolygonCoordinates {
+  if (!Array.isArray(rings)) throw new InvalidInputError(`${where} has no coordinates array`);
+  return rings.map((ring, r) => {
+    if (!Array.isArray(ring) || ring.length < 4) {
+      throw new InvalidInputError(`${where}: ring ${r} needs at least 4 positions`);
+    }
+    const positions = ring.map((position): [number, number] => {
+      if (!Array.isArray(position) || !Number.isFinite(position[0]) || !Number.isFinite(position[1])) {
+        throw new InvalidInputError(`${where}: ring ${r} has a position that is not [x, y] numbers: ${JSON.stringify(position)}`);
+      }
+      return [position[0] as number, position[1] as number];
+    });
+    const first = positions[0]!;
+    const last = positions[positions.length - 1]!;
+    if (first[0] !== last[0] || first[1] !== last[1]) positions.push([first[0], first[1]]);
+    return positions;
+  });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,16 @@
+export { encodeLabel } from './encode-label.js';
+export { encodeClassification } from './encode-classification.js';
+export { encodeDetection } from './encode-detection.js';
+export { encodeSegmentation, segmentationMask } from './encode-segmentation.js';
+export {
+  featureAnchors,
+  loadLabelSource,
+  MAX_CLASSES,
+  type LabelFeature,
+  type LabelSource,
+  type LabelSourceOptions,
+  type SkippedFeatures,
+} from './label-source.js';
+export { PIXEL_EPSILON } from './rasterize.js';
+export { decodeRle, encodeRle } from './rle.js';
+export { windowLabelContext, windowPixelFeatures, type PixelFeature, type WindowLabelContext } from './window-features.js';

@@ -1,0 +1,220 @@
+/**
+ * A label source: the label polygons of a GeoJSON file in the image's CRS, with class indexes and a spatial index
+ * so a window finds its features fast.
+ */
+import { InvalidInputError } from '../errors.js';
+import { crsFromEpsg, epsgFromCrsName } from '../geo/crs.js';
+import { geoToPixel, invertGeoTransform, type Bounds } from '../geo/geotransform.js';
+import { pointTransform } from '../geo/transform.js';
+import type { GeoTransform } from '../types.js';
+import { readGeoJson, type PolygonCoordinates } from './geojson.js';
+import { createBoxIndex } from './spatial-index.js';
+
+/** Masks are uint8: 0 is background, so at most 255 classes. */
+export const MAX_CLASSES = 255;
+
+/**
+ * One label feature. Rings are flat closed [x0, y0, x1, y1, ...] in the image CRS, each turned clockwise (y up),
+ * as GDAL turns them before burning, so its edge rules apply the same way.
+ */
+export interface LabelFeature {
+  /** Position in the source file's feature array: features burn in this order, the later one winning. */
+  order: number;
+  classIndex: number;
+  polygons: Float64Array[][];
+  bbox: Bounds;
+}
+
+export interface SkippedFeatures {
+  /** A class value not in `classes`. */
+  unknownClass: number;
+  /** No class property, or null / empty. */
+  missingClass: number;
+  /** Geometry other than Polygon / MultiPolygon. */
+  unsupportedGeometry: number;
+  /** Null or empty geometry. */
+  emptyGeometry: number;
+}
+
+export interface LabelSource {
+  /** Where the labels came from (the path or 'GeoJSON object'). */
+  name: string;
+  classes: readonly string[];
+  classProperty: string;
+  /** EPSG code of the file's coordinates (4326 when it names no CRS). */
+  sourceEpsg: number;
+  /** EPSG code the features are in now: the image's, or the file's when the image has none. */
+  epsg: number;
+  /** Usable features in file order. */
+  features: readonly LabelFeature[];
+  /** Usable features per class, in class order. */
+  classCounts: number[];
+  skipped: SkippedFeatures;
+  /** Distinct class values that are not in `classes` (at most 20), to show the user. */
+  unknownClassValues: string[];
+  /** Features whose bounding box intersects `bounds` (image CRS), in file order. */
+  query(bounds: Bounds): LabelFeature[];
+}
+
+export interface LabelSourceOptions {
+  /** Property holding the class name (default 'class'). */
+  classProperty?: string;
+  classes: readonly string[];
+  /** The image's EPSG code: labels in another CRS are reprojected to it. Null: the labels are used as they are. */
+  imageEpsg: number | null;
+}
+
+/**
+ * Loads a GeoJSON FeatureCollection (a path or a parsed object): reads its CRS (legacy `crs` member such as
+ * 'urn:ogc:def:crs:EPSG::31985' or 'EPSG:31985'; none means WGS84 lon/lat), reprojects to the image CRS,
+ * maps class names to indexes in `classes` order, and counts the features it skips.
+ * Throws NotFoundError for a missing file, InvalidInputError for invalid GeoJSON, an unusable CRS or no feature
+ * of any class.
+ */
+export async function loadLabelSource(source: string | object, options: LabelSourceOptions): Promise<LabelSource> {
+  const { classes, imageEpsg } = options;
+  const classProperty = options.classProperty ?? 'class';
+  checkClasses(classes);
+  const collection = await readGeoJson(source);
+  const { name } = collection;
+
+  const sourceEpsg = collection.crsName === null ? 4326 : epsgFromCrsName(collection.crsName);
+  if (sourceEpsg === null) {
+    throw new InvalidInputError(`${name} declares CRS '${collection.crsName}', which names no EPSG code veda can use`);
+  }
+  const sourceIsGeographic = crsFromEpsg(sourceEpsg).geographic;
+  const epsg = imageEpsg ?? sourceEpsg;
+  const transform = pointTransform(sourceEpsg, epsg);
+
+  const classIndex = new Map(classes.map((c, i) => [c, i]));
+  const skipped: SkippedFeatures = { unknownClass: 0, missingClass: 0, unsupportedGeometry: 0, emptyGeometry: 0 };
+  const unknownClassValues = new Set<string>();
+  const classCounts = classes.map(() => 0);
+  const features: LabelFeature[] = [];
+  for (const feature of collection.features) {
+    const value = feature.properties[classProperty];
+    if (value === undefined || value === null || value === '') {
+      skipped.missingClass++;
+      continue;
+    }
+    const index = classIndex.get(String(value));
+    if (index === undefined) {
+      skipped.unknownClass++;
+      if (unknownClassValues.size < 20) unknownClassValues.add(String(value));
+      continue;
+    }
+    if (feature.polygons === 'unsupported') {
+      skipped.unsupportedGeometry++;
+      continue;
+    }
+    if (feature.polygons === 'empty') {
+      skipped.emptyGeometry++;
+      continue;
+    }
+    if (sourceIsGeographic && !withinLonLat(feature.polygons)) {
+      // The usual cause: projected coordinates in a file without a crs member, which RFC 7946 reads as WGS84.
+      throw new InvalidInputError(
+        `${name}: feature ${feature.order} has coordinates outside longitude/latitude range for EPSG:${sourceEpsg}; ` +
+          'if the file is in a projected CRS, name it in a crs member (e.g. "EPSG:31985")',
+      );
+    }
+    const polygons = feature.polygons.map((polygon) =>
+      projectPolygon(polygon, transform, () => `${name}: feature ${feature.order} cannot be transformed from EPSG:${sourceEpsg} to EPSG:${epsg}`),
+    );
+    features.push({ order: feature.order, classIndex: index, polygons, bbox: boundsOfRings(polygons) });
+    classCounts[index]!++;
+  }
+
+  if (features.length === 0) {
+    const found = unknownClassValues.size > 0 ? ` (found: ${[...unknownClassValues].join(', ')})` : '';
+    throw new InvalidInputError(
+      `${name} has no polygon feature whose '${classProperty}' is one of ${classes.join(', ')}${found}`,
+    );
+  }
+  const index = createBoxIndex(features.map((f) => f.bbox));
+  return {
+    name,
+    classes: [...classes],
+    classProperty,
+    sourceEpsg,
+    epsg,
+    features,
+    classCounts,
+    skipped,
+    unknownClassValues: [...unknownClassValues],
+    query: (bounds) => index.search(bounds).map((i) => features[i]!),
+  };
+}
+
+/** Pixel coordinates (in the image) of each feature's bounding-box centre: anchors for a `features` window plan. */
+export function featureAnchors(source: LabelSource, geoTransform: GeoTransform): Array<{ x: number; y: number }> {
+  const inverse = invertGeoTransform(geoTransform);
+  return source.features.map(({ bbox }) => {
+    const [x, y] = geoToPixel(geoTransform, (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2, inverse);
+    return { x, y };
+  });
+}
+
+function checkClasses(classes: readonly string[]): void {
+  if (!Array.isArray(classes) || classes.length === 0) throw new InvalidInputError('a label source needs at least one class');
+  if (classes.length > MAX_CLASSES) throw new InvalidInputError(`${classes.length} classes is more than the ${MAX_CLASSES} a mask can hold`);
+  const seen = new Set<string>();
+  for (const c of classes) {
+    if (typeof c !== 'string' || c === '') throw new InvalidInputError(`class name ${JSON.stringify(c)} is empty`);
+    if (seen.has(c)) throw new InvalidInputError(`class '${c}' is listed twice`);
+    seen.add(c);
+  }
+}
+
+function withinLonLat(polygons: PolygonCoordinates[]): boolean {
+  return polygons.every((polygon) => polygon.every((ring) => ring.every(([x, y]) => Math.abs(x) <= 360 && Math.abs(y) <= 90)));
+}
+
+function projectPolygon(
+  polygon: PolygonCoordinates,
+  transform: (x: number, y: number) => [number, number],
+  failure: () => string,
+): Float64Array[] {
+  return polygon.map((ring) => {
+    const flat = new Float64Array(ring.length * 2);
+    ring.forEach(([x, y], i) => {
+      const [tx, ty] = transform(x, y);
+      if (!Number.isFinite(tx) || !Number.isFinite(ty)) throw new InvalidInputError(failure());
+      flat[2 * i] = tx;
+      flat[2 * i + 1] = ty;
+    });
+    return signedArea(flat) > 0 ? reverseRing(flat) : flat;
+  });
+}
+
+/** Shoelace area: positive for a counter-clockwise ring when y points up. */
+export function signedArea(ring: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i + 3 < ring.length; i += 2) sum += ring[i]! * ring[i + 3]! - ring[i + 2]! * ring[i + 1]!;
+  return sum / 2;
+}
+
+function reverseRing(ring: Float64Array): Float64Array {
+  const out = new Float64Array(ring.length);
+  const n = ring.length / 2;
+  for (let i = 0; i < n; i++) {
+    out[2 * i] = ring[2 * (n - 1 - i)]!;
+    out[2 * i + 1] = ring[2 * (n - 1 - i) + 1]!;
+  }
+  return out;
+}
+
+function boundsOfRings(polygons: Float64Array[][]): Bounds {
+  const b: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const polygon of polygons) {
+    for (const ring of polygon) {
+      for (let i = 0; i < ring.length; i += 2) {
+        b[0] = Math.min(b[0], ring[i]!);
+        b[1] = Math.min(b[1], ring[i + 1]!);
+        b[2] = Math.max(b[2], ring[i]!);
+        b[3] = Math.max(b[3], ring[i + 1]!);
+      }
+    }
+  }
+  return b;
+}

@@ -1,0 +1,38 @@
+/** Run-length encoding of class-index masks (row-major): runs alternate value and length, [v0, n0, v1, n1, ...]. */
+import { InvalidInputError } from '../errors.js';
+import type { SegmentationLabel } from '../types.js';
+
+export function encodeRle(mask: Uint8Array, width: number, height: number): SegmentationLabel {
+  if (mask.length !== width * height) {
+    throw new InvalidInputError(`mask of ${mask.length} values does not match ${width}x${height}`);
+  }
+  const runs: number[] = [];
+  let i = 0;
+  while (i < mask.length) {
+    const value = mask[i]!;
+    let j = i + 1;
+    while (j < mask.length && mask[j] === value) j++;
+    runs.push(value, j - i);
+    i = j;
+  }
+  return { width, height, runs };
+}
+
+export function decodeRle(label: SegmentationLabel): Uint8Array {
+  const { width, height, runs } = label;
+  const mask = new Uint8Array(width * height);
+  let offset = 0;
+  for (let i = 0; i + 1 < runs.length; i += 2) {
+    const value = runs[i]!;
+    const length = runs[i + 1]!;
+    if (!Number.isInteger(value) || value < 0 || value > 255 || !Number.isInteger(length) || length < 1 || offset + length > mask.length) {
+      throw new InvalidInputError(`segmentation runs are invalid at run ${i / 2} (value ${value}, length ${length}) for ${width}x${height}`);
+    }
+    mask.fill(value, offset, offset + length);
+    offset += length;
+  }
+  if (runs.length % 2 !== 0 || offset !== mask.length) {
+    throw new InvalidInputError(`segmentation runs cover ${offset} pixels, but the mask is ${width}x${height}`);
+  }
+  return mask;
+}

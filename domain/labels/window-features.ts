@@ -1,0 +1,68 @@
+/** The features of one window, in that window's pixel coordinates. */
+import { InvalidInputError } from '../errors.js';
+import { invertGeoTransform, windowBounds, windowGeoTransform, type Bounds } from '../geo/geotransform.js';
+import type { GeoTransform, PixelWindow } from '../types.js';
+import type { LabelFeature, LabelSource } from './label-source.js';
+
+/** What an encoder needs for one window: the image's geotransform, the window and its candidate features. */
+export interface WindowLabelContext {
+  /** The image's geotransform (the window's is derived from it). */
+  geoTransform: GeoTransform;
+  window: PixelWindow;
+  /** Number of classes: the length of a one-hot and of a detection label. */
+  classCount: number;
+  /** Candidate features (any order; those that miss the window add nothing). */
+  features: readonly LabelFeature[];
+}
+
+/** A feature mapped into window pixel coordinates (x right, y down, window upper-left at 0, 0). */
+export interface PixelFeature {
+  feature: LabelFeature;
+  polygons: Float64Array[][];
+  bbox: Bounds;
+}
+
+/** The context of a window: its candidate features come from the source's spatial index. */
+export function windowLabelContext(source: LabelSource, geoTransform: GeoTransform, window: PixelWindow): WindowLabelContext {
+  return {
+    geoTransform,
+    window,
+    classCount: source.classes.length,
+    features: source.query(windowBounds(geoTransform, window)),
+  };
+}
+
+/**
+ * The context's features in window pixel coordinates, in file order. Pixel coordinates come from the inverse of
+ * the window's own geotransform, the arithmetic gdal_rasterize uses on a raster with that geotransform.
+ */
+export function windowPixelFeatures(ctx: WindowLabelContext): PixelFeature[] {
+  const { window } = ctx;
+  if (![window.x, window.y, window.width, window.height].every(Number.isInteger) || window.width < 1 || window.height < 1) {
+    throw new InvalidInputError(`window ${JSON.stringify(window)} needs integer offsets and a positive size`);
+  }
+  const inv = invertGeoTransform(windowGeoTransform(ctx.geoTransform, window));
+  const sorted = [...ctx.features].sort((a, b) => a.order - b.order);
+  return sorted.map((feature) => {
+    const bbox: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
+    const polygons = feature.polygons.map((polygon) =>
+      polygon.map((ring) => {
+        const out = new Float64Array(ring.length);
+        for (let i = 0; i < ring.length; i += 2) {
+          const x = ring[i]!;
+          const y = ring[i + 1]!;
+          const px = inv[0] + x * inv[1] + y * inv[2];
+          const py = inv[3] + x * inv[4] + y * inv[5];
+          out[i] = px;
+          out[i + 1] = py;
+          if (px < bbox[0]) bbox[0] = px;
+          if (py < bbox[1]) bbox[1] = py;
+          if (px > bbox[2]) bbox[2] = px;
+          if (py > bbox[3]) bbox[3] = py;
+        }
+        return out;
+      }),
+    );
+    return { feature, polygons, bbox };
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * Everything veda needs on one machine, in one process: a Temporal server (a local dev server started here, or the
+ * configured TEMPORAL_ADDRESS), the catalog and chip store, and a running worker. The demo, the tests and
+ * `veda dev` all start it; only their options differ.
+ */
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { VedaConfig } from '../config/config.js';
+import { serveEmbeddedCatalog, type EmbeddedCatalogServer } from '../domain/catalog/index.js';
+import { Veda } from '../client/veda.js';
+import { connectClient, connectWorkerConnection } from '../temporal/connection.js';
+import { startLocalTemporal, type LocalTemporal } from '../temporal/local-server.js';
+import { installQuietRuntime } from '../temporal/runtime.js';
+import { createVedaWorker } from '../worker/worker.js';
+import { openServices, type Services } from './services.js';
+
+export interface LocalStackOptions {
+  /** Serve the Temporal Web UI from a local dev server. */
+  ui?: boolean;
+  port?: number;
+  uiPort?: number;
+  /** Keep the local dev server's history in <dataDir>/temporal.sqlite across restarts. */
+  persist?: boolean;
+  /** Serve the embedded catalog over the PostgreSQL protocol so other processes can use it (`veda dev`). */
+  serveCatalog?: boolean;
+  /** Start a worker in this process (default true). */
+  worker?: boolean;
+}
+
+export interface LocalStack {
+  address: string;
+  namespace: string;
+  uiUrl?: string;
+  client: Client;
+  services: Services;
+  worker: Worker | null;
+  /** A client API acting as `user` (default: the configured user). */
+  veda(user?: string): Veda;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(config: VedaConfig, options: LocalStackOptions = {}): Promise<LocalStack> {
+  installQuietRuntime();
+  const cleanups: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(err));
+  };
+  try {
+    let server: LocalTemporal | null = null;
+    let client: Client;
+    let connection: NativeConnection;
+    let { address, namespace, uiUrl } = config.temporal;
+    if (address) {
+      client = await connectClient({ ...config.temporal, address });
+      connection = await connectWorkerConnection({ ...config.temporal, address });
+      cleanups.push(() => client.connection.close(), () => connection.close());
+    } else {
+      server = await startLocalTemporal({
+        cliPath: config.temporal.cliPath,
+        namespace,
+        ui: options.ui,
+        port: options.port,
+        uiPort: options.uiPort,
+        dbFilename: options.persist ? path.join(config.dataDir, 'temporal.sqlite') : undefined,
+      });
+      cleanups.push(server.shutdown);
+      ({ client, nativeConnection: connection, address } = server);
+      uiUrl ??= server.uiUrl;
+    }
+
+    let catalogServer: EmbeddedCatalogServer | null = null;
+    if (options.serveCatalog && !config.databaseUrl) {
+      catalogServer = await serveEmbeddedCatalog({ dataDir: config.dataDir });
+      cleanups.push(catalogServer.close);
+    }
+    const services = await openServices({ ...config, databaseUrl: config.databaseUrl ?? catalogServer?.url });
+    cleanups.push(services.close);
+
+    let worker: Worker | null = null;
+    if (options.worker !== false) {
+      worker = await createVedaWorker({
+        connection,
+        namespace,
+        taskQueue: config.temporal.taskQueue,
+        catalog: services.catalog,
+        chips: services.chips,
+        batchDir: services.batchDir,
+        settings: config.worker,
+      });
+      const running = worker.run();
+      const w = worker;
+      cleanups.push(async () => {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await running;
+      });
+    }
+
+    const base = Veda.over({
+      client,
+      namespace,
+      taskQueue: config.temporal.taskQueue,
+      uiUrl,
+      services,
+      user: config.user,
+      parallelism: config.worker.chunkParallelism,
+    });
+    return {
+      address: address!,
+      namespace,
+      uiUrl,
+      client,
+      services,
+      worker,
+      veda: (user) => (user ? base.asUser(user) : base),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `npm test`: get what is missing, then run every test (vitest) against a real Temporal dev server and the
+# PostgreSQL server on 127.0.0.1:5432 (VEDA_TEST_POSTGRES_URL points elsewhere). Extra arguments go to vitest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec npx vitest run "$@"

@@ -1,0 +1,57 @@
+/**
+ * Connections to a configured Temporal server: local dev server, self-hosted cluster (mTLS) or Temporal Cloud
+ * (API key or mTLS). The only difference between one machine and many is this configuration.
+ */
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { TemporalSettings } from '../config/config.js';
+
+/** The fields both the client's Connection and the worker's NativeConnection accept. */
+interface SharedOptions {
+  address: string;
+  apiKey?: string;
+  tls?: {
+    serverNameOverride?: string;
+    serverRootCACertificate?: Buffer;
+    clientCertPair?: { crt: Buffer; key: Buffer };
+  };
+}
+
+function connectionOptions(settings: TemporalSettings & { address: string }): SharedOptions {
+  const { tls } = settings;
+  const read = (file?: string) => (file ? readFileSync(file) : undefined);
+  const clientCert = read(tls?.clientCertPath);
+  const clientKey = read(tls?.clientKeyPath);
+  const useTls = tls !== undefined || settings.apiKey !== undefined;
+  return {
+    address: settings.address,
+    apiKey: settings.apiKey,
+    tls: useTls
+      ? {
+          serverNameOverride: tls?.serverName,
+          serverRootCACertificate: read(tls?.serverCaCertPath),
+          clientCertPair: clientCert && clientKey ? { crt: clientCert, key: clientKey } : undefined,
+        }
+      : undefined,
+  };
+}
+
+export async function connectClient(settings: TemporalSettings & { address: string }): Promise<Client> {
+  const connection = await Connection.connect(connectionOptions(settings));
+  return new Client({ connection, namespace: settings.namespace });
+}
+
+export async function connectWorkerConnection(settings: TemporalSettings & { address: string }): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(settings));
+}
+
+/** Web UI link to a namespace's workflows filtered to one dataset. */
+export function datasetWorkflowsUrl(uiUrl: string, namespace: string, datasetId: string): string {
+  const query = encodeURIComponent(`VedaDatasetId="${datasetId}"`);
+  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${query}`;
+}
+
+export function workflowUrl(uiUrl: string, namespace: string, workflowId: string): string {
+  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

@@ -1,0 +1,59 @@
+/**
+ * Cache: read every datapoint's window from its image and store the chip, so batches never touch the source
+ * imagery again. `percent_cached` rises as chunks finish. Runs as the last stage of an ingest, or alone
+ * (`veda cache`, or after `feed()`), and is idempotent: cached chips are skipped.
+ */
+import { proxyActivities, setHandler } from '@temporalio/workflow';
+import type { VedaActivities } from '../activities/index.js';
+import { chunkRanges, mapBounded } from './chunks.js';
+import { failureMessage, initialProgress, progressQuery, type Progress } from './progress.js';
+import { ACTIVITY_OPTIONS, reportProgress, reportStage } from './reporting.js';
+
+export interface CacheWorkflowInput {
+  datasetId: string;
+  chunkSize?: number;
+  parallelism?: number;
+}
+
+type Activities = ReturnType<typeof proxyActivities<VedaActivities>>;
+
+export async function runCacheStage(
+  activities: Activities,
+  progress: Progress,
+  total: number,
+  chunkSize: number,
+  parallelism: number,
+): Promise<void> {
+  reportStage(progress, 'caching');
+  progress.done = 0;
+  progress.total = total;
+  let cached = 0;
+  const ranges = chunkRanges(total, chunkSize);
+  await mapBounded(ranges, parallelism, async (range, i) => {
+    const result = await activities.cacheChunk.executeWithOptions(
+      { ...ACTIVITY_OPTIONS, summary: `cache datapoints ${range.start}-${range.end - 1} of dataset ${progress.datasetId} (chunk ${i + 1}/${ranges.length})` },
+      [{ datasetId: progress.datasetId, ...range }],
+    );
+    cached += result.cached;
+    progress.done += range.end - range.start;
+    progress.percentCached = total > 0 ? Math.round((1000 * cached) / total) / 10 : 0;
+    reportProgress(progress);
+  });
+}
+
+export async function cacheWorkflow(input: CacheWorkflowInput): Promise<Progress> {
+  const activities = proxyActivities<VedaActivities>(ACTIVITY_OPTIONS);
+  const progress = initialProgress('cache', input.datasetId);
+  setHandler(progressQuery, () => progress);
+  try {
+    const counts = await activities.datasetCounts({ datasetId: input.datasetId });
+    progress.groups = counts.groups;
+    await runCacheStage(activities, progress, counts.total, input.chunkSize ?? 128, input.parallelism ?? 4);
+    reportStage(progress, 'done');
+    return progress;
+  } catch (err) {
+    progress.errors.push(failureMessage(err));
+    reportStage(progress, 'failed');
+    throw err;
+  }
+}

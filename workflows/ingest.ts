@@ -1,0 +1,79 @@
+/**
+ * Ingest: plan windows over an image, encode each window's label, post datapoints, then cache their chips.
+ *
+ * The plan is a pure function of the image and the spec, so every chunk activity recomputes its slice of it:
+ * only ranges travel through the history, and a retried chunk posts the same datapoint ids (no duplicates).
+ */
+import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { IngestSpec } from '../activities/types.js';
+import type { VedaActivities } from '../activities/index.js';
+import { chunkRanges, mapBounded } from './chunks.js';
+import { runCacheStage } from './cache.js';
+import { failureMessage, initialProgress, progressQuery, type Progress } from './progress.js';
+import { ACTIVITY_OPTIONS, reportStage, reportProgress } from './reporting.js';
+
+export interface IngestWorkflowInput {
+  spec: IngestSpec;
+  /** Cache chips after posting (default true). */
+  cache?: boolean;
+  /** Windows per ingest activity and datapoints per cache activity. */
+  chunkSize?: number;
+  /** Chunk activities in flight at once. */
+  parallelism?: number;
+}
+
+const activities = proxyActivities<VedaActivities>(ACTIVITY_OPTIONS);
+
+export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progress> {
+  const { spec } = input;
+  if (!spec?.datasetId || !spec.image) throw ApplicationFailure.nonRetryable('ingest needs a dataset id and an image');
+  const chunkSize = input.chunkSize ?? 128;
+  const parallelism = input.parallelism ?? 4;
+  const progress = initialProgress('ingest', spec.datasetId);
+  setHandler(progressQuery, () => progress);
+
+  try {
+    reportStage(progress, 'planning', spec.mlType);
+    const prepared = await activities.prepareIngest(spec);
+    progress.total = prepared.total;
+    progress.ignoredFeatures = prepared.ignoredFeatures;
+
+    reportStage(progress, 'posting');
+    let extent: [number, number, number, number] | null = null;
+    const ranges = chunkRanges(prepared.total, chunkSize);
+    await mapBounded(ranges, parallelism, async (range, i) => {
+      const result = await activities.ingestChunk.executeWithOptions(
+        { ...ACTIVITY_OPTIONS, summary: `windows ${range.start}-${range.end - 1} of ${prepared.total} (chunk ${i + 1}/${ranges.length})` },
+        [{ spec, ...range }],
+      );
+      progress.done += result.windows;
+      progress.posted += result.posted;
+      progress.skipped += result.skipped;
+      if (result.extent) extent = unionExtent(extent, result.extent);
+      reportProgress(progress);
+    });
+    const counts = await activities.finishIngest({ spec, extent });
+    progress.groups = counts.groups;
+    progress.percentCached = counts.total > 0 ? percent(counts.cached, counts.total) : 0;
+
+    if (input.cache !== false) await runCacheStage(activities, progress, counts.total, chunkSize, parallelism);
+    reportStage(progress, 'done');
+    return progress;
+  } catch (err) {
+    progress.errors.push(failureMessage(err));
+    reportStage(progress, 'failed');
+    throw err;
+  }
+}
+
+function unionExtent(
+  a: [number, number, number, number] | null,
+  b: [number, number, number, number],
+): [number, number, number, number] {
+  if (!a) return b;
+  return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
+}
+
+export function percent(part: number, whole: number): number {
+  return whole > 0 ? Math.round((1000 * part) / whole) / 10 : 0;
+}
