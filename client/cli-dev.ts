@@ -3,21 +3,10 @@
  * worker, until Ctrl-C) and `veda worker` (a worker against the configured server).
  */
 import type { Command } from 'commander';
-import type { VedaConfig } from '../config/config.js';
 import { clearDevState, writeDevState } from '../runtime/dev-state.js';
 import { startLocalStack } from '../runtime/local-stack.js';
 import { runWorker } from '../worker/main.js';
-
-interface GlobalOptions {
-  json?: boolean;
-  user?: string;
-}
-
-export interface CliContext {
-  emit(opts: GlobalOptions, data: unknown, human: () => string): void;
-  configFor(opts: GlobalOptions): VedaConfig;
-  globals(cmd: Command): GlobalOptions;
-}
+import { configFor, emit, globals } from './cli-context.js';
 
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -26,7 +15,7 @@ function untilSignal(): Promise<void> {
   });
 }
 
-export function registerDevCommands(program: Command, cli: CliContext): void {
+export function registerDevCommands(program: Command): void {
   program
     .command('dev')
     .description('run a local Temporal server (Web UI), the embedded catalog and a worker until Ctrl-C')
@@ -34,8 +23,8 @@ export function registerDevCommands(program: Command, cli: CliContext): void {
     .option('--ui-port <port>', 'Web UI port', (v: string) => Number(v), 8233)
     .option('--ephemeral', 'keep no workflow history on disk')
     .action(async (o, cmd: Command) => {
-      const opts = cli.globals(cmd);
-      const config = cli.configFor(opts);
+      const opts = globals(cmd);
+      const config = configFor(opts);
       const localServer = !config.temporal.address;
       const stack = await startLocalStack(config, {
         ui: localServer,
@@ -46,7 +35,7 @@ export function registerDevCommands(program: Command, cli: CliContext): void {
       });
       try {
         await writeDevState(config.dataDir, { pid: process.pid, temporalAddress: stack.address, namespace: stack.namespace, uiUrl: stack.uiUrl });
-        cli.emit(opts, { temporalAddress: stack.address, namespace: stack.namespace, uiUrl: stack.uiUrl ?? null, dataDir: config.dataDir }, () =>
+        emit(opts, { temporalAddress: stack.address, namespace: stack.namespace, uiUrl: stack.uiUrl ?? null, dataDir: config.dataDir }, () =>
           [
             `veda dev: Temporal ${stack.address} (namespace ${stack.namespace})`,
             `  Web UI:   ${stack.uiUrl ?? '(served by your cluster)'}`,
@@ -66,6 +55,6 @@ export function registerDevCommands(program: Command, cli: CliContext): void {
     .command('worker')
     .description('run a worker against the configured Temporal server until Ctrl-C')
     .action(async (_o, cmd: Command) => {
-      await runWorker(cli.configFor(cli.globals(cmd)));
+      await runWorker(configFor(globals(cmd)));
     });
 }

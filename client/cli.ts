@@ -2,91 +2,13 @@
  * The `veda` CLI: one verb per job, `--json` on every command as a stable machine-readable contract, progress
  * bars on stderr, and a non-zero exit with a clear message on error (exit codes by error type, see README).
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, type VedaConfig } from '../config/config.js';
+import { Command, Option } from 'commander';
 import { isVedaError } from '../domain/errors.js';
 import { ML_TYPES, type MlType } from '../domain/types.js';
 import { describeProgress } from '../workflows/progress.js';
 import type { VedaCollection } from './collection.js';
-import { followWithBars } from './progress-bars.js';
-import { Veda } from './veda.js';
-import type { WorkflowRun } from './workflow-run.js';
 import { registerDevCommands } from './cli-dev.js';
-
-interface GlobalOptions {
-  json?: boolean;
-  user?: string;
-}
-
-// ---- argument parsers ----------------------------------------------------------------------------------------
-
-export function intArg(name: string, min = 0) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
-
-export function shareArg(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a share between 0 and 1`);
-    return n;
-  };
-}
-
-export function numberList(name: string, count?: number) {
-  return (value: string): number[] => {
-    const parts = value.split(',').map((s) => Number(s.trim()));
-    if (parts.some((n) => !Number.isFinite(n)) || (count !== undefined && parts.length !== count)) {
-      throw new InvalidArgumentError(`${name} takes ${count ?? 'a list of'} comma-separated numbers`);
-    }
-    return parts;
-  };
-}
-
-function tileSizeArg(value: string): [number, number] {
-  const parts = value.split(/[,x]/).map(Number);
-  const [w, h] = parts.length === 1 ? [parts[0], parts[0]] : parts;
-  if (parts.length > 2 || !Number.isInteger(w) || !Number.isInteger(h) || w! < 1 || h! < 1) {
-    throw new InvalidArgumentError('--tile-size takes W,H (or one number for a square tile)');
-  }
-  return [w!, h!];
-}
-
-// ---- output -------------------------------------------------------------------------------------------------
-
-function emit(opts: GlobalOptions, data: unknown, human: () => string): void {
-  process.stdout.write(opts.json ? `${JSON.stringify(data, jsonReplacer, 2)}\n` : `${human()}\n`);
-}
-
-/** Typed arrays become plain arrays in --json output. */
-function jsonReplacer(_key: string, value: unknown): unknown {
-  return ArrayBuffer.isView(value) ? Array.from(value as unknown as ArrayLike<number>) : value;
-}
-
-// ---- wiring -------------------------------------------------------------------------------------------------
-
-function configFor(opts: GlobalOptions): VedaConfig {
-  const config = loadConfig();
-  return opts.user ? { ...config, user: opts.user } : config;
-}
-
-async function withVeda<T>(opts: GlobalOptions, fn: (veda: Veda) => Promise<T>): Promise<T> {
-  const veda = await Veda.connect(configFor(opts));
-  try {
-    return await fn(veda);
-  } finally {
-    await veda.close();
-  }
-}
-
-async function follow(run: WorkflowRun, opts: GlobalOptions & { wait?: boolean }, title: string) {
-  if (!opts.wait) return null;
-  if (opts.json) return run.result();
-  return followWithBars(run, title);
-}
+import { emit, follow, globals, intArg, jsonReplacer, numberList, shareArg, tileSizeArg, withVeda } from './cli-context.js';
 
 export function buildProgram(): Command {
   const program = new Command('veda')
@@ -95,7 +17,6 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     .option('--json', 'machine-readable output (a stable contract)')
     .option('--user <user>', 'who is acting (default: VEDA_USER, else the OS user)');
-  const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions>();
 
   program
     .command('create')
@@ -276,7 +197,7 @@ export function buildProgram(): Command {
       });
     });
 
-  registerDevCommands(program, { emit, configFor, globals });
+  registerDevCommands(program);
   return program;
 }
 

@@ -12,7 +12,7 @@ import type { DatasetRecord, DatasetSearch, NewDataset } from '../domain/catalog
 import { NotFoundError, SetupError } from '../domain/errors.js';
 import { openServices, type Services } from '../runtime/services.js';
 import { readDevState } from '../runtime/dev-state.js';
-import { connectClient, datasetWorkflowsUrl } from '../temporal/connection.js';
+import { datasetWorkflowsUrl, lazyClient } from '../temporal/connection.js';
 import { DATASET_ID, ML_TYPE, STAGE } from '../temporal/search-attributes.js';
 import { VedaCollection } from './collection.js';
 import type { DatasetDoc, DocContext } from '../domain/catalog/dataset-doc.js';
@@ -20,7 +20,8 @@ import { WorkflowRun } from './workflow-run.js';
 import { BatchSchedules } from './schedules.js';
 
 export interface VedaOptions {
-  client: Client;
+  /** Null when no Temporal server is configured: catalog operations work, workflow operations say how to get one. */
+  client: Client | null;
   namespace: string;
   taskQueue: string;
   /** Web UI base address, for links. */
@@ -56,20 +57,17 @@ export class Veda {
     let { address, namespace, uiUrl } = config.temporal;
     if (!address) {
       const dev = await readDevState(config.dataDir);
-      if (!dev) {
-        throw new SetupError(
-          'No Temporal server configured: set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE), or run `veda dev` in another terminal.',
-        );
+      if (dev) {
+        ({ temporalAddress: address, namespace } = dev);
+        uiUrl ??= dev.uiUrl;
       }
-      ({ temporalAddress: address, namespace } = dev);
-      uiUrl ??= dev.uiUrl;
     }
-    const client = await connectClient({ ...config.temporal, address, namespace });
+    const client = address ? lazyClient({ ...config.temporal, address, namespace }) : null;
     const services = await openServices(config);
     const owned = {
       async close() {
         await services.close();
-        await client.connection.close();
+        await client?.connection.close();
       },
     };
     return new Veda(
@@ -84,7 +82,11 @@ export class Veda {
   get services(): Services {
     return this.options.services;
   }
+  /** The Temporal client; throws SetupError (saying how to get a server) when none is configured. */
   get temporal(): Client {
+    if (!this.options.client) {
+      throw new SetupError('No Temporal server configured: set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE), or run `veda dev` in another terminal.');
+    }
     return this.options.client;
   }
   docContext(datasetId: string): DocContext {
@@ -127,7 +129,7 @@ export class Veda {
   async startWorkflow(kind: WorkflowName, record: DatasetRecord, input: object, summary: string): Promise<WorkflowRun> {
     const n = await this.services.catalog.nextRunNumber(record.id, kind);
     const workflowId = `veda-${record.id}-${kind}-${n}`;
-    await this.options.client.workflow.start(WORKFLOW_TYPES[kind], {
+    await this.temporal.workflow.start(WORKFLOW_TYPES[kind], {
       taskQueue: this.options.taskQueue,
       workflowId,
       args: [{ chunkSize: this.options.chunkSize, parallelism: this.options.parallelism, ...input }],
@@ -144,7 +146,7 @@ export class Veda {
 
   /** @internal */
   batchSchedules(record: DatasetRecord): BatchSchedules {
-    return new BatchSchedules(this.options.client, this.options.taskQueue, record, {
+    return new BatchSchedules(this.temporal, this.options.taskQueue, record, {
       chunkSize: this.options.chunkSize,
       parallelism: this.options.parallelism,
     });
@@ -153,14 +155,17 @@ export class Veda {
   /** A handle on a veda workflow by id. */
   run(workflowId: string): WorkflowRun {
     const ui = this.options.uiUrl ? { url: this.options.uiUrl, namespace: this.options.namespace } : undefined;
-    return new WorkflowRun(this.options.client, workflowId, ui);
+    return new WorkflowRun(this.temporal, workflowId, ui);
   }
 
   /** The dataset's most recent workflow run (any kind), found through its search attribute. */
   async latestRun(datasetId: string): Promise<WorkflowRun | null> {
-    const runs = this.options.client.workflow.list({ query: `${DATASET_ID.name} = "${datasetId}" ORDER BY StartTime DESC`, pageSize: 1 });
-    for await (const info of runs) return this.run(info.workflowId);
-    return null;
+    // Not every visibility store sorts (the dev server's SQLite does not): pick the newest here.
+    let latest: { workflowId: string; startTime: Date } | null = null;
+    for await (const info of this.temporal.workflow.list({ query: `${DATASET_ID.name} = "${datasetId}"` })) {
+      if (!latest || info.startTime > latest.startTime) latest = info;
+    }
+    return latest ? this.run(latest.workflowId) : null;
   }
 
   async close(): Promise<void> {

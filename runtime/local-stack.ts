@@ -3,6 +3,7 @@
  * configured TEMPORAL_ADDRESS), the catalog and chip store, and a running worker. The demo, the tests and
  * `veda dev` all start it; only their options differ.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
@@ -47,6 +48,7 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(err));
   };
   try {
+    if (options.persist) await mkdir(config.dataDir, { recursive: true });
     let server: LocalTemporal | null = null;
     let client: Client;
     let connection: NativeConnection;

@@ -37,6 +37,11 @@ function connectionOptions(settings: TemporalSettings & { address: string }): Sh
   };
 }
 
+/** A client whose connection opens on first use, so commands that never start a workflow never dial Temporal. */
+export function lazyClient(settings: TemporalSettings & { address: string }): Client {
+  return new Client({ connection: Connection.lazy(connectionOptions(settings)), namespace: settings.namespace });
+}
+
 export async function connectClient(settings: TemporalSettings & { address: string }): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(settings));
   return new Client({ connection, namespace: settings.namespace });

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import {
 import type { Dtype, PixelWindow, Raster, TypedArray } from '../domain/types.js';
 import {
   dtypeCreationOptions,
-  gdalBlockByteCount,
+  gdalBlockLocation,
   gdalGeoTransform,
   gdalInfo,
   gdalOverviewCount,
@@ -273,8 +273,8 @@ describe('reading windows matches GDAL', () => {
     }
     const vrt = await writeRasterVrt(dir, 'sparse-base', raster, { nodata: -7 });
     const path = await gdalTranslate(vrt, join(dir, 'sparse.tif'), ['-co', 'SPARSE_OK=TRUE', ...tiled(), ...compress('DEFLATE')]);
-    expect(await gdalBlockByteCount(path, 0, 0)).toBe(0);
-    expect(await gdalBlockByteCount(path, 4, 3)).toBeGreaterThan(0);
+    expect((await gdalBlockLocation(path, 0, 0)).size).toBe(0);
+    expect((await gdalBlockLocation(path, 4, 3)).size).toBeGreaterThan(0);
     const image = await expectSameAsGdal(path);
     expect(image.info.nodata).toBe(-7);
     await image.close();
@@ -527,7 +527,7 @@ describe('errors a user can act on', () => {
     const png = await gdalTranslate(L7, join(dir, 'image.png'), ['-of', 'PNG', '-b', '1']);
     await expect(openImage(png)).rejects.toThrow(InvalidInputError);
     await expect(openImage(png)).rejects.toThrow(/not a TIFF/);
-    await expect(openImage('')).rejects.toThrow(NotFoundError);
+    await expect(openImage('')).rejects.toThrow(InvalidInputError);
   });
 
   it('an unsupported location scheme is InvalidInputError', async () => {
@@ -539,12 +539,33 @@ describe('errors a user can act on', () => {
     { what: '1-bit samples', args: ['-b', '1', '-co', 'NBITS=1'], message: /unsupported sample type 1-bit unsigned integer/ },
     { what: 'float16 samples', args: ['-b', '1', '-ot', 'Float32', '-co', 'NBITS=16'], message: /unsupported sample type 16-bit floating point/ },
     { what: 'complex samples', args: ['-b', '1', '-ot', 'CInt16'], message: /unsupported sample type 32-bit complex integer/ },
+    {
+      what: 'georeferencing by ground control points only',
+      args: ['-a_srs', 'EPSG:4326', '-gcp', '0', '0', '-35', '-7.9', '-gcp', '349', '0', '-34.8', '-7.9', '-gcp', '0', '352', '-35', '-8.1'],
+      message: /ground control points/,
+    },
   ])('$what is InvalidInputError naming it', async ({ what, args, message }) => {
     const path = await gdalTranslate(L7, join(dir, `${what.replace(/\W+/g, '-')}.tif`), args);
     const err = await openImage(path).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message).toContain(path);
+  });
+
+  it('a corrupt block is InvalidInputError naming the file; other blocks still read', async () => {
+    const path = await gdalTranslate(L7, join(dir, 'corrupt.tif'), [...tiled(), ...compress('DEFLATE')]);
+    const { offset, size } = await gdalBlockLocation(path, 0, 0);
+    const file = await open(path, 'r+');
+    await file.write(Buffer.alloc(size, 0xa5), 0, size, offset);
+    await file.close();
+    const image = await openImage(path);
+    const err = await image.readWindow({ x: 0, y: 0, width: 8, height: 8 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as Error).message).toContain(path);
+    const clean = { x: 100, y: 100, width: 20, height: 20 };
+    const [reference] = await readGdalWindows(path, [{ window: clean }]);
+    expect(firstDifference(bytesOf((await image.readWindow(clean)).data), reference!)).toBeNull();
+    await image.close();
   });
 
   it('a window outside the image or bad band numbers are InvalidInputError', async () => {

@@ -47,6 +47,8 @@ const COMPRESSION_NAMES: Record<number, string> = {
 /** What veda reads, each checked against GDAL in test/imagery.test.ts. */
 const SUPPORTED_COMPRESSIONS = new Set([1, 5, JPEG_COMPRESSION, 8, 32773, 32946, 50000]);
 
+const PREDICTED_COMPRESSIONS = new Set([5, 8, 32946, 50000]);
+
 export function compressionName(code: number): string {
   return COMPRESSION_NAMES[code] ?? `unknown (code ${code})`;
 }
@@ -81,7 +83,8 @@ export async function describeBlocks(image: GeoTIFFImage, uri: string, littleEnd
   const height = image.getHeight();
   const bands = image.getSamplesPerPixel();
   const compression = Number((await fd.loadValue('Compression')) ?? 1);
-  const predictor = Number((await fd.loadValue('Predictor')) ?? 1);
+  // libtiff applies the predictor only with these codecs and ignores the tag otherwise; so does veda.
+  const predictor = PREDICTED_COMPRESSIONS.has(compression) ? Number((await fd.loadValue('Predictor')) ?? 1) : 1;
   const photometric = Number(await fd.loadValue('PhotometricInterpretation'));
   const planar = Number((await fd.loadValue('PlanarConfiguration')) ?? 1);
   const bitsPerSample = Array.from((await fd.loadValue('BitsPerSample')) ?? [1]).map(Number);

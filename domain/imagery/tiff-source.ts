@@ -12,6 +12,7 @@ export interface OpenedTiff {
 
 /** Opens a TIFF from a local path, a file: URL or an http(s) URL, mapping failures to errors a user can act on. */
 export async function openTiff(uri: string): Promise<OpenedTiff> {
+  if (uri.trim() === '') throw new InvalidInputError('no image given: the image location is empty');
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
   const isRemote = scheme === 'http' || scheme === 'https';
   if (!isRemote && scheme !== undefined && scheme !== 'file') {

@@ -70,14 +70,17 @@ export async function gdalGeoTransform(path: string): Promise<GeoTransform> {
   return JSON.parse(await run(GDAL_PYTHON, ['-c', script, path], 'utf8')) as GeoTransform;
 }
 
-/** The stored byte count of block (x, y) of band 1 (0 for a sparse block GDAL never wrote). */
-export async function gdalBlockByteCount(path: string, blockX: number, blockY: number): Promise<number> {
+/** Where block (x, y) of band 1 is stored in a GeoTIFF: byte offset and size (both 0 for a sparse block). */
+export async function gdalBlockLocation(path: string, blockX: number, blockY: number): Promise<{ offset: number; size: number }> {
   const script = [
     'import sys; from osgeo import gdal',
-    'ds = gdal.Open(sys.argv[1])',
-    "print(ds.GetRasterBand(1).GetMetadataItem('BLOCK_SIZE_%s_%s' % (sys.argv[2], sys.argv[3]), 'TIFF') or 0)",
+    'ds = gdal.Open(sys.argv[1])  # keep the dataset referenced: its bands die with it',
+    'band = ds.GetRasterBand(1)',
+    "item = lambda what: band.GetMetadataItem('BLOCK_%s_%s_%s' % (what, sys.argv[2], sys.argv[3]), 'TIFF') or 0",
+    "print(item('OFFSET'), item('SIZE'))",
   ].join('\n');
-  return Number((await run(GDAL_PYTHON, ['-c', script, path, `${blockX}`, `${blockY}`], 'utf8')).trim());
+  const [offset, size] = (await run(GDAL_PYTHON, ['-c', script, path, `${blockX}`, `${blockY}`], 'utf8')).trim().split(' ');
+  return { offset: Number(offset), size: Number(size) };
 }
 
 /** The number of overviews GDAL sees on band 1. */

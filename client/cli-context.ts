@@ -1,0 +1,88 @@
+/**
+ * What every `veda` command shares: global options, argument parsers, output (`--json` is a contract), opening a
+ * Veda from configuration, and following a workflow run. Command files (cli*.ts) build on these.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { loadConfig, type VedaConfig } from '../config/config.js';
+import { followWithBars } from './progress-bars.js';
+import { Veda } from './veda.js';
+import type { WorkflowRun } from './workflow-run.js';
+
+export interface GlobalOptions {
+  json?: boolean;
+  user?: string;
+}
+
+// ---- argument parsers ----------------------------------------------------------------------------------------
+
+export function intArg(name: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+export function shareArg(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a share between 0 and 1`);
+    return n;
+  };
+}
+
+export function numberList(name: string, count?: number) {
+  return (value: string): number[] => {
+    const parts = value.split(',').map((s) => Number(s.trim()));
+    if (parts.some((n) => !Number.isFinite(n)) || (count !== undefined && parts.length !== count)) {
+      throw new InvalidArgumentError(`${name} takes ${count ?? 'a list of'} comma-separated numbers`);
+    }
+    return parts;
+  };
+}
+
+export function tileSizeArg(value: string): [number, number] {
+  const parts = value.split(/[,x]/).map(Number);
+  const [w, h] = parts.length === 1 ? [parts[0], parts[0]] : parts;
+  if (parts.length > 2 || !Number.isInteger(w) || !Number.isInteger(h) || w! < 1 || h! < 1) {
+    throw new InvalidArgumentError('--tile-size takes W,H (or one number for a square tile)');
+  }
+  return [w!, h!];
+}
+
+// ---- output -------------------------------------------------------------------------------------------------
+
+export function emit(opts: GlobalOptions, data: unknown, human: () => string): void {
+  process.stdout.write(opts.json ? `${JSON.stringify(data, jsonReplacer, 2)}\n` : `${human()}\n`);
+}
+
+/** Typed arrays become plain arrays in --json output. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  return ArrayBuffer.isView(value) ? Array.from(value as unknown as ArrayLike<number>) : value;
+}
+
+// ---- wiring -------------------------------------------------------------------------------------------------
+
+export function configFor(opts: GlobalOptions): VedaConfig {
+  const config = loadConfig();
+  return opts.user ? { ...config, user: opts.user } : config;
+}
+
+export async function withVeda<T>(opts: GlobalOptions, fn: (veda: Veda) => Promise<T>): Promise<T> {
+  const veda = await Veda.connect(configFor(opts));
+  try {
+    return await fn(veda);
+  } finally {
+    await veda.close();
+  }
+}
+
+export async function follow(run: WorkflowRun, opts: GlobalOptions & { wait?: boolean }, title: string) {
+  if (!opts.wait) return null;
+  if (opts.json) return run.result();
+  return followWithBars(run, title);
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
