@@ -43,7 +43,8 @@ export class BoundedCache<V> {
 
 /** What activities open through the worker's caches. */
 export class ActivityResources {
-  private readonly images = new BoundedCache<ImageSource>(16, (image) => image.close());
+  // Each open image keeps up to 128 MiB of decoded blocks: a few open images serve a worker well.
+  private readonly images = new BoundedCache<ImageSource>(4, (image) => image.close());
   private readonly labelSources = new BoundedCache<LabelSource>(8);
 
   constructor(private readonly catalog: Catalog) {}
