@@ -8,7 +8,7 @@ import type { Catalog, DatasetCounts, DatasetRecord } from '../domain/catalog/ty
 import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import type { CacheChunkInput, CacheChunkResult, IngestSpec } from './types.js';
-import type { ActivityResources } from './resources.js';
+import type { ActivityResources, ImageLeases } from './resources.js';
 
 /** Chips stored between two catalog updates (and heartbeats). */
 const MARK_BATCH = 32;
@@ -20,7 +20,9 @@ export function bandsForSource(dataset: DatasetRecord, source: string): number[]
 }
 
 export function createCacheActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources) {
-  async function cacheChunk({ datasetId, start, end }: CacheChunkInput): Promise<CacheChunkResult> {
+  const cacheChunk = (input: CacheChunkInput) => resources.withImages((images) => cacheRange(input, images));
+
+  async function cacheRange({ datasetId, start, end }: CacheChunkInput, images: ImageLeases): Promise<CacheChunkResult> {
     const ctx = Context.current();
     const dataset = await resources.dataset(datasetId);
     const points = await catalog.listDatapoints(datasetId, { offset: start, limit: end - start });
@@ -34,7 +36,7 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
     for (const point of points) {
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       if (point.chipKey === null) {
-        const image = await resources.image(point.source);
+        const image = await images.get(point.source);
         const chip = await image.readWindow(point.window, bandsForSource(dataset, point.source));
         const key = chipKey(datasetId, point.id);
         await chips.put(key, chip);

@@ -18,18 +18,21 @@ import type {
   IngestSpec,
   PreparedIngest,
 } from './types.js';
-import type { ActivityResources } from './resources.js';
+import type { ActivityResources, ImageLeases } from './resources.js';
 
 /** Datapoints posted per catalog statement; a heartbeat follows each. */
 const POST_BATCH = 64;
 
 export function createIngestActivities(catalog: Catalog, resources: ActivityResources) {
-  async function openInputs(spec: IngestSpec): Promise<{ dataset: DatasetRecord; image: ImageSource; labels: LabelSource }> {
+  async function openInputs(
+    spec: IngestSpec,
+    images: ImageLeases,
+  ): Promise<{ dataset: DatasetRecord; image: ImageSource; labels: LabelSource }> {
     const dataset = await resources.dataset(spec.datasetId);
     if (dataset.mlType !== spec.mlType) {
       throw new InvalidInputError(`dataset ${dataset.id} is ${dataset.mlType}, but the ingest asks for ${spec.mlType}`);
     }
-    const image = await resources.image(spec.image);
+    const image = await images.get(spec.image);
     const labels = await resources.labels(spec.labels.uri, spec.labels.classProperty, dataset.classes, image.info.epsg);
     return { dataset, image, labels };
   }
@@ -38,8 +41,12 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
     return spec.plan.strategy === 'features' ? featureAnchors(labels, image.info.geoTransform) : undefined;
   }
 
-  async function prepareIngest(spec: IngestSpec): Promise<PreparedIngest> {
-    const { dataset, image, labels } = await openInputs(spec);
+  const prepareIngest = (spec: IngestSpec) => resources.withImages((images) => prepare(spec, images));
+  const ingestChunk = (input: IngestChunkInput) => resources.withImages((images) => postChunk(input, images));
+  const finishIngest = (input: FinishIngestInput) => resources.withImages((images) => finish(input, images));
+
+  async function prepare(spec: IngestSpec, images: ImageLeases): Promise<PreparedIngest> {
+    const { dataset, image, labels } = await openInputs(spec, images);
     const { info } = image;
     const bands = spec.bands ?? Array.from({ length: info.bands }, (_, i) => i + 1);
     for (const b of bands) {
@@ -72,9 +79,9 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
     return { total, ignoredFeatures: skipped.unknownClass + skipped.missingClass + skipped.unsupportedGeometry };
   }
 
-  async function ingestChunk({ spec, start, end }: IngestChunkInput): Promise<IngestChunkResult> {
+  async function postChunk({ spec, start, end }: IngestChunkInput, images: ImageLeases): Promise<IngestChunkResult> {
     const ctx = Context.current();
-    const { dataset, image, labels } = await openInputs(spec);
+    const { dataset, image, labels } = await openInputs(spec, images);
     const resumeAt = (ctx.info.heartbeatDetails as { next?: number } | undefined)?.next ?? start;
     const previous = (ctx.info.heartbeatDetails as { result?: IngestChunkResult } | undefined)?.result;
     const result: IngestChunkResult = previous ?? { windows: 0, posted: 0, skipped: 0, extent: null };
@@ -107,10 +114,10 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
     return result;
   }
 
-  async function finishIngest({ spec, extent }: FinishIngestInput): Promise<DatasetCounts> {
+  async function finish({ spec, extent }: FinishIngestInput, images: ImageLeases): Promise<DatasetCounts> {
     const dataset = await resources.dataset(spec.datasetId);
     if (extent) {
-      const image = await resources.image(spec.image);
+      const image = await images.get(spec.image);
       const window = { x: extent[0], y: extent[1], width: extent[2] - extent[0], height: extent[3] - extent[1] };
       const bounds = windowBounds(image.info, window);
       const wgs84 = image.info.epsg === null ? null : boundsToWgs84(bounds, image.info.epsg);

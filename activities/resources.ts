@@ -5,39 +5,83 @@ import { loadLabelSource, type LabelSource } from '../domain/labels/index.js';
 
 /**
  * Per-worker caches of things that are expensive to open and safe to share between activities: GeoTIFF readers
- * (headers, tile cache) and parsed, indexed label sources. Bounded, so a long-lived worker does not grow forever.
+ * (headers, block cache) and parsed, indexed label sources. Bounded, so a long-lived worker does not grow forever;
+ * values are leased, so an entry evicted while an activity still reads it is disposed only when released.
  */
 export class BoundedCache<V> {
-  private readonly entries = new Map<string, Promise<V>>();
+  private readonly entries = new Map<string, { value: Promise<V>; users: number; evicted: boolean }>();
 
   constructor(
     private readonly capacity: number,
     private readonly dispose: (value: V) => Promise<void> | void = () => {},
   ) {}
 
-  /** The cached value for key, opening it once even when several activities ask at the same time. */
-  get(key: string, open: () => Promise<V>): Promise<V> {
-    const hit = this.entries.get(key);
-    if (hit) {
+  /** Leases the value for key, opening it once even when several activities ask at the same time. */
+  acquire(key: string, open: () => Promise<V>): { value: Promise<V>; release(): void } {
+    let entry = this.entries.get(key);
+    if (entry) {
+      this.entries.delete(key); // re-insert: most recently used last
+    } else {
+      entry = { value: open(), users: 0, evicted: false };
+      const opened = entry;
+      opened.value.catch(() => {
+        if (this.entries.get(key) === opened) this.entries.delete(key); // a failed open is not cached
+      });
+    }
+    this.entries.set(key, entry);
+    entry.users++;
+    this.evictOverflow();
+    const leased = entry;
+    let released = false;
+    return {
+      value: leased.value,
+      release: () => {
+        if (released) return;
+        released = true;
+        leased.users--;
+        if (leased.evicted && leased.users === 0) this.disposeEntry(leased);
+      },
+    };
+  }
+
+  private evictOverflow(): void {
+    for (const [key, entry] of this.entries) {
+      if (this.entries.size <= this.capacity) break;
       this.entries.delete(key);
-      this.entries.set(key, hit); // most recently used last
-      return hit;
+      entry.evicted = true;
+      if (entry.users === 0) this.disposeEntry(entry);
     }
-    const opened = open();
-    this.entries.set(key, opened);
-    opened.catch(() => this.entries.delete(key)); // a failed open is not cached
-    while (this.entries.size > this.capacity) {
-      const [oldest, value] = this.entries.entries().next().value as [string, Promise<V>];
-      this.entries.delete(oldest);
-      void value.then(this.dispose, () => {});
-    }
-    return opened;
+  }
+
+  private disposeEntry(entry: { value: Promise<V> }): void {
+    void entry.value.then(this.dispose, () => {});
   }
 
   async clear(): Promise<void> {
-    const values = [...this.entries.values()];
+    const entries = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(values.map((v) => v.then(this.dispose, () => {})));
+    await Promise.all(entries.map((e) => e.value.then(this.dispose, () => {})));
+  }
+}
+
+/** The images one activity uses, leased from the worker's cache and released together when it ends. */
+export class ImageLeases {
+  private readonly leased = new Map<string, { value: Promise<ImageSource>; release(): void }>();
+
+  constructor(private readonly cache: BoundedCache<ImageSource>) {}
+
+  get(uri: string): Promise<ImageSource> {
+    let lease = this.leased.get(uri);
+    if (!lease) {
+      lease = this.cache.acquire(uri, () => openImage(uri));
+      this.leased.set(uri, lease);
+    }
+    return lease.value;
+  }
+
+  release(): void {
+    for (const lease of this.leased.values()) lease.release();
+    this.leased.clear();
   }
 }
 
@@ -56,13 +100,22 @@ export class ActivityResources {
     return dataset;
   }
 
-  image(uri: string): Promise<ImageSource> {
-    return this.images.get(uri, () => openImage(uri));
+  /** Runs one activity's work with images leased from the worker's cache, released when it ends. */
+  async withImages<T>(work: (images: ImageLeases) => Promise<T>): Promise<T> {
+    const images = new ImageLeases(this.images);
+    try {
+      return await work(images);
+    } finally {
+      images.release();
+    }
   }
 
   labels(uri: string, classProperty: string, classes: string[], imageEpsg: number | null): Promise<LabelSource> {
     const key = JSON.stringify([uri, classProperty, classes, imageEpsg]);
-    return this.labelSources.get(key, () => loadLabelSource(uri, { classProperty, classes, imageEpsg }));
+    // Label sources hold no handles: release at once, the cache keeps them for the next chunk.
+    const lease = this.labelSources.acquire(key, () => loadLabelSource(uri, { classProperty, classes, imageEpsg }));
+    lease.release();
+    return lease.value;
   }
 
   async close(): Promise<void> {
