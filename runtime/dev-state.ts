@@ -4,6 +4,7 @@
  */
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive } from '../domain/processes.js';
 
 export interface DevState {
   pid: number;
@@ -14,19 +15,10 @@ export interface DevState {
 
 const file = (dataDir: string) => path.join(dataDir, 'dev.json');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export async function readDevState(dataDir: string): Promise<DevState | null> {
   try {
     const state = JSON.parse(await readFile(file(dataDir), 'utf8')) as DevState;
-    return alive(state.pid) ? state : null;
+    return isProcessAlive(state.pid) ? state : null;
   } catch {
     return null;
   }

@@ -85,9 +85,7 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
         connection,
         namespace,
         taskQueue: config.temporal.taskQueue,
-        catalog: services.catalog,
-        chips: services.chips,
-        batchDir: services.batchDir,
+        services,
         settings: config.worker,
       });
       const running = worker.run();

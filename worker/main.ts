@@ -25,9 +25,7 @@ export async function runWorker(config: VedaConfig = loadConfig(), log: (line: s
       connection,
       namespace,
       taskQueue: config.temporal.taskQueue,
-      catalog: services.catalog,
-      chips: services.chips,
-      batchDir: services.batchDir,
+      services,
       settings: config.worker,
     });
     const stop = () => worker.shutdown();

@@ -6,8 +6,7 @@ import { createRequire } from 'node:module';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { WorkerSettings } from '../config/config.js';
 import { createActivities } from '../activities/index.js';
-import type { Catalog } from '../domain/catalog/types.js';
-import type { ChipStore } from '../domain/chips/types.js';
+import type { Services } from '../runtime/services.js';
 
 const require = createRequire(import.meta.url);
 
@@ -26,9 +25,7 @@ export interface VedaWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  catalog: Catalog;
-  chips: ChipStore;
-  batchDir: string;
+  services: Pick<Services, 'catalog' | 'chips' | 'batchDir'>;
   settings: WorkerSettings;
   /** Worker identity shown in the Web UI (defaults to the SDK's pid@host). */
   identity?: string;
@@ -40,7 +37,7 @@ export async function createVedaWorker(options: VedaWorkerOptions): Promise<Work
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ catalog: options.catalog, chips: options.chips, batchDir: options.batchDir }),
+    activities: createActivities(options.services),
     maxConcurrentActivityTaskExecutions: options.settings.maxConcurrentActivities,
     ...(options.identity ? { identity: options.identity } : {}),
     // Chunk activities heartbeat every few hundred ms; throttle the calls to the server.

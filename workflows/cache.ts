@@ -3,10 +3,11 @@
  * imagery again. `percent_cached` rises as chunks finish. Runs as the last stage of an ingest, or alone
  * (`veda cache`, or after `feed()`), and is idempotent: cached chips are skipped.
  */
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { VedaActivities } from '../activities/index.js';
 import { chunkRanges, mapBounded } from './chunks.js';
-import { failureMessage, initialProgress, progressQuery, type Progress } from './progress.js';
+import { percent, type Progress } from './progress.js';
+import { runTracked } from './tracked.js';
 import { ACTIVITY_OPTIONS, reportProgress, reportStage } from './reporting.js';
 
 export interface CacheWorkflowInput {
@@ -36,24 +37,16 @@ export async function runCacheStage(
     );
     cached += result.cached;
     progress.done += range.end - range.start;
-    progress.percentCached = total > 0 ? Math.round((1000 * cached) / total) / 10 : 0;
+    progress.percentCached = percent(cached, total);
     reportProgress(progress);
   });
 }
 
 export async function cacheWorkflow(input: CacheWorkflowInput): Promise<Progress> {
   const activities = proxyActivities<VedaActivities>(ACTIVITY_OPTIONS);
-  const progress = initialProgress('cache', input.datasetId);
-  setHandler(progressQuery, () => progress);
-  try {
+  return runTracked('cache', input.datasetId, async (progress) => {
     const counts = await activities.datasetCounts({ datasetId: input.datasetId });
     progress.groups = counts.groups;
     await runCacheStage(activities, progress, counts.total, input.chunkSize ?? 128, input.parallelism ?? 4);
-    reportStage(progress, 'done');
-    return progress;
-  } catch (err) {
-    progress.errors.push(failureMessage(err));
-    reportStage(progress, 'failed');
-    throw err;
-  }
+  });
 }

@@ -4,12 +4,13 @@
  * The plan is a pure function of the image and the spec, so every chunk activity recomputes its slice of it:
  * only ranges travel through the history, and a retried chunk posts the same datapoint ids (no duplicates).
  */
-import { ApplicationFailure, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { IngestSpec } from '../activities/types.js';
 import type { VedaActivities } from '../activities/index.js';
 import { chunkRanges, mapBounded } from './chunks.js';
 import { runCacheStage } from './cache.js';
-import { failureMessage, initialProgress, progressQuery, type Progress } from './progress.js';
+import { percent, type Progress } from './progress.js';
+import { runTracked } from './tracked.js';
 import { ACTIVITY_OPTIONS, reportStage, reportProgress } from './reporting.js';
 
 export interface IngestWorkflowInput {
@@ -29,10 +30,7 @@ export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progre
   if (!spec?.datasetId || !spec.image) throw ApplicationFailure.nonRetryable('ingest needs a dataset id and an image');
   const chunkSize = input.chunkSize ?? 128;
   const parallelism = input.parallelism ?? 4;
-  const progress = initialProgress('ingest', spec.datasetId);
-  setHandler(progressQuery, () => progress);
-
-  try {
+  return runTracked('ingest', spec.datasetId, async (progress) => {
     reportStage(progress, 'planning', spec.mlType);
     const prepared = await activities.prepareIngest(spec);
     progress.total = prepared.total;
@@ -54,16 +52,10 @@ export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progre
     });
     const counts = await activities.finishIngest({ spec, extent });
     progress.groups = counts.groups;
-    progress.percentCached = counts.total > 0 ? percent(counts.cached, counts.total) : 0;
+    progress.percentCached = percent(counts.cached, counts.total);
 
     if (input.cache !== false) await runCacheStage(activities, progress, counts.total, chunkSize, parallelism);
-    reportStage(progress, 'done');
-    return progress;
-  } catch (err) {
-    progress.errors.push(failureMessage(err));
-    reportStage(progress, 'failed');
-    throw err;
-  }
+  });
 }
 
 function unionExtent(
@@ -72,8 +64,4 @@ function unionExtent(
 ): [number, number, number, number] {
   if (!a) return b;
   return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
-}
-
-export function percent(part: number, whole: number): number {
-  return whole > 0 ? Math.round((1000 * part) / whole) / 10 : 0;
 }

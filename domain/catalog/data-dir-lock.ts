@@ -1,6 +1,7 @@
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SetupError } from '../errors.js';
+import { isProcessAlive } from '../processes.js';
 
 /**
  * PGlite is one process's database: two processes opening the same directory would corrupt it. The process
@@ -15,16 +16,6 @@ export interface CatalogDirOwner {
 
 export const catalogDir = (dataDir: string): string => join(dataDir, 'catalog');
 const ownerFile = (dataDir: string): string => join(dataDir, 'catalog.owner.json');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The live process that holds the data directory's catalog, or null (a claim left by a dead process is ignored). */
 export async function readCatalogDirOwner(dataDir: string): Promise<CatalogDirOwner | null> {
@@ -41,7 +32,7 @@ export async function readCatalogDirOwner(dataDir: string): Promise<CatalogDirOw
   } catch {
     return null; // not a claim this code wrote
   }
-  return Number.isInteger(owner.pid) && isAlive(owner.pid) ? owner : null;
+  return Number.isInteger(owner.pid) && isProcessAlive(owner.pid) ? owner : null;
 }
 
 export interface CatalogDirClaim {
