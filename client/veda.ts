@@ -139,6 +139,7 @@ export class Veda {
         { key: STAGE, value: 'starting' },
       ],
       staticSummary: `${summary} (dataset ${record.name} ${record.id}, ${record.mlType})`,
+      staticDetails: ['Started by `' + this.user + '` with:', '```json', JSON.stringify(input, null, 2), '```'].join('\n'),
       memo: { datasetId: record.id, datasetName: record.name, user: this.user },
     });
     return this.run(workflowId);

@@ -32,7 +32,10 @@ export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progre
   const parallelism = input.parallelism ?? 4;
   return runTracked('ingest', spec.datasetId, async (progress) => {
     reportStage(progress, 'planning', spec.mlType);
-    const prepared = await activities.prepareIngest(spec);
+    const prepared = await activities.prepareIngest.executeWithOptions(
+      { ...ACTIVITY_OPTIONS, summary: `check ${spec.image.split('/').pop()} and the labels, plan ${spec.plan.strategy} windows of dataset ${spec.datasetId}` },
+      [spec],
+    );
     progress.total = prepared.total;
     progress.ignoredFeatures = prepared.ignoredFeatures;
 
@@ -41,7 +44,7 @@ export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progre
     const ranges = chunkRanges(prepared.total, chunkSize);
     await mapBounded(ranges, parallelism, async (range, i) => {
       const result = await activities.ingestChunk.executeWithOptions(
-        { ...ACTIVITY_OPTIONS, summary: `windows ${range.start}-${range.end - 1} of ${prepared.total} (chunk ${i + 1}/${ranges.length})` },
+        { ...ACTIVITY_OPTIONS, summary: `label and post windows ${range.start}-${range.end - 1} of ${prepared.total} of dataset ${spec.datasetId} (chunk ${i + 1}/${ranges.length})` },
         [{ spec, ...range }],
       );
       progress.done += result.windows;
@@ -50,7 +53,10 @@ export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progre
       if (result.extent) extent = unionExtent(extent, result.extent);
       reportProgress(progress);
     });
-    const counts = await activities.finishIngest({ spec, extent });
+    const counts = await activities.finishIngest.executeWithOptions(
+      { ...ACTIVITY_OPTIONS, summary: `count datapoints and update the bbox of dataset ${spec.datasetId}` },
+      [{ spec, extent }],
+    );
     progress.groups = counts.groups;
     progress.percentCached = percent(counts.cached, counts.total);
 
