@@ -54,6 +54,10 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
         throw new InvalidInputError(`band ${b} does not exist in ${spec.image} (it has ${info.bands} bands)`);
       }
     }
+    const { maxNodata } = spec;
+    if (maxNodata !== undefined && !(typeof maxNodata === 'number' && maxNodata >= 0 && maxNodata <= 1)) {
+      throw new InvalidInputError(`maxNodata ${String(maxNodata)} must be a share between 0 and 1`);
+    }
     const [tileW, tileH] = dataset.tileSize;
     const [planW, planH] = spec.plan.tileSize;
     if (planW !== tileW || planH !== tileH) {
@@ -131,7 +135,7 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
             ]
           : wgs84;
         await catalog.updateDataset(dataset.id, { bbox });
-          }
+      }
     }
     return catalog.counts(dataset.id);
   }

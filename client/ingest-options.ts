@@ -42,6 +42,12 @@ export function ingestSpec(dataset: DatasetRecord, options: IngestOptions): Inge
   if (!options.image) throw new InvalidInputError('ingest needs an image (a GeoTIFF path or URL)');
   if (!options.labels) throw new InvalidInputError('ingest needs labels (a GeoJSON file with a class property)');
   const strategy = options.windows ?? 'random';
+  if (options.count !== undefined && !(Number.isInteger(options.count) && options.count >= 1)) {
+    throw new InvalidInputError(`count ${String(options.count)} must be a whole number of at least 1`);
+  }
+  // Options of another plan would be silently ignored: say so instead.
+  if (options.stride !== undefined && strategy !== 'grid') throw new InvalidInputError(`stride applies to grid windows, not ${strategy}`);
+  if (options.jitter !== undefined && strategy !== 'features') throw new InvalidInputError(`jitter applies to features windows, not ${strategy}`);
   let groups: GroupCount[];
   if (options.groups) {
     groups = Object.entries(options.groups).map(([group, count]) => ({ group, count }));
