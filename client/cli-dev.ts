@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { clearDevState, writeDevState } from '../runtime/dev-state.js';
 import { startLocalStack } from '../runtime/local-stack.js';
 import { runWorker } from '../worker/main.js';
-import { configFor, emit, globals } from './cli-context.js';
+import { configFor, emit, globals, intArg } from './cli-context.js';
 
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -19,13 +19,15 @@ export function registerDevCommands(program: Command): void {
   program
     .command('dev')
     .description('run a local Temporal server (Web UI), the embedded catalog and a worker until Ctrl-C')
-    .option('--port <port>', 'Temporal frontend port', (v: string) => Number(v), 7233)
-    .option('--ui-port <port>', 'Web UI port', (v: string) => Number(v), 8233)
+    .option('--port <port>', 'Temporal frontend port', intArg('--port', 1), 7233)
+    .option('--ui-port <port>', 'Web UI port', intArg('--ui-port', 1), 8233)
     .option('--ephemeral', 'keep no workflow history on disk')
     .action(async (o, cmd: Command) => {
       const opts = globals(cmd);
       const config = configFor(opts);
       const localServer = !config.temporal.address;
+      // Listen before starting: a Ctrl-C during start-up then stops the Temporal server too, instead of orphaning it.
+      const stopRequested = untilSignal();
       const stack = await startLocalStack(config, {
         ui: localServer,
         port: localServer ? o.port : undefined,
@@ -44,7 +46,7 @@ export function registerDevCommands(program: Command): void {
             'Other terminals: `veda create ...`, `veda ingest ... --wait`. Ctrl-C stops everything.',
           ].join('\n'),
         );
-        await untilSignal();
+        await stopRequested;
       } finally {
         await clearDevState(config.dataDir);
         await stack.stop();

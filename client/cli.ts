@@ -2,18 +2,22 @@
  * The `veda` CLI: one verb per job, `--json` on every command as a stable machine-readable contract, progress
  * bars on stderr, and a non-zero exit with a clear message on error (exit codes by error type, see README).
  */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isVedaError } from '../domain/errors.js';
 import { ML_TYPES, type MlType } from '../domain/types.js';
 import { describeProgress } from '../workflows/progress.js';
 import type { VedaCollection } from './collection.js';
 import { registerDevCommands } from './cli-dev.js';
+import { registerPreviewCommands } from './cli-preview.js';
+import { registerBatchCommands } from './cli-batch.js';
 import { emit, follow, globals, intArg, jsonReplacer, numberList, shareArg, tileSizeArg, withVeda } from './cli-context.js';
 
 export function buildProgram(): Command {
   const program = new Command('veda')
     .description('Satellite imagery + vector labels -> ML training data, on durable Temporal workflows')
     .showHelpAfterError()
+    // Before any .command(): subcommands copy it, so their usage errors reach main() (exit 2, JSON error).
+    .exitOverride()
     .configureHelp({ showGlobalOptions: true })
     .option('--json', 'machine-readable output (a stable contract)')
     .option('--user <user>', 'who is acting (default: VEDA_USER, else the OS user)');
@@ -84,7 +88,7 @@ export function buildProgram(): Command {
           cache: o.cache,
         });
         const final = await follow(run, { ...opts, wait: o.wait }, `ingest into ${id}: workflow ${run.workflowId}`);
-        emit(opts, { workflowId: run.workflowId, uiUrl: run.uiUrl, progress: final }, () =>
+        emit(opts, { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, progress: final }, () =>
           final ? describeProgress(final) : `started ${run.workflowId}${run.uiUrl ? `\n  ${run.uiUrl}` : ''}`,
         );
       });
@@ -99,7 +103,7 @@ export function buildProgram(): Command {
       await withVeda(opts, async (veda) => {
         const run = await (await veda.fromId(id)).cache();
         const final = await follow(run, { ...opts, wait: o.wait }, `cache ${id}: workflow ${run.workflowId}`);
-        emit(opts, { workflowId: run.workflowId, uiUrl: run.uiUrl, progress: final }, () =>
+        emit(opts, { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, progress: final }, () =>
           final ? describeProgress(final) : `started ${run.workflowId}`,
         );
       });
@@ -197,23 +201,27 @@ export function buildProgram(): Command {
       });
     });
 
+  registerPreviewCommands(program);
   registerDevCommands(program);
+  registerBatchCommands(program);
   return program;
 }
 
 export async function main(argv = process.argv): Promise<number> {
-  const program = buildProgram().exitOverride();
   try {
-    await program.parseAsync(argv);
+    await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
-    const e = err as { code?: string; exitCode?: number };
-    if (e.code?.startsWith('commander.')) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
-    const json = argv.includes('--json');
-    const message = err instanceof Error ? err.message : String(err);
-    const kind = isVedaError(err) ? err.kind : 'Error';
-    if (json) process.stdout.write(`${JSON.stringify({ error: { kind, message } })}\n`);
-    process.stderr.write(`veda: ${message}\n`);
-    return isVedaError(err) ? err.exitCode : 1;
+    // A usage error is bad input (exit 2). Commander printed its own usage errors already; an InvalidArgumentError
+    // reaching here was thrown by an argument parser inside an action, so it is not printed yet.
+    const usage = err instanceof CommanderError;
+    if (usage && err.exitCode === 0) return 0; // --help, help, --version
+    const printed = usage && !(err instanceof InvalidArgumentError);
+    const raw = err instanceof Error ? err.message : String(err);
+    const message = printed ? raw.replace(/^error: /, '') : raw;
+    const kind = usage ? 'InvalidInputError' : isVedaError(err) ? err.kind : 'Error';
+    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { kind, message } })}\n`);
+    if (!printed) process.stderr.write(`veda: ${message}\n`);
+    return usage ? 2 : isVedaError(err) ? err.exitCode : 1;
   }
 }

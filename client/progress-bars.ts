@@ -37,10 +37,13 @@ export async function followWithBars(run: WorkflowRun, title: string): Promise<P
       bar.setTotal(Math.max(p.total, 1));
       bar.update(p.done, payload);
     }
-    // Every stage before the final answer is complete.
+    // Every stage before the final answer is complete; a stage that ran between two polls may have been seen only
+    // at its start, so its total comes from the final answer.
     for (const [stage, bar] of byStage) {
       if (stage === last?.stage) continue;
-      bar.update(bar.getTotal(), stage === 'caching' ? { extra: `(${last?.percentCached ?? 0}% cached)` } : {});
+      const total = stage === 'posting' && last?.planned ? last.planned : bar.getTotal();
+      bar.setTotal(total);
+      bar.update(total, stage === 'caching' ? { extra: `(${last?.percentCached ?? 0}% cached)` } : {});
     }
   } finally {
     bars.stop();

@@ -1,10 +1,18 @@
 /**
- * Runs a real Temporal dev server (`temporal server start-dev`, SQLite, Web UI) from a binary on disk, with veda's
- * search attributes registered. Used by the demo, the tests and `veda dev`.
+ * Runs a real Temporal dev server (`temporal server start-dev`: SQLite, Web UI) from a binary on disk, with veda's
+ * search attributes registered. Used by the demo, the tests and `veda dev`. The server's own output goes to a log
+ * file, so veda's stdout (progress, `--json`) stays clean; the log's tail is in the error if the server fails.
  */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Client } from '@temporalio/client';
-import type { NativeConnection } from '@temporalio/worker';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { SetupError } from '../domain/errors.js';
 import { findTemporalCli } from './cli-binary.js';
 import { VEDA_SEARCH_ATTRIBUTES } from './search-attributes.js';
 
@@ -14,10 +22,13 @@ export interface LocalTemporalOptions {
   /** SQLite file that keeps workflow history across restarts; in memory when omitted. */
   dbFilename?: string;
   ip?: string;
+  /** Frontend port (a free one when omitted). */
   port?: number;
-  /** Serve the Web UI (on uiPort, or port + 1000). */
+  /** Serve the Web UI (on uiPort, or a free port). */
   ui?: boolean;
   uiPort?: number;
+  /** Where the server's output goes (a temp file when omitted). */
+  logFile?: string;
 }
 
 export interface LocalTemporal {
@@ -25,36 +36,108 @@ export interface LocalTemporal {
   namespace: string;
   /** Web UI base address, when the UI is on. */
   uiUrl?: string;
+  logFile: string;
   client: Client;
   nativeConnection: NativeConnection;
   shutdown(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 60_000;
+
+async function freePort(ip: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, ip, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+}
+
+function logTail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-15).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
 
 export async function startLocalTemporal(options: LocalTemporalOptions = {}): Promise<LocalTemporal> {
   const executable = findTemporalCli(options.cliPath);
   const namespace = options.namespace ?? 'default';
   const ip = options.ip ?? '127.0.0.1';
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: executable },
-      namespace,
-      ip,
-      port: options.port,
-      dbFilename: options.dbFilename,
-      ui: options.ui ?? false,
-      uiPort: options.uiPort,
-      searchAttributes: VEDA_SEARCH_ATTRIBUTES,
-      log: { format: 'pretty', level: 'error' },
-    },
-  });
-  const port = Number(env.address.split(':').pop());
-  const uiPort = options.uiPort ?? port + 1000;
+  const port = options.port ?? (await freePort(ip));
+  const uiPort = options.ui ? (options.uiPort ?? (await freePort(ip))) : undefined;
+  const logFile = options.logFile ?? path.join(await mkdtemp(path.join(os.tmpdir(), 'veda-temporal-')), 'server.log');
+  const args = [
+    'server', 'start-dev',
+    '--ip', ip,
+    '--port', String(port),
+    '--namespace', namespace,
+    '--log-level', 'warn',
+    ...(uiPort ? ['--ui-port', String(uiPort)] : ['--headless']),
+    ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
+    ...VEDA_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+  ];
+  const log = openSync(logFile, 'a');
+  const child = spawn(executable, args, { stdio: ['ignore', log, log] });
+  closeSync(log);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await Promise.race([exited(child), sleep(10_000).then(() => child.kill('SIGKILL'))]);
+    await exited(child);
+  };
+
+  const address = `${ip}:${port}`;
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let nativeConnection: NativeConnection | undefined;
+  while (!nativeConnection) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new SetupError(`the Temporal dev server (${executable}) exited while starting:\n${logTail(logFile)}`);
+    }
+    try {
+      nativeConnection = await NativeConnection.connect({ address });
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new SetupError(`the Temporal dev server did not answer on ${address} within ${START_TIMEOUT_MS / 1000} s:\n${logTail(logFile)}`, {
+          cause: err,
+        });
+      }
+      await sleep(100);
+    }
+  }
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace });
+  // The namespace and search attributes exist once the server lists them.
+  for (;;) {
+    try {
+      const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
+      if (VEDA_SEARCH_ATTRIBUTES.every((k) => customAttributes?.[k.name] !== undefined)) break;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new SetupError(`the Temporal dev server on ${address} never became ready:\n${logTail(logFile)}`, { cause: err });
+      }
+    }
+    await sleep(100);
+  }
   return {
-    address: env.address,
+    address,
     namespace,
-    uiUrl: options.ui ? `http://${ip}:${uiPort}` : undefined,
-    client: env.client,
-    nativeConnection: env.nativeConnection,
-    shutdown: () => env.teardown(),
+    uiUrl: uiPort ? `http://${ip}:${uiPort}` : undefined,
+    logFile,
+    client,
+    nativeConnection,
+    async shutdown() {
+      await connection.close();
+      await nativeConnection.close();
+      await stop();
+    },
   };
 }

@@ -36,7 +36,7 @@ export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progre
       { ...ACTIVITY_OPTIONS, summary: `check ${spec.image.split('/').pop()} and the labels, plan ${spec.plan.strategy} windows of dataset ${spec.datasetId}` },
       [spec],
     );
-    progress.total = prepared.total;
+    progress.total = progress.planned = prepared.total;
     progress.ignoredFeatures = prepared.ignoredFeatures;
 
     reportStage(progress, 'posting');

@@ -14,6 +14,8 @@ export interface Progress {
   /** Units finished in the current stage (windows when posting, datapoints when caching, samples when batching). */
   done: number;
   total: number;
+  /** Windows in the ingest's plan (0 for cache and batch runs). */
+  planned: number;
   /** Datapoints per group in the dataset, known once posting ends. */
   groups: Record<string, number>;
   /** Datapoints this run added (a re-run of the same plan adds 0). */
@@ -37,6 +39,7 @@ export function initialProgress(kind: WorkflowKind, datasetId: string): Progress
     stage: 'starting',
     done: 0,
     total: 0,
+    planned: 0,
     groups: {},
     posted: 0,
     skipped: 0,
