@@ -1,9 +1,10 @@
 /**
  * The batch activity: stream cached chips and labels of the selected datapoints into one HDF5 file. Writing goes
  * to a temporary name and is renamed into place, so a retry or a killed worker leaves the old file or a complete
- * new one. The file name derives from the workflow id, so a retried build rewrites the same version.
+ * new one. The file name derives from the workflow run, so a retried build rewrites the same version while every
+ * run (a schedule's runs may share a workflow id) writes a new one.
  */
-import { mkdir, rename, symlink, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, symlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Catalog, Datapoint } from '../domain/catalog/types.js';
@@ -29,17 +30,23 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
     }
     const selected = selectBatch(candidates, input);
 
-    const runName = ctx.info.workflowExecution?.workflowId ?? `batch-${Date.now()}`;
+    // Started outside a workflow (a standalone activity), a build is a run of its own.
+    const { workflowId, runId } = ctx.info.workflowExecution ?? { workflowId: `batch-${ctx.info.activityId}`, runId: ctx.info.activityId };
     const dir = path.join(batchDir, dataset.id);
-    const file = input.output ?? path.join(dir, `${runName}.h5`);
+    const file = input.output ?? path.join(dir, `${workflowId}.${runId.slice(-8)}.h5`);
     await mkdir(path.dirname(file), { recursive: true });
+    // An earlier attempt of this build died mid-write (a killed worker): drop its partial file.
+    if (ctx.info.attempt > 1) await removePartials(file);
 
     async function* samples(): AsyncGenerator<BatchSample> {
       for (const { item, group } of selected) {
         yield { id: item.id, group, source: item.source, window: item.window, label: item.label, image: await chips.get(item.chipKey!) };
       }
     }
-    const groups = input.split ? Object.keys(input.split) : [...new Set(selected.map((s) => s.group))];
+    // File group order: the split's, else the requested groups', else posting order (not the shuffled draw's).
+    const drawn = new Set(selected.map((s) => s.group));
+    const posted = [...new Set(candidates.map((c) => c.group))];
+    const groups = input.split ? Object.keys(input.split) : (input.groups ?? posted).filter((g) => drawn.has(g));
     const summary = await writeBatch(
       file,
       {
@@ -47,7 +54,7 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
         classes: dataset.classes,
         mlType: dataset.mlType,
         seed: input.seed,
-        inputs: { sources: dataset.sources, ingests: dataset.ingests, selection: { ...input, output: undefined }, workflowId: runName },
+        inputs: { sources: dataset.sources, ingests: dataset.ingests, selection: { ...input, output: undefined }, workflowId, runId },
         groups,
       },
       samples(),
@@ -71,4 +78,11 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
   }
 
   return { buildBatch };
+}
+
+/** Removes `<file>.tmp-*` left by a writer that never finished (BatchWriter's temporary names). */
+async function removePartials(file: string): Promise<void> {
+  const prefix = `${path.basename(file)}.tmp-`;
+  const names = await readdir(path.dirname(file)).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(path.join(path.dirname(file), n), { force: true })));
 }

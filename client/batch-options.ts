@@ -21,6 +21,11 @@ export interface BatchOptions {
 const SPLIT_NAMES = ['train', 'test', 'validate'];
 
 export function batchWorkflowInput(datasetId: string, options: BatchOptions): BatchWorkflowInput {
+  // Checked here as well as in the worker, so a bad option fails before a workflow (or a schedule) exists.
+  if (options.size !== undefined && !(Number.isInteger(options.size) && options.size >= 1)) {
+    throw new InvalidInputError(`batch size ${options.size} must be a positive integer`);
+  }
+  if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) throw new InvalidInputError(`seed ${options.seed} must be an integer`);
   let split: Record<string, number> | undefined;
   if (Array.isArray(options.split)) {
     if (options.split.length < 1 || options.split.length > 3) throw new InvalidInputError('--split takes 1 to 3 ratios: train,test,validate');

@@ -4,7 +4,7 @@
  */
 import type { Datapoint, DatasetRecord } from '../domain/catalog/types.js';
 import { datapointId } from '../domain/datapoints/id.js';
-import { ForbiddenError, InvalidInputError } from '../domain/errors.js';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { openImage } from '../domain/imagery/index.js';
 import { decodeRle } from '../domain/labels/index.js';
 import type { DetectionLabel, Label, PixelWindow, Raster, SegmentationLabel } from '../domain/types.js';
@@ -17,6 +17,7 @@ import type { WorkflowRun } from './workflow-run.js';
 import { openBatch, type OpenedBatch } from '../domain/batches/index.js';
 import { batchWorkflowInput, type BatchOptions } from './batch-options.js';
 import { BatchSchedules } from './schedules.js';
+import { encodePng, renderPreview, type PreviewOptions, type RenderedPreview } from '../domain/preview/index.js';
 
 /** A label as served: one-hot, per-class boxes, or a decoded class-index mask (row-major, height x width). */
 export type ServedLabel = number[] | DetectionLabel | { width: number; height: number; mask: Uint8Array };
@@ -28,6 +29,12 @@ export interface DatasetPair {
   y: ServedLabel;
   /** The chip's pixels [bands, h, w], read only when called (from the chip store when cached, else the image). */
   image(): Promise<Raster>;
+}
+
+/** A rendered chip preview: the PNG bytes, the datapoint shown, and the class colours (see domain/preview). */
+export interface ChipPreview extends Omit<RenderedPreview, 'rgba'> {
+  png: Buffer;
+  datapoint: Datapoint;
 }
 
 export interface FeedPair {
@@ -184,6 +191,18 @@ export class VedaCollection {
   /** The pair at index i (posting order), or undefined past the end. */
   async at(i: number, options: { group?: string } = {}): Promise<DatasetPair | undefined> {
     return (await this.slice(i, i + 1, options))[0];
+  }
+
+  /** The chip at index i (posting order) as a PNG with its label drawn over it, so a user can check the alignment. */
+  async preview(index: number, options: PreviewOptions & { group?: string } = {}): Promise<ChipPreview> {
+    const pair = await this.at(index, { group: options.group });
+    if (!pair) {
+      const { total, groups } = await this.catalog.counts(this.id);
+      const size = options.group ? (groups[options.group] ?? 0) : total;
+      throw new NotFoundError(`dataset ${this.id} has no datapoint at index ${index}${options.group ? ` of group ${options.group}` : ''} (it has ${size})`);
+    }
+    const { rgba, ...rendered } = renderPreview(await pair.image(), pair.data.label, this.mlType, this.record.classes, options);
+    return { ...rendered, png: await encodePng({ ...rendered, rgba }), datapoint: pair.data };
   }
 
   private pair(point: Datapoint): DatasetPair {

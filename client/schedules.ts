@@ -3,7 +3,13 @@
  * build is never stacked), and each run writes a new versioned file and moves the dataset's `latest.h5` pointer.
  * Schedule ids are `veda-<dataset>-batches-<name>`; their runs show in the Web UI like any workflow.
  */
-import { ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+} from '@temporalio/client';
 import type { DatasetRecord } from '../domain/catalog/types.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { DATASET_ID, ML_TYPE, STAGE } from '../temporal/search-attributes.js';
@@ -28,11 +34,13 @@ export interface ScheduleSummary {
   note?: string;
   spec: string;
   nextRuns: string[];
-  recentRuns: Array<{ workflowId: string; scheduledAt: string }>;
+  /** The schedule's latest runs, oldest first (a schedule's runs may share a workflow id: the run id tells them apart). */
+  recentRuns: Array<{ workflowId: string; runId: string; scheduledAt: string }>;
   runs: number;
 }
 
-const INTERVAL = /^\d+(ms|s|m|h|d)$/;
+/** A positive whole number and a unit (the units Temporal's duration strings take). */
+const INTERVAL = /^0*[1-9]\d*(ms|s|m|h|d)$/;
 
 export class BatchSchedules {
   constructor(
@@ -56,6 +64,7 @@ export class BatchSchedules {
     if (Boolean(every) === Boolean(cron)) throw new InvalidInputError('a schedule needs exactly one of --every (e.g. 24h) or --cron (e.g. "0 3 * * *")');
     if (every && !INTERVAL.test(every)) throw new InvalidInputError(`--every ${every}: use a number and a unit, e.g. 30m, 24h, 7d`);
     const scheduleId = this.id(options.name);
+    const input = batchWorkflowInput(this.dataset.id, options);
     const handle = await this.client.schedule.create({
       scheduleId,
       spec: every ? { intervals: [{ every: every as `${number}h` }] } : { cronExpressions: [cron!] },
@@ -63,8 +72,9 @@ export class BatchSchedules {
         type: 'startWorkflow',
         workflowType: 'batchWorkflow',
         taskQueue: this.taskQueue,
-        workflowId: `veda-${this.dataset.id}-batch-scheduled`,
-        args: [{ ...this.defaults, ...batchWorkflowInput(this.dataset.id, options) }],
+        // Temporal appends the scheduled time; the schedule's name keeps two schedules' runs apart.
+        workflowId: `veda-${this.dataset.id}-batch-scheduled-${options.name ?? 'default'}`,
+        args: [{ ...this.defaults, ...input }],
         typedSearchAttributes: [
           { key: DATASET_ID, value: this.dataset.id },
           { key: ML_TYPE, value: this.dataset.mlType },
@@ -73,8 +83,14 @@ export class BatchSchedules {
         staticSummary: `scheduled batch rebuild of dataset ${this.dataset.name} (${this.dataset.id})`,
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-      memo: { datasetId: this.dataset.id },
+      // The spec as the user wrote it: the server keeps a cron expression only as calendar structures.
+      memo: { datasetId: this.dataset.id, spec: every ? `every ${every}` : `cron ${cron}` },
       state: { note: `batches of dataset ${this.dataset.id}` },
+    }).catch((err: unknown) => {
+      if (err instanceof ScheduleAlreadyRunning) throw new InvalidInputError(`schedule ${scheduleId} already exists: delete it first or pick another --name`);
+      // The server's verdict on the spec (a bad cron expression) comes back as a TypeError.
+      if (err instanceof TypeError && cron) throw new InvalidInputError(`--cron "${cron}": ${err.message}`);
+      throw err;
     });
     if (options.triggerNow) await handle.trigger(ScheduleOverlapPolicy.SKIP);
     return this.describe(options.name);
@@ -93,7 +109,7 @@ export class BatchSchedules {
     try {
       return summarize(id, this.dataset.id, await this.client.schedule.getHandle(id).describe());
     } catch (err) {
-      if ((err as Error).name === 'ScheduleNotFoundError') throw new NotFoundError(`schedule ${id} does not exist`);
+      if (err instanceof ScheduleNotFoundError) throw new NotFoundError(`schedule ${id} does not exist`);
       throw err;
     }
   }
@@ -120,8 +136,9 @@ export class BatchSchedules {
 }
 
 function summarize(id: string, datasetId: string, d: ScheduleDescription): ScheduleSummary {
-  const spec = [
-    ...(d.spec.intervals ?? []).map((i) => `every ${String(i.every)}`),
+  const written = d.memo?.spec;
+  const spec = typeof written === 'string' ? written : [
+    ...(d.spec.intervals ?? []).map((i) => `every ${String(i.every)} ms`),
     ...(d.spec.calendars ?? []).map((c) => `calendar ${JSON.stringify(c)}`),
     ...((d.spec as { cronExpressions?: string[] }).cronExpressions ?? []).map((c) => `cron ${c}`),
   ].join('; ');
@@ -134,6 +151,7 @@ function summarize(id: string, datasetId: string, d: ScheduleDescription): Sched
     nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),
     recentRuns: d.info.recentActions.map((a) => ({
       workflowId: a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : '',
+      runId: a.action.type === 'startWorkflow' ? a.action.workflow.firstExecutionRunId : '',
       scheduledAt: a.scheduledAt.toISOString(),
     })),
     runs: d.info.numActionsTaken,

@@ -55,6 +55,17 @@ async function freePort(ip: string): Promise<number> {
   });
 }
 
+/** Fails clearly when a port asked for is taken: the server would exit, or a client would reach another server. */
+async function assertPortFree(ip: string, port: number, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new SetupError(`${what} port ${ip}:${port} is in use (${err.code}): is another \`veda dev\` or Temporal server running? Pick another port.`)),
+    );
+    server.listen(port, ip, () => server.close(() => resolve()));
+  });
+}
+
 function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 }
@@ -71,6 +82,8 @@ export async function startLocalTemporal(options: LocalTemporalOptions = {}): Pr
   const executable = findTemporalCli(options.cliPath);
   const namespace = options.namespace ?? 'default';
   const ip = options.ip ?? '127.0.0.1';
+  if (options.port !== undefined) await assertPortFree(ip, options.port, 'Temporal frontend');
+  if (options.ui && options.uiPort !== undefined) await assertPortFree(ip, options.uiPort, 'Web UI');
   const port = options.port ?? (await freePort(ip));
   const uiPort = options.ui ? (options.uiPort ?? (await freePort(ip))) : undefined;
   const logFile = options.logFile ?? path.join(await mkdtemp(path.join(os.tmpdir(), 'veda-temporal-')), 'server.log');

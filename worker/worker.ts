@@ -40,8 +40,9 @@ export async function createVedaWorker(options: VedaWorkerOptions): Promise<Work
     activities: createActivities(options.services),
     maxConcurrentActivityTaskExecutions: options.settings.maxConcurrentActivities,
     ...(options.identity ? { identity: options.identity } : {}),
-    // Chunk activities heartbeat every few hundred ms; throttle the calls to the server.
-    maxHeartbeatThrottleInterval: '5 seconds',
+    // Chunk activities heartbeat every few hundred ms; throttle the calls to the server. At most a second apart,
+    // since the batch writer's heartbeats are what moves its progress bar.
+    maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '2 seconds',
   });
 }

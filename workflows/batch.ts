@@ -1,13 +1,15 @@
 /**
  * Batch: cache whatever is not cached yet, then stream the selected chips and labels into one HDF5 file that
  * users train from. Started by the client, the CLI, or a Temporal Schedule (`veda schedule create`), whose runs
- * each write a new versioned file and move the dataset's `latest.h5` pointer.
+ * each write a new versioned file and move the dataset's `latest.h5` pointer. The write is one long activity:
+ * its heartbeats carry how far it is (WorkflowRun.progress folds them in), and a retry rewrites the file whole.
  */
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { BuildBatchInput } from '../activities/types.js';
 import type { VedaActivities } from '../activities/index.js';
 import { runCacheStage } from './cache.js';
-import { failureMessage, initialProgress, progressQuery, type Progress } from './progress.js';
+import type { Progress } from './progress.js';
+import { runTracked } from './tracked.js';
 import { ACTIVITY_OPTIONS, reportProgress, reportStage } from './reporting.js';
 
 export interface BatchWorkflowInput extends Omit<BuildBatchInput, 'seed'> {
@@ -18,38 +20,29 @@ export interface BatchWorkflowInput extends Omit<BuildBatchInput, 'seed'> {
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<Progress> {
   const activities = proxyActivities<VedaActivities>(ACTIVITY_OPTIONS);
-  const progress = initialProgress('batch', input.datasetId);
-  setHandler(progressQuery, () => progress);
-  try {
+  const { chunkSize = 128, parallelism = 4, ...build } = input;
+  return runTracked('batch', input.datasetId, async (progress) => {
     const counts = await activities.datasetCounts({ datasetId: input.datasetId });
     progress.groups = counts.groups;
-    if (counts.cached < counts.total) {
-      await runCacheStage(activities, progress, counts.total, input.chunkSize ?? 128, input.parallelism ?? 4);
-    } else {
-      progress.percentCached = counts.total > 0 ? 100 : 0;
-    }
+    if (counts.cached < counts.total) await runCacheStage(activities, progress, counts.total, chunkSize, parallelism);
+    else progress.percentCached = counts.total > 0 ? 100 : 0;
+
     reportStage(progress, 'batching');
+    const pool = input.groups?.length ? input.groups.reduce((n, g) => n + (counts.groups[g] ?? 0), 0) : counts.total;
     progress.done = 0;
-    progress.total = input.size === undefined ? counts.total : Math.min(input.size, counts.total);
+    progress.total = input.size === undefined ? pool : Math.min(input.size, pool);
     reportProgress(progress);
-    const { chunkSize: _c, parallelism: _p, ...build } = input;
     const result = await activities.buildBatch.executeWithOptions(
       {
         ...ACTIVITY_OPTIONS,
         startToCloseTimeout: '6 hours',
-        summary: `write ${input.size ?? 'all'} samples of dataset ${input.datasetId} to HDF5` +
-          (input.split ? ` split ${Object.entries(input.split).map(([g, r]) => `${g} ${r}`).join('/')}` : ''),
+        summary: `write ${progress.total} samples of dataset ${input.datasetId} to HDF5` +
+          (input.split ? `, split ${Object.entries(input.split).map(([g, r]) => `${g} ${r}`).join('/')}` : ''),
       },
       [{ ...build, seed: input.seed ?? 0 }],
     );
     progress.done = progress.total = result.samples;
     progress.groups = result.groups;
     progress.output = result.path;
-    reportStage(progress, 'done');
-    return progress;
-  } catch (err) {
-    progress.errors.push(failureMessage(err));
-    reportStage(progress, 'failed');
-    throw err;
-  }
+  });
 }
