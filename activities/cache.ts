@@ -9,6 +9,7 @@ import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import type { CacheChunkInput, CacheChunkResult, IngestSpec } from './types.js';
 import type { ActivityResources, ImageLeases } from './resources.js';
+import { checkChipShape, extendDatasetBbox, extendExtent, type PixelExtent } from './dataset-extent.js';
 
 /** Chips stored between two catalog updates (and heartbeats). */
 const MARK_BATCH = 32;
@@ -24,8 +25,10 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
 
   async function cacheRange({ datasetId, start, end }: CacheChunkInput, images: ImageLeases): Promise<CacheChunkResult> {
     const ctx = Context.current();
-    const dataset = await resources.dataset(datasetId);
+    let dataset = await resources.dataset(datasetId);
     const points = await catalog.listDatapoints(datasetId, { offset: start, limit: end - start });
+    // Fed datapoints carry no image metadata: their chips give the dataset its shape, and their windows its bbox.
+    const extents = new Map<string, PixelExtent>();
     const result: CacheChunkResult = { cached: 0, stored: 0 };
     let pending: Array<{ id: string; chipKey: string }> = [];
     const flush = async () => {
@@ -38,6 +41,8 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
       if (point.chipKey === null) {
         const image = await images.get(point.source);
         const chip = await image.readWindow(point.window, bandsForSource(dataset, point.source));
+        dataset = await checkChipShape(catalog, dataset, chip, point.source);
+        extents.set(point.source, extendExtent(extents.get(point.source) ?? null, point.window));
         const key = chipKey(datasetId, point.id);
         await chips.put(key, chip);
         pending.push({ id: point.id, chipKey: key });
@@ -47,6 +52,7 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
       if (pending.length >= MARK_BATCH) await flush();
     }
     await flush();
+    for (const [source, extent] of extents) await extendDatasetBbox(catalog, datasetId, (await images.get(source)).info, extent);
     return result;
   }
 

@@ -6,8 +6,8 @@ import { Context } from '@temporalio/activity';
 import { InvalidInputError } from '../domain/errors.js';
 import { datapointId } from '../domain/datapoints/id.js';
 import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
-import { boundsToWgs84 } from '../domain/geo/index.js';
-import { nodataShare, windowBounds, type ImageSource } from '../domain/imagery/index.js';
+import { nodataShare, type ImageSource } from '../domain/imagery/index.js';
+import { extendDatasetBbox, extendExtent } from './dataset-extent.js';
 import { encodeLabel, featureAnchors, windowLabelContext, type LabelSource } from '../domain/labels/index.js';
 import { planSize, windowRange } from '../domain/windows/index.js';
 import type { PlannedWindow } from '../domain/types.js';
@@ -120,23 +120,7 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
 
   async function finish({ spec, extent }: FinishIngestInput, images: ImageLeases): Promise<DatasetCounts> {
     const dataset = await resources.dataset(spec.datasetId);
-    if (extent) {
-      const image = await images.get(spec.image);
-      const window = { x: extent[0], y: extent[1], width: extent[2] - extent[0], height: extent[3] - extent[1] };
-      const bounds = windowBounds(image.info, window);
-      const wgs84 = image.info.epsg === null ? null : boundsToWgs84(bounds, image.info.epsg);
-      if (wgs84) {
-        const bbox: [number, number, number, number] = dataset.bbox
-          ? [
-              Math.min(dataset.bbox[0], wgs84[0]),
-              Math.min(dataset.bbox[1], wgs84[1]),
-              Math.max(dataset.bbox[2], wgs84[2]),
-              Math.max(dataset.bbox[3], wgs84[3]),
-            ]
-          : wgs84;
-        await catalog.updateDataset(dataset.id, { bbox });
-      }
-    }
+    if (extent) await extendDatasetBbox(catalog, dataset.id, (await images.get(spec.image)).info, extent);
     return catalog.counts(dataset.id);
   }
 
@@ -146,10 +130,4 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
 async function rejectsNodata(image: ImageSource, w: PlannedWindow, spec: IngestSpec): Promise<boolean> {
   const raster = await image.readWindow(w, spec.bands);
   return nodataShare(raster, image.info.nodata) > (spec.maxNodata ?? 1);
-}
-
-function extendExtent(extent: IngestChunkResult['extent'], w: PlannedWindow): [number, number, number, number] {
-  const box: [number, number, number, number] = [w.x, w.y, w.x + w.width, w.y + w.height];
-  if (!extent) return box;
-  return [Math.min(extent[0], box[0]), Math.min(extent[1], box[1]), Math.max(extent[2], box[2]), Math.max(extent[3], box[3])];
 }

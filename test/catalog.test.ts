@@ -156,6 +156,15 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       expect(cleared).toMatchObject({ name: 'new', bbox: null, shape: null, dtype: null, public: true });
     });
 
+    it('grows the bbox atomically: concurrent extensions keep their union', async () => {
+      const { id } = await catalog.createDataset(newDataset());
+      const boxes: Array<[number, number, number, number]> = Array.from({ length: 12 }, (_, i) => [i, -i, i + 1, 2 * i]);
+      await Promise.all(boxes.map((b) => catalog.extendBbox(id, b)));
+      expect((await catalog.getDataset(id))!.bbox).toEqual([0, -11, 12, 22]);
+      await expect(catalog.extendBbox(id, [1, 1, 0, 0])).rejects.toThrow(InvalidInputError);
+      await expect(catalog.extendBbox('nosuchdataset', [0, 0, 1, 1])).rejects.toThrow(NotFoundError);
+    });
+
     it('refuses to update a dataset that does not exist', async () => {
       await expect(catalog.updateDataset('nosuchdataset', { name: 'x' })).rejects.toThrow(NotFoundError);
     });

@@ -159,7 +159,14 @@ describe('feeding explicit pairs', () => {
     await expect(coll.feed([{ source: OLINDA.image, window: [0, 0, 16, 16], label: [[], []] }])).rejects.toBeInstanceOf(InvalidInputError);
     const doc = await coll.save();
     expect(doc.percent_cached).toBe(100);
-    expect(doc.shape).toBeNull(); // fed datapoints carry no image metadata until an ingest describes the source
+    // Fed datapoints get the dataset's shape and bbox from their chips when cached.
+    expect(doc.shape).toEqual([6, 32, 32]);
+    expect(doc.dtype).toBe('uint8');
+    // The windows span pixels [0, 72) x [0, 40): GDAL's WGS84 extent of that crop is the expected bbox.
+    const crop = path.join(stack.dataDir, 'fed-extent.tif');
+    execFileSync('gdal_translate', ['-q', '-srcwin', '0', '0', '72', '40', OLINDA.image, crop]);
+    const expected = gdalWgs84Extent(crop);
+    doc.bbox!.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
     const [first] = await coll.slice(0, 1);
     expect(first!.y).toEqual([[[1, 2, 10, 12]], []]);
   });

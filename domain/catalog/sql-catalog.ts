@@ -1,4 +1,4 @@
-import { NotFoundError } from '../errors.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
 import { newDatasetId } from './dataset-id.js';
 import { migrate } from './migrations.js';
 import {
@@ -136,6 +136,24 @@ export class SqlCatalog implements Catalog {
     const { rows } = await this.client.query<DatasetRow>(
       `update datasets set ${assignments.join(', ')} where id = $1::text returning ${DATASET_COLUMNS}`,
       params,
+    );
+    if (!rows[0]) throw notFound(id);
+    return datasetFromRow(rows[0]);
+  }
+
+  async extendBbox(id: string, bbox: [number, number, number, number]): Promise<DatasetRecord> {
+    if (bbox.length !== 4 || !bbox.every(Number.isFinite) || bbox[0] > bbox[2] || bbox[1] > bbox[3]) {
+      throw new InvalidInputError(`bbox [${bbox.join(', ')}] is not [minLon, minLat, maxLon, maxLat]`);
+    }
+    const { rows } = await this.client.query<DatasetRow>(
+      `update datasets set
+         min_lon = least(coalesce(min_lon, $2::float8), $2::float8),
+         min_lat = least(coalesce(min_lat, $3::float8), $3::float8),
+         max_lon = greatest(coalesce(max_lon, $4::float8), $4::float8),
+         max_lat = greatest(coalesce(max_lat, $5::float8), $5::float8),
+         updated_at = now()
+       where id = $1::text returning ${DATASET_COLUMNS}`,
+      [id, ...bbox],
     );
     if (!rows[0]) throw notFound(id);
     return datasetFromRow(rows[0]);

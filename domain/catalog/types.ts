@@ -76,6 +76,8 @@ export interface Catalog {
   createDataset(input: NewDataset): Promise<DatasetRecord>;
   getDataset(id: string): Promise<DatasetRecord | null>;
   updateDataset(id: string, patch: DatasetPatch): Promise<DatasetRecord>;
+  /** Grows the dataset's bbox to cover `bbox` (WGS84), atomically, so concurrent chunks never lose an update. */
+  extendBbox(id: string, bbox: [number, number, number, number]): Promise<DatasetRecord>;
   /** Deletes the dataset and its datapoints; returns false when there was nothing to delete. */
   deleteDataset(id: string): Promise<boolean>;
   searchDatasets(query: DatasetSearch): Promise<DatasetRecord[]>;

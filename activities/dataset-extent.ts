@@ -1,0 +1,37 @@
+/** Keeps a dataset's WGS84 bbox and chip shape in step with what its datapoints hold. */
+import type { Catalog, DatasetRecord } from '../domain/catalog/types.js';
+import { InvalidInputError } from '../domain/errors.js';
+import { boundsToWgs84 } from '../domain/geo/index.js';
+import { windowBounds } from '../domain/imagery/index.js';
+import type { ImageInfo, PixelWindow, Raster } from '../domain/types.js';
+
+/** Pixel extent [minX, minY, maxX, maxY] of windows, grown one window at a time. */
+export type PixelExtent = [number, number, number, number];
+
+export function extendExtent(extent: PixelExtent | null, w: PixelWindow): PixelExtent {
+  const box: PixelExtent = [w.x, w.y, w.x + w.width, w.y + w.height];
+  if (!extent) return box;
+  return [Math.min(extent[0], box[0]), Math.min(extent[1], box[1]), Math.max(extent[2], box[2]), Math.max(extent[3], box[3])];
+}
+
+/** Grows the dataset's bbox by a pixel extent of an image (no-op for images without a CRS). */
+export async function extendDatasetBbox(catalog: Catalog, datasetId: string, info: ImageInfo, extent: PixelExtent): Promise<void> {
+  if (info.epsg === null) return;
+  const window = { x: extent[0], y: extent[1], width: extent[2] - extent[0], height: extent[3] - extent[1] };
+  await catalog.extendBbox(datasetId, boundsToWgs84(windowBounds(info, window), info.epsg));
+}
+
+/**
+ * Records the chip shape and dtype of a dataset fed with explicit pairs (an ingest records them while planning),
+ * and refuses a chip that differs from what the dataset holds.
+ */
+export async function checkChipShape(catalog: Catalog, dataset: DatasetRecord, chip: Raster, source: string): Promise<DatasetRecord> {
+  const shape: [number, number, number] = [chip.bands, chip.height, chip.width];
+  if (!dataset.shape) return catalog.updateDataset(dataset.id, { shape, dtype: chip.dtype });
+  if (dataset.shape.join() !== shape.join() || dataset.dtype !== chip.dtype) {
+    throw new InvalidInputError(
+      `${source} gives ${chip.dtype} chips of shape [${shape}], but dataset ${dataset.id} holds ${dataset.dtype} chips of shape [${dataset.shape}]`,
+    );
+  }
+  return dataset;
+}
