@@ -26,8 +26,13 @@ export interface WorkerSettings {
   chunkParallelism: number;
 }
 
+export const LOG_LEVELS = ['ERROR', 'WARN', 'INFO', 'DEBUG'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export interface VedaConfig {
   temporal: TemporalSettings;
+  /** Level of the Temporal SDK's own log lines (worker state, activity failures) on stderr. */
+  logLevel: LogLevel;
   /** postgres:// URL of the catalog; undefined means the embedded PGlite catalog under dataDir. */
   databaseUrl?: string;
   /** Root of veda's local state: embedded catalog, chip store, batch files, dev server state. */
@@ -57,7 +62,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VedaConfig {
   };
   const wantsTls = env.TEMPORAL_TLS === 'true' || Object.values(tls).some((v) => v !== undefined);
   const cores = Math.max(1, os.availableParallelism());
+  const logLevel = (nonEmpty(env.VEDA_LOG_LEVEL)?.toUpperCase() ?? 'WARN') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`VEDA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.VEDA_LOG_LEVEL}"`);
   return {
+    logLevel,
     temporal: {
       address: nonEmpty(env.TEMPORAL_ADDRESS),
       namespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? 'default',

@@ -42,7 +42,7 @@ export interface LocalStack {
 }
 
 export async function startLocalStack(config: VedaConfig, options: LocalStackOptions = {}): Promise<LocalStack> {
-  installQuietRuntime();
+  installQuietRuntime(config.logLevel);
   const cleanups: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(err));

@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Expected failures (bad input tests) would print the worker's activity-failure warnings: keep the log to errors.
+export VEDA_LOG_LEVEL="${VEDA_LOG_LEVEL:-ERROR}"
 exec npx vitest run "$@"

@@ -11,7 +11,7 @@ import { installQuietRuntime } from '../temporal/runtime.js';
 import { createVedaWorker } from './worker.js';
 
 export async function runWorker(config: VedaConfig = loadConfig(), log: (line: string) => void = console.error): Promise<void> {
-  installQuietRuntime();
+  installQuietRuntime(config.logLevel);
   let { address, namespace } = config.temporal;
   if (!address) {
     const dev = await readDevState(config.dataDir);
