@@ -1,8 +1,7 @@
 /** Keeps a dataset's WGS84 bbox and chip shape in step with what its datapoints hold. */
 import type { Catalog, DatasetRecord } from '../domain/catalog/types.js';
 import { InvalidInputError } from '../domain/errors.js';
-import { boundsToWgs84 } from '../domain/geo/index.js';
-import { windowBounds } from '../domain/imagery/index.js';
+import { boundsToWgs84, windowBounds } from '../domain/geo/index.js';
 import type { ImageInfo, PixelWindow, Raster } from '../domain/types.js';
 
 /** Pixel extent [minX, minY, maxX, maxY] of windows, grown one window at a time. */
@@ -18,7 +17,7 @@ export function extendExtent(extent: PixelExtent | null, w: PixelWindow): PixelE
 export async function extendDatasetBbox(catalog: Catalog, datasetId: string, info: ImageInfo, extent: PixelExtent): Promise<void> {
   if (info.epsg === null) return;
   const window = { x: extent[0], y: extent[1], width: extent[2] - extent[0], height: extent[3] - extent[1] };
-  await catalog.extendBbox(datasetId, boundsToWgs84(windowBounds(info, window), info.epsg));
+  await catalog.extendBbox(datasetId, boundsToWgs84(windowBounds(info.geoTransform, window), info.epsg));
 }
 
 /**

@@ -3,7 +3,7 @@
  * segmentation mask into the RLE form the catalog stores.
  */
 import { InvalidInputError } from '../domain/errors.js';
-import { encodeRle } from '../domain/labels/index.js';
+import { decodeRle, encodeRle } from '../domain/labels/index.js';
 import type { DetectionLabel, Label, MlType, SegmentationLabel } from '../domain/types.js';
 
 /** A segmentation label may be fed as a class-index mask (row-major, length width x height) or as RLE. */
@@ -50,7 +50,11 @@ export function normalizeFedLabel(mlType: MlType, nclasses: number, tile: [numbe
       if (rle?.width !== width || rle?.height !== height || !Array.isArray(rle.runs)) {
         throw new InvalidInputError(`${where}: a segmentation label is a ${width}x${height} mask or its RLE { width, height, runs }`);
       }
-      return rle;
+      // Decoding checks the runs cover the mask exactly; then the values must be classes.
+      if (decodeRle(rle).some((v) => v > nclasses)) {
+        throw new InvalidInputError(`${where}: segmentation values run from 0 (background) to ${nclasses}`);
+      }
+      return { width, height, runs: [...rle.runs] };
     }
   }
 }

@@ -9,6 +9,7 @@ import {
   openBatch,
   partitionCounts,
   partitionSamples,
+  selectBatch,
   writeBatch,
   type BatchMeta,
   type BatchSample,
@@ -16,6 +17,7 @@ import {
   type MaskTarget,
 } from '../domain/batches/index.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { allocateSamples } from '../domain/imagery/dtypes.js';
 import type { Dtype, MlType, SegmentationLabel, TypedArray } from '../domain/types.js';
 import { summarizeWithH5py } from './support/h5py.js';
 
@@ -29,17 +31,6 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fixtures: samples generated in code, with the arrays a batch file should hold computed here, not by the writer.
-
-const ARRAY_OF: Record<Dtype, new (length: number) => TypedArray> = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  int16: Int16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
 
 /** numpy's dtype.str for each veda dtype: what h5py must report. */
 const NUMPY_DTYPE: Record<Dtype, string> = {
@@ -95,7 +86,7 @@ function makeFixture(
   const samples: BatchSample[] = [];
   const expected = new Map<string, Expected>();
   for (let i = 0; i < count; i++) {
-    const image = new ARRAY_OF[dtype](bands * height * width);
+    const image = allocateSamples(dtype, bands * height * width);
     for (let k = 0; k < image.length; k++) image[k] = pixel(dtype, i, k);
     const id = `dp-${mlType}-${i.toString().padStart(3, '0')}`;
     const entry: Expected = { image: image.slice() };
@@ -491,6 +482,7 @@ describe('mini-batches', () => {
     expect(batch.train.slice(-3).length).toBe(3);
     expect(batch.train.slice(25, 100).length).toBe(5);
     expect(batch.train.slice(20, 10).length).toBe(0);
+    expect(batch.train.slice(NaN, 3).length).toBe(3); // NaN is 0, as for Array.prototype.slice
     expect(() => part.at(7)).toThrow(InvalidInputError);
     batch.close();
   });
@@ -569,5 +561,37 @@ describe('partitionSamples', () => {
     expect(partitionSamples(ids, ratios, 42)).toEqual(partitionSamples(ids, ratios, 42));
     expect(partitionSamples(ids, ratios, 43).train).not.toEqual(partitionSamples(ids, ratios, 42).train);
     expect(partitionSamples(ids, ratios, 42).train).not.toEqual(ids.slice(0, 71));
+  });
+});
+
+describe('selectBatch', () => {
+  const candidates = Array.from({ length: 40 }, (_, i) => ({ id: `dp-${i}`, group: i % 4 === 0 ? 'test' : 'train' }));
+  const ids = (selected: Array<{ item: { id: string } }>) => selected.map(({ item }) => item.id);
+
+  it('draws size distinct samples from the chosen groups, each keeping its group, the same for the same seed', () => {
+    const selected = selectBatch(candidates, { size: 12, groups: ['train'], seed: 3 });
+    expect(selected).toHaveLength(12);
+    expect(new Set(ids(selected)).size).toBe(12);
+    expect(selected.every(({ item, group }) => item.group === 'train' && group === 'train')).toBe(true);
+    expect(selectBatch(candidates, { size: 12, groups: ['train'], seed: 3 })).toEqual(selected);
+    expect(ids(selectBatch(candidates, { size: 12, groups: ['train'], seed: 4 }))).not.toEqual(ids(selected));
+    expect(ids(selectBatch(candidates, { size: 5, shuffle: false, seed: 3 }))).toEqual(['dp-0', 'dp-1', 'dp-2', 'dp-3', 'dp-4']);
+  });
+
+  it('with a split cuts the drawn order into runs of the partitionCounts sizes, in the order of the ratios', () => {
+    const drawn = ids(selectBatch(candidates, { size: 23, seed: 8 }));
+    const selected = selectBatch(candidates, { size: 23, seed: 8, split: { fit: 70, check: 20, holdout: 10 } });
+    expect(ids(selected)).toEqual(drawn);
+    const { fit, check, holdout } = partitionCounts(23, { fit: 70, check: 20, holdout: 10 });
+    expect(selected.map(({ group }) => group)).toEqual([
+      ...Array<string>(fit!).fill('fit'),
+      ...Array<string>(check!).fill('check'),
+      ...Array<string>(holdout!).fill('holdout'),
+    ]);
+  });
+
+  it('refuses a bad size and a selection with nothing in it, naming them', () => {
+    expect(() => selectBatch(candidates, { size: 0, seed: 1 })).toThrow('batch size 0 must be a positive integer');
+    expect(() => selectBatch(candidates, { groups: ['validation'], seed: 1 })).toThrow('no cached datapoints in group(s) validation');
   });
 });

@@ -157,6 +157,13 @@ describe('feeding explicit pairs', () => {
     expect(await coll.count()).toEqual({ validate: 2 });
     await expect(coll.feed([{ source: OLINDA.image, window: [0, 0, 32, 32], label: [[[5, 5, 40, 6]], []] }])).rejects.toBeInstanceOf(InvalidInputError);
     await expect(coll.feed([{ source: OLINDA.image, window: [0, 0, 16, 16], label: [[], []] }])).rejects.toBeInstanceOf(InvalidInputError);
+    const seg = await stack.veda().create({ name: 'fed-seg', mlType: 'segmentation', tileSize: [2, 2], classes: ['a'] });
+    const at = (label: unknown) => seg.feed([{ source: OLINDA.image, window: [0, 0, 2, 2], label: label as number[] }]);
+    await expect(at({ width: 2, height: 2, runs: [0, 3] })).rejects.toBeInstanceOf(InvalidInputError); // covers 3 of 4 pixels
+    await expect(at({ width: 2, height: 2, runs: [2, 4] })).rejects.toBeInstanceOf(InvalidInputError); // class 2 of 1
+    await expect(at([0, 1, 1, 0])).resolves.toBe(1);
+    const [fedMask] = await seg.slice(0, 1);
+    expect(fedMask!.y).toEqual({ width: 2, height: 2, mask: Uint8Array.from([0, 1, 1, 0]) });
     const doc = await coll.save();
     expect(doc.percent_cached).toBe(100);
     // Fed datapoints get the dataset's shape and bbox from their chips when cached.

@@ -10,10 +10,9 @@ import {
   RemoteReadError,
   nodataShare,
   openImage,
-  windowBounds,
-  windowGeoTransform,
   type ImageSource,
 } from '../domain/imagery/index.js';
+import { windowBounds, windowGeoTransform } from '../domain/geo/index.js';
 import type { Dtype, PixelWindow, Raster, TypedArray } from '../domain/types.js';
 import {
   dtypeCreationOptions,
@@ -373,9 +372,9 @@ describe('image metadata matches gdalinfo', () => {
       for (const w of [{ x: 0, y: 0, width: 20, height: 10 }, { x: 17, y: 23, width: 31, height: 19 }]) {
         const clip = await gdalTranslate(path, join(dir, `srcwin-${w.x}.tif`), ['-srcwin', `${w.x}`, `${w.y}`, `${w.width}`, `${w.height}`]);
         const gdal = await gdalInfo(clip);
-        expect(windowGeoTransform(image.info, w)).toEqual(await gdalGeoTransform(clip));
+        expect(windowGeoTransform(image.info.geoTransform, w)).toEqual(await gdalGeoTransform(clip));
         const corners = Object.values(gdal.cornerCoordinates as Record<string, [number, number]>);
-        const bounds = windowBounds(image.info, w);
+        const bounds = windowBounds(image.info.geoTransform, w);
         const gdalBounds = [
           Math.min(...corners.map((c) => c[0])),
           Math.min(...corners.map((c) => c[1])),

@@ -212,7 +212,8 @@ describe('window ranges', () => {
     const started = performance.now();
     const large = { width: 20_000, height: 20_000 };
     const tail: PlannedWindow[] = windowRange(large, plan, one(MAX_WINDOWS), MAX_WINDOWS - 100, MAX_WINDOWS);
-    expect(performance.now() - started).toBeLessThan(50);
+    // The whole million-window plan takes over a second; a slice of the tail must not (a loose bound for busy CI).
+    expect(performance.now() - started).toBeLessThan(250);
     expect(tail.map((w) => w.index)).toEqual(Array.from({ length: 100 }, (_, i) => MAX_WINDOWS - 100 + i));
     expect(tail.every((w) => w.x >= 0 && w.y >= 0 && w.x + 64 <= large.width && w.y + 64 <= large.height)).toBe(true);
   });

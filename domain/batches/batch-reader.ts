@@ -59,7 +59,7 @@ export class BatchFile {
       if (!group || (group as { type?: string }).type !== 'Group') {
         throw new InvalidInputError(`${path}: group ${name} is listed but missing`);
       }
-      const reader = new GroupReader(group as H5Group, name, mlType, this.classes.length, () => this.open);
+      const reader = new GroupReader(path, group as H5Group, name, mlType, this.classes.length, () => this.open);
       this.groups[name] = new SampleArray(reader, this.seed);
     }
   }

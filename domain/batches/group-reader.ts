@@ -41,6 +41,10 @@ export class GroupReader {
   readonly dtype: Dtype;
   /** [bands, height, width] of every image. */
   readonly imageShape: [number, number, number];
+  /** Label row shape: [classes] for classification, [height, width] for segmentation, [] for detection. */
+  readonly labelShape: readonly number[];
+  /** Values in one label row (the product of labelShape). */
+  readonly labelLength: number;
   private readonly images: H5Dataset;
   private readonly labels: H5Dataset | null;
   private readonly ids: H5Dataset;
@@ -49,6 +53,8 @@ export class GroupReader {
   private boxOffsets: Float64Array | null = null;
 
   constructor(
+    /** The batch file, for messages. */
+    private readonly path: string,
     private readonly group: H5Group,
     readonly name: string,
     readonly mlType: MlType,
@@ -64,17 +70,12 @@ export class GroupReader {
     this.length = length;
     this.dtype = dtype;
     this.imageShape = imageShape as [number, number, number];
+    this.labelShape = mlType === 'classification' ? [classCount] : mlType === 'segmentation' ? imageShape.slice(1) : [];
+    this.labelLength = this.labelShape.reduce((a, n) => a * n, 1);
     this.labels = mlType === 'object_detection' ? null : this.dataset(GROUP_DATASETS.labels);
     this.ids = this.dataset(GROUP_DATASETS.ids);
     this.sources = this.dataset(GROUP_DATASETS.sources);
     this.windows = this.dataset(GROUP_DATASETS.windows);
-  }
-
-  /** Label row shape: [classes] for classification, [height, width] for segmentation, [] for detection. */
-  get labelShape(): number[] {
-    if (this.mlType === 'classification') return [this.classCount];
-    if (this.mlType === 'segmentation') return this.imageShape.slice(1);
-    return [];
   }
 
   read(from: number, to: number): SampleRange {
@@ -145,10 +146,10 @@ export class GroupReader {
   }
 
   private broken(problem: string): InvalidInputError {
-    return new InvalidInputError(`batch group ${this.name}: ${problem}`);
+    return new InvalidInputError(`${this.path}: batch group ${this.name}: ${problem}`);
   }
 
   private assertOpen(): void {
-    if (!this.isOpen()) throw new Error(`batch group ${this.name} is read after its file was closed`);
+    if (!this.isOpen()) throw new Error(`${this.path}: batch group ${this.name} is read after its file was closed`);
   }
 }

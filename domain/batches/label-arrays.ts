@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import type { ClassificationLabel, DetectionLabel, Label, MlType, SegmentationLabel } from '../types.js';
+import type { ClassificationLabel, DetectionLabel, Label, SegmentationLabel } from '../types.js';
 
 /**
  * Labels as the arrays a batch file stores: one-hot rows, class-index masks, flat box lists. Each encoder
@@ -59,9 +59,8 @@ export function writeMask(
     if (!Number.isInteger(value) || value < 0 || value > classCount) {
       throw bad(`has value ${value}; values are 0 (background) to ${classCount}`);
     }
-    if (!Number.isInteger(length) || length < 0 || at + length > total) {
-      throw bad(`runs cover more than ${total} pixels`);
-    }
+    if (!Number.isInteger(length) || length < 0) throw bad(`has run length ${length}; lengths are whole numbers`);
+    if (at + length > total) throw bad(`runs cover more than ${total} pixels`);
     out.fill(value, offset + at, offset + at + length);
     at += length;
   }
@@ -90,16 +89,4 @@ export function flattenBoxes(
     }
   });
   return { boxes, classes };
-}
-
-/** The label width per sample row, for the ML types whose labels are one fixed-size row per sample. */
-export function labelRowShape(mlType: MlType, classCount: number, size: { width: number; height: number }): number[] | null {
-  switch (mlType) {
-    case 'classification':
-      return [classCount];
-    case 'segmentation':
-      return [size.height, size.width];
-    case 'object_detection':
-      return null;
-  }
 }

@@ -34,16 +34,19 @@ export function partitionCounts(total: number, ratios: Record<string, number>): 
 }
 
 /**
- * Shuffles `items` with `seed` and cuts the shuffled list into consecutive runs of `partitionCounts` sizes,
- * in the order of `ratios`. The same items, ratios and seed always give the same split.
+ * Shuffles `items` with `seed` and cuts the shuffled list with splitInOrder. The same items, ratios and seed
+ * always give the same split.
  */
 export function partitionSamples<T>(items: readonly T[], ratios: Record<string, number>, seed: number): Record<string, T[]> {
-  const counts = partitionCounts(items.length, ratios);
-  const shuffled = seededShuffle(items, seed, SPLIT_STREAM);
+  return splitInOrder(seededShuffle(items, seed, SPLIT_STREAM), ratios);
+}
+
+/** Cuts `items`, in their order, into consecutive runs of `partitionCounts` sizes, one per group of `ratios`. */
+export function splitInOrder<T>(items: readonly T[], ratios: Record<string, number>): Record<string, T[]> {
   const groups: Record<string, T[]> = {};
   let at = 0;
-  for (const [name, count] of Object.entries(counts)) {
-    groups[name] = shuffled.slice(at, at + count);
+  for (const [name, count] of Object.entries(partitionCounts(items.length, ratios))) {
+    groups[name] = items.slice(at, at + count);
     at += count;
   }
   return groups;

@@ -74,9 +74,13 @@ export class SampleArray {
   }
 
   slice(begin = 0, end = this.length): SampleArray {
-    const clamp = (value: number) => Math.min(this.length, Math.max(0, value < 0 ? this.length + value : value));
-    const from = clamp(Math.trunc(begin));
-    const to = Math.max(from, clamp(Math.trunc(end)));
+    // As Array.prototype.slice: fractions truncate, NaN is 0, negatives count from the end, then clamp.
+    const clamp = (value: number) => {
+      const i = Math.trunc(value) || 0;
+      return Math.min(this.length, Math.max(0, i < 0 ? this.length + i : i));
+    };
+    const from = clamp(begin);
+    const to = Math.max(from, clamp(end));
     return new SampleArray(this.reader, this.seed, this.start + from, to - from);
   }
 
@@ -117,7 +121,7 @@ export class SampleArray {
     const [bands, height, width] = reader.imageShape;
     const b = indices.length;
     const sampleLength = bands * height * width;
-    const labelLength = reader.labelShape.reduce((a, n) => a * n, 1);
+    const { labelLength } = reader;
     const runs = consecutiveRuns(indices);
     let x: TypedArray;
     let labels: Uint8Array | Uint16Array | null = null;
@@ -169,7 +173,7 @@ export class SampleArray {
 
   private target(range: SampleRange, k: number, copy = false): Target {
     if (range.boxes) return range.boxes[k]!;
-    const length = this.reader.labelShape.reduce((a, n) => a * n, 1);
+    const length = this.reader.labelLength;
     const row = copy ? range.labels!.slice(k * length, (k + 1) * length) : range.labels!.subarray(k * length, (k + 1) * length);
     if (this.reader.mlType === 'classification') return row as Uint8Array;
     const [height, width] = this.reader.labelShape as [number, number];

@@ -3,7 +3,10 @@
  * datapoints and the batch options, so a retried or scheduled build selects the same samples.
  */
 import { InvalidInputError } from '../errors.js';
-import { partitionCounts, seededShuffle } from './partition.js';
+import { seededShuffle, splitInOrder } from './partition.js';
+
+/** PRNG stream of the selection shuffle, apart from the window, split and epoch streams. */
+const SELECTION_STREAM = 1;
 
 export interface BatchSelectionOptions {
   /** Samples to take (all when omitted). */
@@ -31,16 +34,8 @@ export function selectBatch<T extends { group: string }>(
       wanted ? `no cached datapoints in group(s) ${[...wanted].join(', ')}` : 'the dataset has no cached datapoints to batch',
     );
   }
-  const ordered = options.shuffle === false ? pool : seededShuffle(pool, seed, 1);
+  const ordered = options.shuffle === false ? pool : seededShuffle(pool, seed, SELECTION_STREAM);
   const taken = size === undefined ? ordered : ordered.slice(0, size);
   if (!split) return taken.map((item) => ({ item, group: item.group }));
-
-  const counts = partitionCounts(taken.length, split);
-  const out: Array<{ item: T; group: string }> = [];
-  let at = 0;
-  for (const [group, n] of Object.entries(counts)) {
-    for (const item of taken.slice(at, at + n)) out.push({ item, group });
-    at += n;
-  }
-  return out;
+  return Object.entries(splitInOrder(taken, split)).flatMap(([group, items]) => items.map((item) => ({ item, group })));
 }

@@ -27,8 +27,9 @@ if (endianness() !== 'LE') throw new Error('veda chips need a little-endian mach
 
 export function encodeChip(chip: Raster): Buffer {
   const { dtype, bands, width, height, data } = chip;
+  if (bands > MAX_BANDS) throw new InvalidInputError(`a chip holds at most ${MAX_BANDS} bands, got ${bands}`);
   const dims = [bands, width, height].every((n) => Number.isSafeInteger(n) && n > 0 && n <= 0xffffffff);
-  if (!dims || bands > MAX_BANDS || !holdsDtype(data, dtype) || data.length !== bands * width * height) {
+  if (!dims || !holdsDtype(data, dtype) || data.length !== bands * width * height) {
     throw new InvalidInputError(
       `chip data (${data.constructor.name}, ${data.length} samples) does not match ${dtype} ${bands} x ${height} x ${width}`,
     );

@@ -49,7 +49,7 @@ const SUPPORTED_COMPRESSIONS = new Set([1, 5, JPEG_COMPRESSION, 8, 32773, 32946,
 
 const PREDICTED_COMPRESSIONS = new Set([5, 8, 32946, 50000]);
 
-export function compressionName(code: number): string {
+function compressionName(code: number): string {
   return COMPRESSION_NAMES[code] ?? `unknown (code ${code})`;
 }
 

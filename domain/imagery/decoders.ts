@@ -2,12 +2,12 @@ import { inflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import { addDecoder, BaseDecoder, getDecoder } from 'geotiff';
 import sharp from 'sharp';
-import { blockByteSize, LzwDecoder } from './lzw.js';
+import { decodeLzw } from './lzw.js';
 
 /**
  * Block decoders that replace geotiff's JavaScript ones where a native library is faster or closer to GDAL.
  * Importing this module registers them process-wide: Node's zlib for DEFLATE (same bytes as pako, several times
- * faster) and veda's LZW decoder (see lzw.ts).
+ * faster) and veda's LZW decoder (lzw.ts).
  */
 
 const inflateAsync = promisify(inflate);
@@ -15,12 +15,19 @@ const inflateAsync = promisify(inflate);
 /** geotiff does not export this type from its entry point. */
 export type BaseDecoderParameters = ConstructorParameters<typeof BaseDecoder>[0];
 
-/** An ArrayBuffer holding exactly the bytes of `view` (geotiff's predictor code needs a whole buffer). */
+/** An ArrayBuffer holding exactly the bytes of `view`: a decoder returns a whole buffer, read from byte 0. */
 function ownBuffer(view: Uint8Array): ArrayBuffer {
   if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) {
     return view.buffer;
   }
   return view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer;
+}
+
+/** Bytes of one decoded block (a whole tile, or a full strip). */
+function blockByteSize({ tileWidth, tileHeight, planarConfiguration, bitsPerSample }: BaseDecoderParameters): number {
+  const bits = typeof bitsPerSample === 'number' ? [bitsPerSample] : Array.from(bitsPerSample);
+  const pixelBits = planarConfiguration === 2 ? (bits[0] ?? 8) : bits.reduce((sum, b) => sum + b, 0);
+  return Math.ceil((tileWidth * pixelBits) / 8) * tileHeight;
 }
 
 /**
@@ -39,6 +46,20 @@ export class NodeZlibDecoder extends BaseDecoder {
   override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBuffer> {
     const chunkSize = Math.max(this.blockBytes, 64 * 1024);
     return ownBuffer(await inflateAsync(new Uint8Array(buffer), { chunkSize }));
+  }
+}
+
+/** LZW (TIFF code 5) with decodeLzw, sized to a whole block like the zlib decoder. */
+export class LzwDecoder extends BaseDecoder {
+  private readonly blockBytes: number;
+
+  constructor(parameters: BaseDecoderParameters) {
+    super(parameters);
+    this.blockBytes = blockByteSize(parameters);
+  }
+
+  override decodeBlock(buffer: ArrayBufferLike): ArrayBuffer {
+    return ownBuffer(decodeLzw(new Uint8Array(buffer), this.blockBytes));
   }
 }
 
@@ -65,7 +86,7 @@ export class SharpJpegDecoder extends BaseDecoder {
     const tables = parameters.JPEGTables;
     // JPEGTables is SOI + tables + EOI; a block is SOI + frame + EOI: splice them into one complete stream.
     this.tablesPrefix = tables && tables.length > 4 ? Buffer.from(tables.subarray(0, tables.length - 2)) : null;
-    this.components = parameters.planarConfiguration === 2 ? 1 : sampleCount(parameters.bitsPerSample);
+    this.components = blockComponents(parameters);
   }
 
   override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBuffer> {
@@ -81,7 +102,9 @@ export class SharpJpegDecoder extends BaseDecoder {
   }
 }
 
-function sampleCount(bitsPerSample: BaseDecoderParameters['bitsPerSample']): number {
+/** Samples per pixel in one block: every band when pixel-interleaved, one when band-interleaved. */
+function blockComponents({ planarConfiguration, bitsPerSample }: BaseDecoderParameters): number {
+  if (planarConfiguration === 2) return 1;
   return typeof bitsPerSample === 'number' ? 1 : bitsPerSample.length;
 }
 
@@ -93,7 +116,7 @@ export const JPEG_COMPRESSION = 7;
  */
 export async function decoderFor(compression: number, parameters: JpegDecoderParameters): Promise<BaseDecoder> {
   if (compression === JPEG_COMPRESSION) {
-    const components = parameters.planarConfiguration === 2 ? 1 : sampleCount(parameters.bitsPerSample);
+    const components = blockComponents(parameters);
     if (components === 1 || components === 3) return new SharpJpegDecoder(parameters);
   }
   return getDecoder(compression, parameters);

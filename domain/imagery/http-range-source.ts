@@ -67,7 +67,10 @@ export class HttpRangeSource implements TiffSource {
     }
     const block = this.request(id * BLOCK_BYTES, BLOCK_BYTES, signal);
     this.blocks.set(id, block);
-    block.catch(() => this.blocks.delete(id));
+    // A failed read is not cached; the check spares a newer read of the same block that replaced it meanwhile.
+    block.catch(() => {
+      if (this.blocks.get(id) === block) this.blocks.delete(id);
+    });
     if (this.blocks.size > CACHED_BLOCKS) this.blocks.delete(this.blocks.keys().next().value!);
     return block;
   }

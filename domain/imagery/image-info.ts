@@ -93,7 +93,7 @@ async function readGeoTransform(image: GeoTIFFImage, uri: string, keys: Map<numb
 }
 
 /** GDAL_NODATA is ASCII ("-9999", "nan", "inf"); null when absent or not a number. */
-export function parseGdalNodata(raw: unknown): number | null {
+function parseGdalNodata(raw: unknown): number | null {
   if (typeof raw !== 'string') return null;
   const text = raw.replace(/\0/g, '').trim().toLowerCase();
   if (text === '') return null;

@@ -1,4 +1,3 @@
 export { openImage, type ImageSource, type OpenImageOptions } from './open-image.js';
-export { windowBounds, windowGeoTransform } from './window-geometry.js';
 export { nodataShare } from './nodata.js';
 export { RemoteReadError } from './http-range-source.js';

@@ -1,6 +1,3 @@
-import { BaseDecoder } from 'geotiff';
-import type { BaseDecoderParameters } from './decoders.js';
-
 const CLEAR = 256;
 const END = 257;
 const FIRST_FREE = 258;
@@ -84,27 +81,4 @@ export function decodeLzw(input: Uint8Array, expectedBytes: number): Uint8Array 
     previous = code;
   }
   return out.subarray(0, pos);
-}
-
-export class LzwDecoder extends BaseDecoder {
-  private readonly blockBytes: number;
-
-  constructor(parameters: BaseDecoderParameters) {
-    super(parameters);
-    this.blockBytes = blockByteSize(parameters);
-  }
-
-  override decodeBlock(buffer: ArrayBufferLike): ArrayBuffer {
-    const decoded = decodeLzw(new Uint8Array(buffer), this.blockBytes);
-    return decoded.byteLength === decoded.buffer.byteLength
-      ? (decoded.buffer as ArrayBuffer)
-      : (decoded.buffer.slice(0, decoded.byteLength) as ArrayBuffer);
-  }
-}
-
-/** Bytes of one decoded block (a whole tile, or a full strip). */
-export function blockByteSize({ tileWidth, tileHeight, planarConfiguration, bitsPerSample }: BaseDecoderParameters): number {
-  const bits = typeof bitsPerSample === 'number' ? [bitsPerSample] : Array.from(bitsPerSample);
-  const pixelBits = planarConfiguration === 2 ? (bits[0] ?? 8) : bits.reduce((sum, b) => sum + b, 0);
-  return Math.ceil((tileWidth * pixelBits) / 8) * tileHeight;
 }

@@ -1,6 +1,7 @@
 import type { ImageInfo, PixelWindow, Raster } from '../types.js';
 import { describeBlocks } from './block-layout.js';
 import { decoderFor } from './decoders.js';
+import { bytesPerSample } from './dtypes.js';
 import { readImageInfo } from './image-info.js';
 import { openTiff } from './tiff-source.js';
 import { assertWindowInImage, resolveBands } from './window-checks.js';
@@ -32,13 +33,13 @@ export async function openImage(uri: string, options: OpenImageOptions = {}): Pr
   try {
     const layout = await describeBlocks(image, uri, tiff.littleEndian);
     const info = await readImageInfo(image, uri, layout);
-    const fd = image.getFileDirectory();
-    const jpegTables = await fd.loadValue('JPEGTables');
+    const jpegTables = await image.getFileDirectory().loadValue('JPEGTables');
     const decoder = await decoderFor(layout.compression, {
       tileWidth: layout.blockWidth,
       tileHeight: layout.blockHeight,
       planarConfiguration: layout.planarConfiguration,
-      bitsPerSample: Array.from((await fd.loadValue('BitsPerSample')) ?? [], Number),
+      // One entry per band: describeBlocks has checked that every band has the same sample size.
+      bitsPerSample: new Array<number>(layout.bands).fill(8 * bytesPerSample(layout.dtype)),
       predictor: 1, // undone by the reader (block-samples.ts), not geotiff
       JPEGTables: jpegTables ? Uint8Array.from(jpegTables) : undefined,
     });

@@ -44,7 +44,7 @@ export async function readGeoJson(source: string | object): Promise<GeoJsonColle
   return parseGeoJson(parsed, `label file ${source}`);
 }
 
-export function parseGeoJson(value: unknown, name: string): GeoJsonCollection {
+function parseGeoJson(value: unknown, name: string): GeoJsonCollection {
   if (!isObject(value) || value['type'] !== 'FeatureCollection' || !Array.isArray(value['features'])) {
     throw new InvalidInputError(`${name} is not a GeoJSON FeatureCollection (needs type "FeatureCollection" and a features array)`);
   }

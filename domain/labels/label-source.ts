@@ -188,7 +188,7 @@ function projectPolygon(
 }
 
 /** Shoelace area: positive for a counter-clockwise ring when y points up. */
-export function signedArea(ring: Float64Array): number {
+function signedArea(ring: Float64Array): number {
   let sum = 0;
   for (let i = 0; i + 3 < ring.length; i += 2) sum += ring[i]! * ring[i + 3]! - ring[i + 2]! * ring[i + 1]!;
   return sum / 2;

@@ -7,7 +7,7 @@ export interface RgbaImage {
   rgba: Uint8Array;
 }
 
-export function setPixel(image: RgbaImage, x: number, y: number, [r, g, b]: Rgb): void {
+function setPixel(image: RgbaImage, x: number, y: number, [r, g, b]: Rgb): void {
   const o = 4 * (y * image.width + x);
   image.rgba[o] = r;
   image.rgba[o + 1] = g;

@@ -109,7 +109,7 @@ function previewBands(raster: Raster, bands: number[] | undefined): number[] {
   return [...chosen];
 }
 
-/** The chosen bands stretched into a chip-sized RGBA image; a pixel with no number in any band is transparent. */
+/** The chosen bands stretched into a chip-sized RGBA image; a pixel that is NaN in any chosen band is transparent. */
 function stretchedChip(raster: Raster, bands: number[], percentiles: [number, number]): RgbaImage {
   const { width, height } = raster;
   const pixels = width * height;

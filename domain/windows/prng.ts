@@ -4,7 +4,7 @@
  */
 
 /** A uint32 from (seed, index, stream): splitmix32-style mixing, one round per input (seeds use all 53 bits). */
-export function hashUint32(seed: number, index: number, stream = 0): number {
+function hashUint32(seed: number, index: number, stream = 0): number {
   let h = mix32(seed ^ 0x9e3779b9);
   h = mix32(h ^ Math.floor(seed / 0x100000000));
   h = mix32(h ^ Math.imul(index | 0, 0x85ebca6b));
