@@ -7,25 +7,28 @@
 import { mkdir, readdir, rename, symlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { Catalog, Datapoint } from '../domain/catalog/types.js';
+import type { Catalog } from '../domain/catalog/types.js';
 import type { ChipStore } from '../domain/chips/types.js';
 import { datasetDoc } from '../domain/catalog/dataset-doc.js';
 import { selectBatch, writeBatch, type BatchSample } from '../domain/batches/index.js';
 import type { BuildBatchInput, BuildBatchResult } from './types.js';
 import type { ActivityResources } from './resources.js';
 
-/** Datapoints read from the catalog per query while collecting candidates. */
+/** Datapoints read from the catalog per query while collecting candidates, and while writing. */
 const PAGE = 5000;
+const WRITE_PAGE = 256;
 
 export function createBatchActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources, batchDir: string) {
   async function buildBatch(input: BuildBatchInput): Promise<BuildBatchResult> {
     const ctx = Context.current();
     const dataset = await resources.dataset(input.datasetId);
     const counts = await catalog.counts(dataset.id);
-    const candidates: Datapoint[] = [];
+    // Select on ids and groups only: labels (a segmentation mask each) are fetched a page at a time while writing,
+    // so memory follows the page size, not the dataset.
+    const candidates: Array<{ id: string; group: string }> = [];
     for (let offset = 0; offset < counts.total; offset += PAGE) {
       const page = await catalog.listDatapoints(dataset.id, { offset, limit: PAGE });
-      for (const p of page) if (p.chipKey !== null) candidates.push(p);
+      for (const p of page) if (p.chipKey !== null) candidates.push({ id: p.id, group: p.group });
       ctx.heartbeat({ collected: candidates.length });
     }
     const selected = selectBatch(candidates, input);
@@ -39,8 +42,14 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
     if (ctx.info.attempt > 1) await removePartials(file);
 
     async function* samples(): AsyncGenerator<BatchSample> {
-      for (const { item, group } of selected) {
-        yield { id: item.id, group, source: item.source, window: item.window, label: item.label, image: await chips.get(item.chipKey!) };
+      for (let start = 0; start < selected.length; start += WRITE_PAGE) {
+        const slice = selected.slice(start, start + WRITE_PAGE);
+        const points = await catalog.getDatapoints(dataset.id, slice.map((s) => s.item.id));
+        if (points.length !== slice.length) throw new Error(`datapoints of dataset ${dataset.id} were deleted while its batch was written`);
+        for (const [i, point] of points.entries()) {
+          const { id, source, window, label, chipKey } = point;
+          yield { id, group: slice[i]!.group, source, window, label, image: await chips.get(chipKey!) };
+        }
       }
     }
     // File group order: the split's, else the requested groups', else posting order (not the shuffled draw's).

@@ -244,6 +244,16 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       expect(listed).toHaveLength(400);
     });
 
+    it('fetches datapoints by id in the order asked, leaving unknown ids out', async () => {
+      const { id } = await catalog.createDataset(newDataset());
+      const points = makePoints(id, 5, 'train');
+      await catalog.upsertDatapoints(points);
+      const order = [points[3]!, points[0]!, points[4]!];
+      expect(await catalog.getDatapoints(id, [...ids(order).slice(0, 2), 'nosuchpoint', ids(order)[2]!])).toEqual(order);
+      expect(await catalog.getDatapoints(id, [])).toEqual([]);
+      expect(await catalog.getDatapoints('nosuchdataset', ids(points))).toEqual([]);
+    });
+
     it('lists datapoints in posting order over half-open ranges, optionally one group', async () => {
       const { id } = await catalog.createDataset(newDataset());
       const first = [...makePoints(id, 7, 'train'), ...makePoints(id, 3, 'test')];

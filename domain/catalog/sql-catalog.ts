@@ -269,6 +269,16 @@ export class SqlCatalog implements Catalog {
     return rows[0] ? datapointFromRow(rows[0]) : null;
   }
 
+  async getDatapoints(datasetId: string, ids: string[]): Promise<Datapoint[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.client.query<DatapointRow>(
+      `select ${DATAPOINT_COLUMNS} from datapoints where dataset_id = $1::text and id = any($2::text[])`,
+      [datasetId, ids],
+    );
+    const byId = new Map(rows.map((row) => [row.id, datapointFromRow(row)]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
   async listUncached(datasetId: string, limit: number): Promise<Datapoint[]> {
     const { rows } = await this.client.query<DatapointRow>(
       `select ${DATAPOINT_COLUMNS} from datapoints where dataset_id = $1::text and chip_key is null

@@ -87,6 +87,8 @@ export interface Catalog {
   /** Datapoints in posting order (stable), half-open [offset, offset + limit), optionally one group only. */
   listDatapoints(datasetId: string, range: { offset: number; limit: number; group?: string }): Promise<Datapoint[]>;
   getDatapoint(datasetId: string, id: string): Promise<Datapoint | null>;
+  /** The datapoints with these ids, in the order of `ids` (unknown ids are left out). */
+  getDatapoints(datasetId: string, ids: string[]): Promise<Datapoint[]>;
   /** Up to `limit` datapoints not cached yet, in posting order. */
   listUncached(datasetId: string, limit: number): Promise<Datapoint[]>;
   markCached(datasetId: string, chips: Array<{ id: string; chipKey: string }>): Promise<void>;
