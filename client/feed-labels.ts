@@ -3,8 +3,8 @@
  * segmentation mask into the RLE form the catalog stores.
  */
 import { InvalidInputError } from '../domain/errors.js';
-import { decodeRle, encodeRle } from '../domain/labels/index.js';
-import type { DetectionLabel, Label, MlType, SegmentationLabel } from '../domain/types.js';
+import { decodeRle, encodeRle, isDetectionLabel, isOneHot, isSegmentationLabel } from '../domain/labels/index.js';
+import type { Label, MlType } from '../domain/types.js';
 
 /** A segmentation label may be fed as a class-index mask (row-major, length width x height) or as RLE. */
 export type FedLabel = Label | Uint8Array | number[];
@@ -13,30 +13,17 @@ export function normalizeFedLabel(mlType: MlType, nclasses: number, tile: [numbe
   const [width, height] = tile;
   switch (mlType) {
     case 'classification': {
-      const ok = Array.isArray(label) && label.length === nclasses && label.every((v) => v === 0 || v === 1);
-      if (!ok) throw new InvalidInputError(`${where}: a classification label is a one-hot array of ${nclasses} zeros and ones`);
-      return [...(label as number[])];
+      if (!isOneHot(label, nclasses)) throw new InvalidInputError(`${where}: a classification label is a one-hot array of ${nclasses} zeros and ones`);
+      return [...label];
     }
     case 'object_detection': {
-      const boxes = label as DetectionLabel;
-      const ok =
-        Array.isArray(boxes) &&
-        boxes.length === nclasses &&
-        boxes.every(
-          (perClass) =>
-            Array.isArray(perClass) &&
-            perClass.every(
-              (b) => Array.isArray(b) && b.length === 4 && b.every(Number.isFinite) && b[0] < b[2] && b[1] < b[3] &&
-                b[0] >= 0 && b[1] >= 0 && b[2] <= width && b[3] <= height,
-            ),
-        );
-      if (!ok) {
+      if (!isDetectionLabel(label, nclasses, { width, height })) {
         throw new InvalidInputError(
           `${where}: a detection label is, for each of the ${nclasses} classes, a list of pixel boxes ` +
             `[minx, miny, maxx, maxy] inside the ${width}x${height} window`,
         );
       }
-      return boxes.map((perClass) => perClass.map((b) => [...b] as [number, number, number, number]));
+      return label.map((perClass) => perClass.map((b) => [...b] as [number, number, number, number]));
     }
     case 'segmentation': {
       const mask = label instanceof Uint8Array ? label : Array.isArray(label) ? Uint8Array.from(label as number[]) : null;
@@ -46,15 +33,14 @@ export function normalizeFedLabel(mlType: MlType, nclasses: number, tile: [numbe
         }
         return encodeRle(mask, width, height);
       }
-      const rle = label as SegmentationLabel;
-      if (rle?.width !== width || rle?.height !== height || !Array.isArray(rle.runs)) {
+      if (!isSegmentationLabel(label) || label.width !== width || label.height !== height) {
         throw new InvalidInputError(`${where}: a segmentation label is a ${width}x${height} mask or its RLE { width, height, runs }`);
       }
       // Decoding checks the runs cover the mask exactly; then the values must be classes.
-      if (decodeRle(rle).some((v) => v > nclasses)) {
+      if (decodeRle(label).some((v) => v > nclasses)) {
         throw new InvalidInputError(`${where}: segmentation values run from 0 (background) to ${nclasses}`);
       }
-      return { width, height, runs: [...rle.runs] };
+      return { width, height, runs: [...label.runs] };
     }
   }
 }

@@ -549,3 +549,21 @@ describe('label options', () => {
     expect(() => encodeLabel('segmentation', { ...ctx, window: { x: 0, y: 0, width: 0, height: 4 } })).toThrow(InvalidInputError);
   });
 });
+
+describe('label shapes', () => {
+  it('accept well-formed labels of each ML type and refuse the rest', async () => {
+    const { isOneHot, isDetectionLabel, isPixelBox, isSegmentationLabel } = await import('../domain/labels/index.js');
+    expect(isOneHot([0, 1, 1], 3)).toBe(true);
+    expect(isOneHot([0, 2, 1], 3)).toBe(false);
+    expect(isOneHot([1], 3)).toBe(false);
+    const window = { width: 10, height: 8 };
+    expect(isDetectionLabel([[[0, 0, 10, 8]], []], 2, window)).toBe(true);
+    expect(isDetectionLabel([[[0, 0, 11, 8]], []], 2, window)).toBe(false); // outside the window
+    expect(isDetectionLabel([[[3, 0, 3, 8]], []], 2, window)).toBe(false); // empty
+    expect(isDetectionLabel([[[3, 0, 3, 8]], []], 2)).toBe(true); // shape only
+    expect(isPixelBox([0, 0, Number.NaN, 1])).toBe(false);
+    expect(isSegmentationLabel({ width: 2, height: 2, runs: [0, 4] })).toBe(true);
+    expect(isSegmentationLabel([0, 4])).toBe(false);
+    expect(isSegmentationLabel(null)).toBe(false);
+  });
+});

@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors.js';
-import type { ClassificationLabel, DetectionLabel, Label, SegmentationLabel } from '../types.js';
+import { isDetectionLabel, isOneHot, isPixelBox, isSegmentationLabel } from '../labels/label-shape.js';
+import type { Label } from '../types.js';
 
 /**
  * Labels as the arrays a batch file stores: one-hot rows, class-index masks, flat box lists. Each encoder
@@ -23,16 +24,12 @@ export function writeOneHot(
   out: Uint8Array | Uint16Array,
   offset: number,
 ): void {
-  if (!Array.isArray(label) || label.length !== classCount || !label.every((v) => v === 0 || v === 1)) {
+  if (!isOneHot(label, classCount)) {
     throw new InvalidInputError(
       `sample ${sampleId}: a classification label must be ${classCount} values of 0 or 1, got ${JSON.stringify(label)}`,
     );
   }
-  out.set(label as ClassificationLabel, offset);
-}
-
-export function isSegmentationLabel(label: Label): label is SegmentationLabel {
-  return !Array.isArray(label) && typeof label === 'object' && label !== null && Array.isArray(label.runs);
+  out.set(label, offset);
 }
 
 /** Decodes the run-length mask into `out` at `offset` (width * height values). */
@@ -74,14 +71,14 @@ export function flattenBoxes(
   sampleId: string,
 ): { boxes: number[]; classes: number[] } {
   const bad = (problem: string) => new InvalidInputError(`sample ${sampleId}: detection label ${problem}`);
-  if (!Array.isArray(label) || label.length !== classCount || !label.every(Array.isArray)) {
+  if (!isDetectionLabel(label, classCount)) {
     throw bad(`must be one list of boxes per class (${classCount}), got ${JSON.stringify(label)}`);
   }
   const boxes: number[] = [];
   const classes: number[] = [];
-  (label as DetectionLabel).forEach((classBoxes, classIndex) => {
+  label.forEach((classBoxes, classIndex) => {
     for (const box of classBoxes) {
-      if (!Array.isArray(box) || box.length !== 4 || !box.every(Number.isFinite)) {
+      if (!isPixelBox(box)) {
         throw bad(`has box ${JSON.stringify(box)}; a box is [minx, miny, maxx, maxy]`);
       }
       boxes.push(...box);

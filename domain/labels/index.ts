@@ -14,3 +14,4 @@ export {
 export { PIXEL_EPSILON } from './rasterize.js';
 export { decodeRle, encodeRle } from './rle.js';
 export { windowLabelContext, windowPixelFeatures, type PixelFeature, type WindowLabelContext } from './window-features.js';
+export { isDetectionLabel, isOneHot, isPixelBox, isSegmentationLabel } from './label-shape.js';

@@ -4,8 +4,9 @@
  * Pure: pixels and label in, RGBA out.
  */
 import { InvalidInputError } from '../errors.js';
+import { isDetectionLabel, isOneHot, isPixelBox, isSegmentationLabel } from '../labels/label-shape.js';
 import { decodeRle } from '../labels/rle.js';
-import type { ClassificationLabel, DetectionLabel, Label, MlType, Raster, SegmentationLabel } from '../types.js';
+import type { ClassificationLabel, DetectionLabel, Label, MlType, Raster } from '../types.js';
 import { upscale, type RgbaImage } from './canvas.js';
 import { classColour, hexColour } from './class-colours.js';
 import { blendMask, drawBoxes, drawLegend } from './label-overlay.js';
@@ -127,29 +128,25 @@ function stretchedChip(raster: Raster, bands: number[], percentiles: [number, nu
 }
 
 function checkClassification(label: Label, classCount: number): ClassificationLabel {
-  if (!Array.isArray(label) || label.length !== classCount || !label.every((v) => v === 0 || v === 1)) {
+  if (!isOneHot(label, classCount)) {
     throw new InvalidInputError(`a classification label is a one-hot of ${classCount} zeros and ones, not ${JSON.stringify(label).slice(0, 80)}`);
   }
-  return label as ClassificationLabel;
+  return label;
 }
 
 function checkDetection(label: Label, classCount: number): DetectionLabel {
-  const ok =
-    Array.isArray(label) &&
-    label.length === classCount &&
-    label.every((boxes) => Array.isArray(boxes) && boxes.every((box) => Array.isArray(box) && box.length === 4 && box.every(Number.isInteger)));
+  const ok = isDetectionLabel(label, classCount) && label.every((boxes) => boxes.every((box) => isPixelBox(box) && box.every(Number.isInteger)));
   if (!ok) {
     throw new InvalidInputError(`a detection label is ${classCount} lists of integer [minx, miny, maxx, maxy] boxes, not ${JSON.stringify(label).slice(0, 80)}`);
   }
-  return label as DetectionLabel;
+  return label;
 }
 
 function checkedMask(label: Label, raster: Raster, classCount: number): Uint8Array {
-  const rle = label as SegmentationLabel;
-  if (Array.isArray(label) || rle.width !== raster.width || rle.height !== raster.height) {
+  if (!isSegmentationLabel(label) || label.width !== raster.width || label.height !== raster.height) {
     throw new InvalidInputError(`a segmentation label for a ${raster.width}x${raster.height} chip is a mask of that size`);
   }
-  const mask = decodeRle(rle);
+  const mask = decodeRle(label);
   for (const v of mask) {
     if (v > classCount) throw new InvalidInputError(`mask value ${v} names no class (there are ${classCount})`);
   }
