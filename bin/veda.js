@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // The `veda` command: runs the TypeScript CLI through tsx's loader (no build step).
-import { register } from 'tsx/esm/api';
+import { register } from 'node:module';
+import { register as registerTsx } from 'tsx/esm/api';
 
-register();
+registerTsx();
+// Registered after tsx, so it runs first: prebuilt bundles that tsx need not transform load as they are.
+register('./prebuilt-hooks.mjs', import.meta.url);
 const { main } = await import('../client/cli.ts');
 // Exit explicitly: an open Temporal connection or a failed Worker.create must not keep the process alive.
 process.exit(await main());
