@@ -2,7 +2,7 @@
 import type { Catalog, DatasetRecord } from '../domain/catalog/types.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { boundsToWgs84, windowBounds } from '../domain/geo/index.js';
-import type { ImageInfo, PixelWindow, Raster } from '../domain/types.js';
+import type { Dtype, ImageInfo, PixelWindow, Raster } from '../domain/types.js';
 
 /** Pixel extent [minX, minY, maxX, maxY] of windows, grown one window at a time. */
 export type PixelExtent = [number, number, number, number];
@@ -21,16 +21,26 @@ export async function extendDatasetBbox(catalog: Catalog, datasetId: string, inf
 }
 
 /**
- * Records the chip shape and dtype of a dataset fed with explicit pairs (an ingest records them while planning),
- * and refuses a chip that differs from what the dataset holds.
+ * Gives the dataset its chip shape and dtype if it has none (first ingest, or fed datapoints being cached), and
+ * refuses imagery whose chips would differ from those it holds.
  */
-export async function checkChipShape(catalog: Catalog, dataset: DatasetRecord, chip: Raster, source: string): Promise<DatasetRecord> {
-  const shape: [number, number, number] = [chip.bands, chip.height, chip.width];
-  if (!dataset.shape) return catalog.updateDataset(dataset.id, { shape, dtype: chip.dtype });
-  if (dataset.shape.join() !== shape.join() || dataset.dtype !== chip.dtype) {
-    throw new InvalidInputError(
-      `${source} gives ${chip.dtype} chips of shape [${shape}], but dataset ${dataset.id} holds ${dataset.dtype} chips of shape [${dataset.shape}]`,
-    );
-  }
-  return dataset;
+export async function claimChipShape(
+  catalog: Catalog,
+  dataset: DatasetRecord,
+  shape: [number, number, number],
+  dtype: Dtype,
+  source: string,
+): Promise<DatasetRecord> {
+  if (dataset.shape && dataset.shape.join() === shape.join() && dataset.dtype === dtype) return dataset;
+  const claimed = await catalog.claimChipShape(dataset.id, shape, dtype);
+  if (claimed) return claimed;
+  const current = (await catalog.getDataset(dataset.id)) ?? dataset;
+  throw new InvalidInputError(
+    `${source} gives ${dtype} chips of shape [${shape}], but dataset ${dataset.id} holds ${current.dtype} chips of shape [${current.shape}]`,
+  );
+}
+
+/** claimChipShape for a chip read from a source. */
+export function checkChipShape(catalog: Catalog, dataset: DatasetRecord, chip: Raster, source: string): Promise<DatasetRecord> {
+  return claimChipShape(catalog, dataset, [chip.bands, chip.height, chip.width], chip.dtype, source);
 }

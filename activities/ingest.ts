@@ -7,7 +7,7 @@ import { InvalidInputError } from '../domain/errors.js';
 import { datapointId } from '../domain/datapoints/id.js';
 import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
 import { nodataShare, type ImageSource } from '../domain/imagery/index.js';
-import { extendDatasetBbox, extendExtent } from './dataset-extent.js';
+import { claimChipShape, extendDatasetBbox, extendExtent } from './dataset-extent.js';
 import { encodeLabel, featureAnchors, windowLabelContext, type LabelSource } from '../domain/labels/index.js';
 import { planSize, windowRange } from '../domain/windows/index.js';
 import type { PlannedWindow } from '../domain/types.js';
@@ -64,21 +64,11 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
       throw new InvalidInputError(`the plan's tile ${planW}x${planH} differs from dataset ${dataset.id}'s tile ${tileW}x${tileH}`);
     }
     const shape: [number, number, number] = [bands.length, tileH, tileW];
-    if (dataset.shape && (dataset.shape.join() !== shape.join() || dataset.dtype !== info.dtype)) {
-      throw new InvalidInputError(
-        `${spec.image} gives ${info.dtype} chips of shape [${shape}], but dataset ${dataset.id} holds ` +
-          `${dataset.dtype} chips of shape [${dataset.shape}]`,
-      );
-    }
     const total = planSize(info, spec.plan, spec.groups, anchorsFor(spec, image, labels));
+    await claimChipShape(catalog, dataset, shape, info.dtype, spec.image);
+    await catalog.addSources(dataset.id, [spec.image]);
     const workflowId = Context.current().info.workflowExecution?.workflowId ?? null;
-    const recorded = dataset.ingests.some((i) => (i as { workflowId?: string }).workflowId === workflowId);
-    await catalog.updateDataset(dataset.id, {
-      shape,
-      dtype: info.dtype,
-      sources: dataset.sources.includes(spec.image) ? dataset.sources : [...dataset.sources, spec.image],
-      ingests: recorded ? dataset.ingests : [...dataset.ingests, { workflowId, at: new Date().toISOString(), ...spec }],
-    });
+    await catalog.recordIngest(dataset.id, { workflowId, at: new Date().toISOString(), ...spec });
     const { skipped } = labels;
     return { total, ignoredFeatures: skipped.unknownClass + skipped.missingClass + skipped.unsupportedGeometry };
   }

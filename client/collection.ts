@@ -143,8 +143,7 @@ export class VedaCollection {
       const source = absoluteUri(pair.source);
       return { id: datapointId(this.id, source, w, group), datasetId: this.id, group, source, window: w, label, chipKey: null };
     });
-    const sources = [...new Set(points.map((p) => p.source))].filter((s) => !this.record.sources.includes(s));
-    if (sources.length) this.record = await this.catalog.updateDataset(this.id, { sources: [...this.record.sources, ...sources] });
+    this.record = await this.catalog.addSources(this.id, [...new Set(points.map((p) => p.source))]);
     return this.catalog.upsertDatapoints(points);
   }
 

@@ -156,6 +156,32 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       expect(cleared).toMatchObject({ name: 'new', bbox: null, shape: null, dtype: null, public: true });
     });
 
+    it('claims the chip shape once: the first shape wins, a matching one is accepted, another refused', async () => {
+      const { id } = await catalog.createDataset(newDataset());
+      const shapes: Array<[number, number, number]> = [[3, 64, 64], [4, 64, 64], [3, 32, 32]];
+      const claims = await Promise.all(shapes.map((shape) => catalog.claimChipShape(id, shape, 'uint8')));
+      const winners = claims.filter((c) => c !== null);
+      expect(winners).toHaveLength(1);
+      const { shape } = (await catalog.getDataset(id))!;
+      expect(await catalog.claimChipShape(id, shape!, 'uint8')).not.toBeNull();
+      expect(await catalog.claimChipShape(id, shape!, 'uint16')).toBeNull();
+      await expect(catalog.claimChipShape('nosuchdataset', [1, 1, 1], 'uint8')).rejects.toThrow(NotFoundError);
+    });
+
+    it('adds sources and records ingests atomically, without duplicates or lost updates', async () => {
+      const { id } = await catalog.createDataset(newDataset());
+      await Promise.all([
+        catalog.addSources(id, ['a.tif', 'b.tif']),
+        catalog.addSources(id, ['b.tif', 'c.tif', 'c.tif']),
+        catalog.addSources(id, ['d.tif']),
+      ]);
+      const { sources } = (await catalog.getDataset(id))!;
+      expect([...sources].sort()).toEqual(['a.tif', 'b.tif', 'c.tif', 'd.tif']);
+      await Promise.all(['w1', 'w2', 'w3', 'w1'].map((workflowId, i) => catalog.recordIngest(id, { workflowId, n: i })));
+      const { ingests } = (await catalog.getDataset(id))!;
+      expect((ingests as Array<{ workflowId: string }>).map((i) => i.workflowId).sort()).toEqual(['w1', 'w2', 'w3']);
+    });
+
     it('grows the bbox atomically: concurrent extensions keep their union', async () => {
       const { id } = await catalog.createDataset(newDataset());
       const boxes: Array<[number, number, number, number]> = Array.from({ length: 12 }, (_, i) => [i, -i, i + 1, 2 * i]);

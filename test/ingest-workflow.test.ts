@@ -3,7 +3,7 @@
  * type on the Olinda scene.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError } from '../domain/errors.js';
+import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { openImage } from '../domain/imagery/index.js';
 import { encodeLabel, loadLabelSource, windowLabelContext, decodeRle } from '../domain/labels/index.js';
 import { planWindows } from '../domain/windows/index.js';
@@ -80,6 +80,19 @@ describe('re-running an ingest', () => {
     expect(second.posted).toBe(0);
     expect(second.total).toBe(30);
     expect(await coll.count()).toEqual({ train: 30 });
+  });
+});
+
+describe('a dataset of one chip shape', () => {
+  it('refuses an ingest whose imagery gives other chips, naming both shapes, and posts nothing', async () => {
+    const coll = await stack.veda().create({ name: 'one-shape', mlType: 'classification', tileSize: [32, 32], classes: OLINDA.classes });
+    await (await coll.ingest({ image: OLINDA.image, labels: OLINDA.labels, count: 5, seed: 1, cache: false })).result();
+    const run = await coll.ingest({ image: OLINDA.image, labels: OLINDA.labels, count: 5, seed: 2, bands: [4, 3, 2], cache: false });
+    const err = await run.result().then(() => null, (e: Error) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err!.message).toMatch(/shape \[3,32,32\].*shape \[6,32,32\]/);
+    expect(await coll.count()).toEqual({ train: 5 });
+    expect((await coll.doc()).shape).toEqual([6, 32, 32]);
   });
 });
 

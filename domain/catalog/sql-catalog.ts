@@ -11,6 +11,7 @@ import {
   type DatasetRow,
 } from './rows.js';
 import { FOREIGN_KEY_VIOLATION, sqlErrorCode, type SqlClient, type SqlQueryable } from './sql-client.js';
+import type { Dtype } from '../types.js';
 import type {
   Catalog,
   Datapoint,
@@ -136,6 +137,48 @@ export class SqlCatalog implements Catalog {
     const { rows } = await this.client.query<DatasetRow>(
       `update datasets set ${assignments.join(', ')} where id = $1::text returning ${DATASET_COLUMNS}`,
       params,
+    );
+    if (!rows[0]) throw notFound(id);
+    return datasetFromRow(rows[0]);
+  }
+
+  async claimChipShape(id: string, shape: [number, number, number], dtype: Dtype): Promise<DatasetRecord | null> {
+    const { rows } = await this.client.query<DatasetRow>(
+      `update datasets set shape = coalesce(shape, $2::text::jsonb), dtype = coalesce(dtype, $3::text), updated_at = now()
+       where id = $1::text and (shape is null or (shape = $2::text::jsonb and dtype = $3::text))
+       returning ${DATASET_COLUMNS}`,
+      [id, json(shape), dtype],
+    );
+    if (rows[0]) return datasetFromRow(rows[0]);
+    if (!(await this.getDataset(id))) throw notFound(id);
+    return null;
+  }
+
+  async addSources(id: string, sources: string[]): Promise<DatasetRecord> {
+    const { rows } = await this.client.query<DatasetRow>(
+      `update datasets set
+         sources = sources || coalesce(
+           (select jsonb_agg(s order by n) from (
+              select s, min(n) as n from jsonb_array_elements_text($2::text::jsonb) with ordinality as t(s, n)
+              where not (datasets.sources ? s) group by s) as fresh),
+           '[]'::jsonb),
+         updated_at = now()
+       where id = $1::text returning ${DATASET_COLUMNS}`,
+      [id, json([...sources])],
+    );
+    if (!rows[0]) throw notFound(id);
+    return datasetFromRow(rows[0]);
+  }
+
+  async recordIngest(id: string, ingest: { workflowId: string | null } & Record<string, unknown>): Promise<DatasetRecord> {
+    const { rows } = await this.client.query<DatasetRow>(
+      `update datasets set
+         ingests = case
+           when $2::text is not null and exists (select 1 from jsonb_array_elements(ingests) e where e->>'workflowId' = $2::text)
+           then ingests else ingests || jsonb_build_array($3::text::jsonb) end,
+         updated_at = now()
+       where id = $1::text returning ${DATASET_COLUMNS}`,
+      [id, ingest.workflowId, json(ingest)],
     );
     if (!rows[0]) throw notFound(id);
     return datasetFromRow(rows[0]);

@@ -76,6 +76,18 @@ export interface Catalog {
   createDataset(input: NewDataset): Promise<DatasetRecord>;
   getDataset(id: string): Promise<DatasetRecord | null>;
   updateDataset(id: string, patch: DatasetPatch): Promise<DatasetRecord>;
+  /**
+   * Sets the dataset's chip shape and dtype when it has none; returns the record, or null when it already holds
+   * chips of another shape or dtype. Atomic, so two ingests of different imagery cannot both win.
+   */
+  claimChipShape(id: string, shape: [number, number, number], dtype: Dtype): Promise<DatasetRecord | null>;
+  /** Adds image URIs to the dataset's sources (those already there are left), atomically. */
+  addSources(id: string, sources: string[]): Promise<DatasetRecord>;
+  /**
+   * Appends an ingest record (its plan and options) unless one with the same `workflowId` is there: a retried
+   * activity records its ingest once, and concurrent ingests never overwrite each other's record.
+   */
+  recordIngest(id: string, ingest: { workflowId: string | null } & Record<string, unknown>): Promise<DatasetRecord>;
   /** Grows the dataset's bbox to cover `bbox` (WGS84), atomically, so concurrent chunks never lose an update. */
   extendBbox(id: string, bbox: [number, number, number, number]): Promise<DatasetRecord>;
   /** Deletes the dataset and its datapoints; returns false when there was nothing to delete. */
