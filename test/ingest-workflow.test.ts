@@ -2,12 +2,14 @@
  * The spine, end to end on the real Temporal server and real PostgreSQL: ingest and cache workflows for every ML
  * type on the Olinda scene.
  */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { openImage } from '../domain/imagery/index.js';
 import { encodeLabel, loadLabelSource, windowLabelContext, decodeRle } from '../domain/labels/index.js';
 import { planWindows } from '../domain/windows/index.js';
 import type { MlType, SegmentationLabel } from '../domain/types.js';
+import { serveFiles } from './support/http-files.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 
 let stack: TestStack;
@@ -80,6 +82,31 @@ describe('re-running an ingest', () => {
     expect(second.posted).toBe(0);
     expect(second.total).toBe(30);
     expect(await coll.count()).toEqual({ train: 30 });
+  });
+});
+
+describe('imagery over HTTP', () => {
+  it('ingests and caches from a URL with range requests, chips equal to the local file', async () => {
+    const server = await serveFiles(path.dirname(OLINDA.image));
+    try {
+      const url = `${server.url}/L7_ETMs.tif`;
+      const coll = await stack.veda().create({ name: 'remote', mlType: 'segmentation', tileSize: [64, 64], classes: OLINDA.classes });
+      const final = await (await coll.ingest({ image: url, labels: OLINDA.labels, count: 12, seed: 8 })).result();
+      expect(final).toMatchObject({ stage: 'done', posted: 12, percentCached: 100 });
+      expect((await coll.doc()).source).toBe(url);
+      expect(server.ranges.length).toBeGreaterThan(0);
+      expect(server.ranges.every((r) => r !== null)).toBe(true);
+      const local = await openImage(OLINDA.image);
+      for (const pair of await coll.slice(0, 12)) {
+        expect(pair.data.source).toBe(url);
+        const [chip, direct] = [await pair.image(), await local.readWindow(pair.data.window)];
+        expect(Buffer.from(chip.data.buffer, chip.data.byteOffset, chip.data.byteLength).equals(
+          Buffer.from(direct.data.buffer, direct.data.byteOffset, direct.data.byteLength))).toBe(true);
+      }
+      await local.close();
+    } finally {
+      await server.close();
+    }
   });
 });
 
