@@ -14,10 +14,14 @@ import { checkChipShape, extendDatasetBbox, extendExtent, type PixelExtent } fro
 /** Chips stored between two catalog updates (and heartbeats). */
 const MARK_BATCH = 32;
 
+/** The latest ingest that read a source, or undefined for a source only fed directly. */
+function ingestOf(dataset: DatasetRecord, source: string): Partial<IngestSpec> | undefined {
+  return (dataset.ingests as Array<Partial<IngestSpec>>).filter((i) => i.image === source).at(-1);
+}
+
 /** The bands the dataset's ingests read from a source (all bands for datapoints fed directly). */
 export function bandsForSource(dataset: DatasetRecord, source: string): number[] | undefined {
-  const ingests = dataset.ingests as Array<Partial<IngestSpec>>;
-  return ingests.filter((i) => i.image === source).at(-1)?.bands;
+  return ingestOf(dataset, source)?.bands;
 }
 
 export function createCacheActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources) {
@@ -42,7 +46,8 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
         const image = await images.get(point.source);
         const chip = await image.readWindow(point.window, bandsForSource(dataset, point.source));
         dataset = await checkChipShape(catalog, dataset, chip, point.source);
-        extents.set(point.source, extendExtent(extents.get(point.source) ?? null, point.window));
+        // An ingest already put its windows in the bbox (finishIngest); fed windows are added here.
+        if (!ingestOf(dataset, point.source)) extents.set(point.source, extendExtent(extents.get(point.source) ?? null, point.window));
         const key = chipKey(datasetId, point.id);
         await chips.put(key, chip);
         pending.push({ id: point.id, chipKey: key });

