@@ -182,14 +182,18 @@ describe('feeding explicit pairs', () => {
 describe('progress', () => {
   it('streams stages in order from the workflow and ends with everything cached', async () => {
     const coll = await stack.veda().create({ name: 'watched', mlType: 'segmentation', tileSize: [48, 48], classes: OLINDA.classes });
-    const run = await coll.ingest({ image: OLINDA.image, labels: OLINDA.labels, count: 60, seed: 5 });
+    const run = await coll.ingest({ image: OLINDA.image, labels: OLINDA.labels, count: 400, seed: 5 });
     const seen: Progress[] = [];
     for await (const p of run.progress({ intervalMs: 20 })) seen.push(p);
     const order = ['starting', 'planning', 'posting', 'caching', 'done'];
     const stages = seen.map((p) => order.indexOf(p.stage));
     expect(stages.every((s, i) => s >= 0 && (i === 0 || s >= stages[i - 1]!))).toBe(true);
+    // The stream shows the run as it goes, not only its end: posting and caching are both seen while in progress.
+    const distinct = [...new Set(seen.map((p) => p.stage))];
+    expect(distinct).toEqual(expect.arrayContaining(['posting', 'caching', 'done']));
+    expect(seen.some((p) => p.stage === 'caching' && p.done < p.total)).toBe(true);
     const last = seen.at(-1)!;
-    expect(last).toMatchObject({ stage: 'done', done: 60, total: 60, percentCached: 100, groups: { train: 60 } });
+    expect(last).toMatchObject({ stage: 'done', done: 400, total: 400, percentCached: 100, groups: { train: 400 } });
     expect(await run.query()).toEqual(last);
   });
 });
