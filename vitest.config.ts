@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],
+    globalSetup: ['test/support/build-dist.ts'],
     // Integration tests share one Temporal dev server and one PostgreSQL per file; run files one at a time
     // on two cores so a slow GDAL fixture never starves a worker's heartbeat.
     fileParallelism: false,

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// The `veda` command: runs the TypeScript CLI through tsx's loader (no build step).
-import { register } from 'node:module';
-import { register as registerTsx } from 'tsx/esm/api';
-
-registerTsx();
-// Registered after tsx, so it runs first: prebuilt bundles that tsx need not transform load as they are.
-register('./prebuilt-hooks.mjs', import.meta.url);
-const { main } = await import('../client/cli.ts');
+// The `veda` command: runs the compiled CLI in dist/ (built by scripts/build.sh, which `npm install`, `npm start`
+// and `npm test` run). Plain JavaScript loads in a tenth of a second; each command loads what it needs.
+let cli;
+try {
+  cli = await import('../dist/client/cli.js');
+} catch (err) {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/client/cli.js')) throw err;
+  process.stderr.write('veda: not built yet (no dist/): run `npm run build` in the veda directory\n');
+  process.exit(5);
+}
 // Exit explicitly: an open Temporal connection or a failed Worker.create must not keep the process alive.
-process.exit(await main());
+process.exit(await cli.main());

@@ -4,8 +4,8 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type VedaConfig } from '../config/config.js';
-import { followWithBars } from './progress-bars.js';
-import { Veda } from './veda.js';
+// Only types at load time: a command loads Temporal, the catalog and the rest when it runs (`veda --help` stays fast).
+import type { Veda } from './veda.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 export interface GlobalOptions {
@@ -69,6 +69,7 @@ export function configFor(opts: GlobalOptions): VedaConfig {
 }
 
 export async function withVeda<T>(opts: GlobalOptions, fn: (veda: Veda) => Promise<T>): Promise<T> {
+  const { Veda } = await import('./veda.js');
   const veda = await Veda.connect(configFor(opts));
   try {
     return await fn(veda);
@@ -80,6 +81,7 @@ export async function withVeda<T>(opts: GlobalOptions, fn: (veda: Veda) => Promi
 export async function follow(run: WorkflowRun, opts: GlobalOptions & { wait?: boolean }, title: string) {
   if (!opts.wait) return null;
   if (opts.json) return run.result();
+  const { followWithBars } = await import('./progress-bars.js');
   return followWithBars(run, title);
 }
 

@@ -3,9 +3,6 @@
  * worker, until Ctrl-C) and `veda worker` (a worker against the configured server).
  */
 import type { Command } from 'commander';
-import { clearDevState, writeDevState } from '../runtime/dev-state.js';
-import { startLocalStack } from '../runtime/local-stack.js';
-import { runWorker } from '../worker/main.js';
 import { configFor, emit, globals, intArg } from './cli-context.js';
 
 function untilSignal(): Promise<void> {
@@ -25,6 +22,8 @@ export function registerDevCommands(program: Command): void {
     .action(async (o, cmd: Command) => {
       const opts = globals(cmd);
       const config = configFor(opts);
+      const { clearDevState, writeDevState } = await import('../runtime/dev-state.js');
+      const { startLocalStack } = await import('../runtime/local-stack.js');
       const localServer = !config.temporal.address;
       // Listen before starting: a Ctrl-C during start-up then stops the Temporal server too, instead of orphaning it.
       const stopRequested = untilSignal();
@@ -57,6 +56,7 @@ export function registerDevCommands(program: Command): void {
     .command('worker')
     .description('run a worker against the configured Temporal server until Ctrl-C')
     .action(async (_o, cmd: Command) => {
+      const { runWorker } = await import('../worker/main.js');
       await runWorker(configFor(globals(cmd)));
     });
 }

@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_SCALE, MAX_SCALE } from '../domain/preview/index.js';
+import { DEFAULT_SCALE, MAX_SCALE } from '../domain/preview/render-preview.js';
 import { emit, globals, intArg, numberList, withVeda } from './cli-context.js';
 
 export function registerPreviewCommands(program: Command): void {

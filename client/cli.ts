@@ -10,11 +10,13 @@ import type { VedaCollection } from './collection.js';
 import { registerDevCommands } from './cli-dev.js';
 import { registerPreviewCommands } from './cli-preview.js';
 import { registerBatchCommands } from './cli-batch.js';
+import { vedaVersion } from './version.js';
 import { emit, follow, globals, intArg, jsonReplacer, numberList, shareArg, tileSizeArg, withVeda } from './cli-context.js';
 
 export function buildProgram(): Command {
   const program = new Command('veda')
     .description('Satellite imagery + vector labels -> ML training data, on durable Temporal workflows')
+    .version(vedaVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     // Before any .command(): subcommands copy it, so their usage errors reach main() (exit 2, JSON error).
     .exitOverride()

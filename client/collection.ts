@@ -5,10 +5,8 @@
 import type { Datapoint, DatasetRecord } from '../domain/catalog/types.js';
 import { datapointId } from '../domain/datapoints/id.js';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
-import { openImage } from '../domain/imagery/index.js';
-import { decodeRle } from '../domain/labels/index.js';
+import { decodeRle } from '../domain/labels/rle.js';
 import type { DetectionLabel, Label, PixelWindow, Raster, SegmentationLabel } from '../domain/types.js';
-import { bandsForSource } from '../activities/cache.js';
 import { datasetDoc, type DatasetDoc } from '../domain/catalog/dataset-doc.js';
 import { normalizeFedLabel, type FedLabel } from './feed-labels.js';
 import { absoluteUri, ingestSpec, type IngestOptions } from './ingest-options.js';
@@ -17,7 +15,8 @@ import type { WorkflowRun } from './workflow-run.js';
 import { openBatch, type OpenedBatch } from '../domain/batches/index.js';
 import { batchWorkflowInput, type BatchOptions } from './batch-options.js';
 import { BatchSchedules } from './schedules.js';
-import { encodePng, renderPreview, type PreviewOptions, type RenderedPreview } from '../domain/preview/index.js';
+// Imagery, previews and batches load when first used: opening a collection (`veda show`) must stay fast.
+import type { PreviewOptions, RenderedPreview } from '../domain/preview/index.js';
 
 /** A label as served: one-hot, per-class boxes, or a decoded class-index mask (row-major, height x width). */
 export type ServedLabel = number[] | DetectionLabel | { width: number; height: number; mask: Uint8Array };
@@ -200,18 +199,20 @@ export class VedaCollection {
       const size = options.group ? (groups[options.group] ?? 0) : total;
       throw new NotFoundError(`dataset ${this.id} has no datapoint at index ${index}${options.group ? ` of group ${options.group}` : ''} (it has ${size})`);
     }
+    const { encodePng, renderPreview } = await import('../domain/preview/index.js');
     const { rgba, ...rendered } = renderPreview(await pair.image(), pair.data.label, this.mlType, this.record.classes, options);
     return { ...rendered, png: await encodePng({ ...rendered, rgba }), datapoint: pair.data };
   }
 
   private pair(point: Datapoint): DatasetPair {
     const { chips } = this.veda.services;
-    const bands = bandsForSource(this.record, point.source);
     return {
       data: point,
       y: serveLabel(point.label),
       image: async () => {
         if (point.chipKey) return chips.get(point.chipKey);
+        const [{ openImage }, { bandsForSource }] = await Promise.all([import('../domain/imagery/index.js'), import('../activities/cache.js')]);
+        const bands = bandsForSource(this.record, point.source);
         const source = await openImage(point.source);
         try {
           return await source.readWindow(point.window, bands);

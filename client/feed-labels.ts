@@ -3,7 +3,8 @@
  * segmentation mask into the RLE form the catalog stores.
  */
 import { InvalidInputError } from '../domain/errors.js';
-import { decodeRle, encodeRle, isDetectionLabel, isOneHot, isSegmentationLabel } from '../domain/labels/index.js';
+import { isDetectionLabel, isOneHot, isSegmentationLabel } from '../domain/labels/label-shape.js';
+import { decodeRle, encodeRle } from '../domain/labels/rle.js';
 import type { Label, MlType } from '../domain/types.js';
 
 /** A segmentation label may be fed as a class-index mask (row-major, length width x height) or as RLE. */

@@ -12,7 +12,7 @@ import {
 } from '@temporalio/client';
 import { workflowUrl } from '../temporal/connection.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, SetupError, type VedaError } from '../domain/errors.js';
-import { progressQuery, type Progress } from '../workflows/progress.js';
+import { PROGRESS_QUERY, type Progress } from '../workflows/progress.js';
 
 /**
  * While a batch file is written (one long activity), the workflow knows only that it started; the activity's
@@ -61,7 +61,7 @@ export class WorkflowRun {
 
   /** The workflow's current progress (works on running and finished runs). */
   query(): Promise<Progress> {
-    return this.client.workflow.getHandle(this.workflowId).query(progressQuery);
+    return this.client.workflow.getHandle(this.workflowId).query<Progress>(PROGRESS_QUERY);
   }
 
   /**
@@ -92,7 +92,7 @@ export class WorkflowRun {
         return;
       }
       try {
-        const current = withActivityProgress(description, await handle.query(progressQuery));
+        const current = withActivityProgress(description, await handle.query<Progress>(PROGRESS_QUERY));
         const key = JSON.stringify(current);
         if (key !== last) {
           last = key;

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+// A type only: clients never load the worker SDK (its native bridge costs half a second at start).
+import type { NativeConnection } from '@temporalio/worker';
 import type { TemporalSettings } from '../config/config.js';
 
 /** The fields both the client's Connection and the worker's NativeConnection accept. */
@@ -18,7 +19,7 @@ interface SharedOptions {
   };
 }
 
-function connectionOptions(settings: TemporalSettings & { address: string }): SharedOptions {
+export function connectionOptions(settings: TemporalSettings & { address: string }): SharedOptions {
   const { tls } = settings;
   const read = (file?: string) => (file ? readFileSync(file) : undefined);
   const clientCert = read(tls?.clientCertPath);
@@ -48,6 +49,7 @@ export async function connectClient(settings: TemporalSettings & { address: stri
 }
 
 export async function connectWorkerConnection(settings: TemporalSettings & { address: string }): Promise<NativeConnection> {
+  const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect(connectionOptions(settings));
 }
 

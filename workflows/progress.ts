@@ -2,8 +2,6 @@
  * What a running veda workflow reports: the `progress` query's answer. The client streams it; the Web UI shows
  * the same numbers as the workflow's current details.
  */
-import { defineQuery } from '@temporalio/workflow';
-
 export type WorkflowKind = 'ingest' | 'cache' | 'batch';
 export type Stage = 'starting' | 'planning' | 'posting' | 'caching' | 'batching' | 'done' | 'failed';
 
@@ -30,7 +28,9 @@ export interface Progress {
   errors: string[];
 }
 
-export const progressQuery = defineQuery<Progress>('progress');
+/** Name of the query that answers `Progress` (defined in tracked.ts; this file stays free of the SDK so the CLI
+ * can describe progress without loading it). */
+export const PROGRESS_QUERY = 'progress';
 
 export function initialProgress(kind: WorkflowKind, datasetId: string): Progress {
   return {

@@ -1,7 +1,9 @@
 /** The frame every veda workflow runs in: progress state, its query, and the final `done` / `failed` report. */
-import { setHandler } from '@temporalio/workflow';
-import { failureMessage, initialProgress, progressQuery, type Progress, type WorkflowKind } from './progress.js';
+import { defineQuery, setHandler } from '@temporalio/workflow';
+import { failureMessage, initialProgress, PROGRESS_QUERY, type Progress, type WorkflowKind } from './progress.js';
 import { reportStage } from './reporting.js';
+
+export const progressQuery = defineQuery<Progress>(PROGRESS_QUERY);
 
 export async function runTracked(
   kind: WorkflowKind,

@@ -1,0 +1,1 @@
+export { VedaPlugin, type VedaPluginOptions, type VedaPluginSetup } from './veda-plugin.js';
