@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -66,6 +67,8 @@ function connectionSecurity(temporal: VedaPluginSetup['temporal']) {
   return { tls, apiKey };
 }
 
+const require = createRequire(import.meta.url);
+
 /**
  * A workflow entry module exporting the user's workflows and veda's: a worker bundles one entry, so veda's are
  * added by re-export. Written once per pair of paths (the name is their hash), next to nothing of the user's.
@@ -121,7 +124,21 @@ export class VedaPlugin extends SimplePlugin {
 
   /** Bundles veda's workflows with the user's: on Worker.create({ workflowsPath }) and bundleWorkflowCode alike. */
   override configureBundler(options: BundleOptions): BundleOptions {
-    return super.configureBundler({ ...options, workflowsPath: combinedWorkflowsPath(options.workflowsPath) });
+    const workflowsPath = combinedWorkflowsPath(options.workflowsPath);
+    if (workflowsPath === options.workflowsPath) return super.configureBundler(options);
+    // The bundler resolves its own entry code from the entry's directory (a temporary one): let it find the
+    // workflow SDK where veda's workflows find it.
+    const sdkModules = path.resolve(path.dirname(require.resolve('@temporalio/workflow')), '../../..');
+    const userHook = options.webpackConfigHook;
+    return super.configureBundler({
+      ...options,
+      workflowsPath,
+      webpackConfigHook: (config) => {
+        const hooked = userHook ? userHook(config) : config;
+        hooked.resolve = { ...hooked.resolve, modules: [...(hooked.resolve?.modules ?? ['node_modules']), sdkModules] };
+        return hooked;
+      },
+    });
   }
 
   /** veda's client API over the user's own Client, starting workflows on this plugin's task queue. */
