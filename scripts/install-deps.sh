@@ -24,9 +24,10 @@ fi
 [ ${#apt_need[@]} -eq 0 ] && [ ${#pip_need[@]} -eq 0 ] && exit 0
 
 apt_cmd="apt-get update && apt-get install -y --no-install-recommends ${apt_need[*]:-}"
-pip_cmd="python3 -m pip install ${pip_need[*]:-}"
+pip_cmd="python3 -m pip install$(printf " '%s'" "${pip_need[@]:-}")"
 if [ "$(id -u)" -ne 0 ]; then
-  echo "veda: missing ${apt_need[*]:-} ${pip_need[*]:-}; install them with:" >&2
+  missing=("${apt_need[@]}" "${pip_need[@]}")
+  echo "veda: missing ${missing[*]}; install them with:" >&2
   if [ ${#apt_need[@]} -gt 0 ] && [ ${#pip_need[@]} -gt 0 ]; then echo "  sudo sh -c '$apt_cmd' && $pip_cmd" >&2
   elif [ ${#apt_need[@]} -gt 0 ]; then echo "  sudo sh -c '$apt_cmd'" >&2
   else echo "  $pip_cmd" >&2; fi
