@@ -5,14 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=dist/.built
-sources=(domain workflows activities worker client config runtime temporal plugin package.json tsconfig.json tsconfig.build.json)
+# What the package is built from: tsconfig.build.json's folders (the package's sources, not tests, benches or
+# examples), and the files that configure the build.
+read -r -a sources <<< "$(node -p "require('./tsconfig.build.json').include.join(' ')") package.json tsconfig.json tsconfig.build.json"
 if [ "${1:-}" != "--force" ] && [ -f "$stamp" ] && [ -z "$(find "${sources[@]}" -newer "$stamp" -print -quit 2>/dev/null)" ]; then
   exit 0
 fi
 echo "veda: building dist/ (tsc)" >&2
-# From scratch: a removed source must not live on in dist/.
-rm -rf dist
 # Stamped with the time the build started: a source saved during the build counts as newer next time.
 started=$(mktemp)
-node node_modules/typescript/bin/tsc -p tsconfig.build.json
-mv "$started" "$stamp"
+# From scratch beside the old build, then swapped in: a removed source does not live on in dist/, and a `veda`
+# command running meanwhile keeps a whole dist/.
+rm -rf dist.next dist.old
+node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir dist.next
+mv "$started" dist.next/.built
+[ -d dist ] && mv dist dist.old
+mv dist.next dist
+rm -rf dist.old
