@@ -2,7 +2,7 @@
  * The contract between workflows and activities: small, JSON-serialisable inputs and outputs (ids, ranges,
  * paths; never pixels).
  */
-import type { DatasetCounts } from '../domain/catalog/types.js';
+import type { DatapointKey, DatasetCounts } from '../domain/catalog/types.js';
 import type { LabelOptions, MlType, WindowPlan } from '../domain/types.js';
 
 export interface GroupCount {
@@ -54,10 +54,16 @@ export interface FinishIngestInput {
 
 export interface CacheChunkInput {
   datasetId: string;
-  /** Half-open range of datapoints in posting order. */
+  /** Half-open range of datapoints in posting order (for the summary and progress). */
   start: number;
   end: number;
+  /** The same range as catalog keys (datapointChunks): read by key, never by offset. */
+  after: DatapointKey | null;
+  through: DatapointKey;
 }
+
+/** A cache chunk's range, from planCacheChunks. */
+export type CacheChunkRange = Omit<CacheChunkInput, 'datasetId'>;
 
 export interface CacheChunkResult {
   /** Datapoints of the range that are cached now (already cached ones included). */

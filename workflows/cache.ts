@@ -29,7 +29,12 @@ export async function runCacheStage(
   progress.done = 0;
   progress.total = total;
   let cached = 0;
-  const ranges = chunkRanges(total, chunkSize);
+  // Chunk sizes as chunkRanges grows them (so a run schedules at most its 2000 chunks), cut by catalog key.
+  const size = chunkRanges(total, chunkSize)[0]?.end ?? chunkSize;
+  const ranges = await activities.planCacheChunks.executeWithOptions(
+    { ...ACTIVITY_OPTIONS, summary: `cut the datapoints of dataset ${progress.datasetId} into chunks of ${size}` },
+    [{ datasetId: progress.datasetId, chunkSize: size }],
+  );
   await mapBounded(ranges, parallelism, async (range, i) => {
     const result = await activities.cacheChunk.executeWithOptions(
       { ...ACTIVITY_OPTIONS, summary: `cache datapoints ${range.start}-${range.end - 1} of dataset ${progress.datasetId} (chunk ${i + 1}/${ranges.length})` },
