@@ -15,13 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import type { Client } from '@temporalio/client';
 import { loadConfig } from '../config/config.js';
 import { Veda } from '../client/veda.js';
 import type { WorkflowRun } from '../client/workflow-run.js';
-import { openServices } from '../runtime/services.js';
-import { connectClient } from '../temporal/connection.js';
 import { startLocalTemporal } from '../temporal/local-server.js';
 import { installQuietRuntime } from '../temporal/runtime.js';
+import { stackEnv } from '../runtime/stack-env.js';
 import type { Progress } from '../workflows/progress.js';
 import { OLINDA } from './fixtures.js';
 
@@ -62,8 +62,8 @@ async function follow(run: WorkflowRun, log: (line: string) => void): Promise<{ 
   return { final: last!, answers, violations };
 }
 
-async function historyOf(veda: { client: import('@temporalio/client').Client }, workflowId: string) {
-  const history = await veda.client.workflow.getHandle(workflowId).fetchHistory();
+async function historyOf(client: Client, workflowId: string) {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
   return { events: events.length, bytes: JSON.stringify(history).length };
 }
@@ -89,33 +89,17 @@ async function main(): Promise<void> {
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
 
   const temporal = await startLocalTemporal({});
-  const env = {
-    ...process.env,
-    VEDA_DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
-    VEDA_USER: 'bench',
-    VEDA_TASK_QUEUE: `veda-bench-large-${randomBytes(3).toString('hex')}`,
-    VEDA_LOG_LEVEL: process.env.VEDA_LOG_LEVEL ?? 'ERROR',
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_NAMESPACE: temporal.namespace,
-  };
+  const env = stackEnv({ temporal, databaseUrl, dataDir, taskQueue: `veda-bench-large-${randomBytes(3).toString('hex')}`, user: 'bench' });
   const config = loadConfig(env);
   installQuietRuntime(config.logLevel);
-  const client = await connectClient({ ...config.temporal, address: temporal.address });
-  const services = await openServices(config);
+  const veda = await Veda.connect(config);
+  const client = veda.temporal;
+  const services = veda.services;
   const worker = spawn(process.execPath, ['bin/veda.js', 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   let peakRss = 0;
   const sampler = setInterval(async () => (peakRss = Math.max(peakRss, (await peakRssMiB(worker.pid!)) ?? 0)), 2000);
 
   try {
-    const veda = Veda.over({
-      client,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      services,
-      user: config.user,
-      parallelism: config.worker.chunkParallelism,
-    });
     const coll = await veda.create({ name: 'large', mlType: 'classification', tileSize: [32, 32], classes: OLINDA.classes });
     const plan = { train: Math.round(windows * 0.8), test: windows - Math.round(windows * 0.8) };
     const runs: RunReport[] = [];
@@ -123,7 +107,7 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const { final, answers, violations } = await follow(run, log);
       const seconds = (Date.now() - t0) / 1000;
-      const history = await historyOf({ client }, run.workflowId);
+      const history = await historyOf(client, run.workflowId);
       runs.push({ workflowId: run.workflowId, seconds, historyEvents: history.events, historyBytes: history.bytes, progressAnswers: answers, progressViolations: violations });
       log(`${run.workflowId}: ${final.stage} in ${seconds.toFixed(0)} s, ${history.events} history events`);
       return final;
@@ -164,8 +148,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     worker.kill('SIGTERM');
     await new Promise((resolve) => worker.once('exit', resolve));
-    await services.close();
-    await client.connection.close();
+    await veda.close();
     await temporal.shutdown();
     await admin(`drop database if exists ${dbName} with (force)`);
     await rm(dataDir, { recursive: true, force: true });

@@ -14,10 +14,10 @@ import pg from 'pg';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type VedaConfig } from '../../../config/config.js';
 import { Veda } from '../../../client/veda.js';
-import { openServices, type Services } from '../../../runtime/services.js';
-import { connectClient } from '../../../temporal/connection.js';
+import type { Services } from '../../../runtime/services.js';
 import { startLocalTemporal, type LocalTemporal } from '../../../temporal/local-server.js';
 import { installQuietRuntime } from '../../../temporal/runtime.js';
+import { stackEnv } from '../../../runtime/stack-env.js';
 import { uniformInt } from '../../../domain/windows/prng.js';
 import { readGdalWindows } from '../../support/gdal.js';
 import { startPrivatePostgres, type PrivatePostgres } from './private-postgres.js';
@@ -55,29 +55,16 @@ export async function startFaultStack(): Promise<FaultStack> {
   let temporal: LocalTemporal = await startLocalTemporal(temporalOptions);
   const port = Number(temporal.address.split(':').pop());
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    VEDA_DATA_DIR: dataDir,
-    DATABASE_URL: postgres.url,
-    VEDA_USER: 'alice',
-    VEDA_TASK_QUEUE: `veda-faults-${randomBytes(4).toString('hex')}`,
+    ...stackEnv({ temporal, databaseUrl: postgres.url, dataDir, taskQueue: `veda-faults-${randomBytes(4).toString('hex')}`, user: 'alice' }),
     VEDA_CHUNK_PARALLELISM: '4',
-    VEDA_LOG_LEVEL: 'ERROR',
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_NAMESPACE: temporal.namespace,
   };
   const config = loadConfig(env);
   installQuietRuntime(config.logLevel);
-  // The test's own client, not the server object's: it must outlive a restart of the server (gRPC reconnects).
-  const client = await connectClient({ ...config.temporal, address: temporal.address });
-  const services = await openServices(config);
-  const veda = Veda.over({
-    client,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    services,
-    user: config.user,
-    parallelism: config.worker.chunkParallelism,
-  });
+  // Connected as a user's process would be (TEMPORAL_ADDRESS, DATABASE_URL): its gRPC connection is not the server
+  // object's, so it outlives a restart of the server and reconnects.
+  const veda = await Veda.connect(config);
+  const client = veda.temporal;
+  const services = veda.services;
   const workers = new Set<WorkerProcess>();
 
   return {
@@ -118,8 +105,7 @@ export async function startFaultStack(): Promise<FaultStack> {
     },
     async teardown() {
       for (const worker of [...workers]) await worker.kill('SIGKILL');
-      await services.close().catch(() => {});
-      await client.connection.close().catch(() => {});
+      await veda.close().catch(() => {});
       await temporal.shutdown().catch(() => {});
       await postgres.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  * Run as the `postgres` OS user when the tests run as root (initdb refuses root).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,8 +13,14 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Where Debian's postgresql-15 puts its programs (PG_BIN overrides). */
-const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** Where Debian puts PostgreSQL's programs, newest version first (PG_BIN overrides). */
+const PG_BIN =
+  process.env.PG_BIN ??
+  (() => {
+    const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql') : [];
+    const newest = versions.filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))[0] ?? '15';
+    return `/usr/lib/postgresql/${newest}/bin`;
+  })();
 
 export interface PrivatePostgres {
   /** postgres:// URL of the `postgres` database of the cluster. */
@@ -44,7 +50,7 @@ async function postgresUser(): Promise<{ uid: number; gid: number } | null> {
 }
 
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
-  if (!existsSync(path.join(PG_BIN, 'initdb'))) throw new Error(`no initdb in ${PG_BIN}: install postgresql-15 (or set PG_BIN)`);
+  if (!existsSync(path.join(PG_BIN, 'initdb'))) throw new Error(`no initdb in ${PG_BIN}: install Debian's postgresql (or set PG_BIN)`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'veda-faults-pg-'));
   const data = path.join(dir, 'data');
   const logFile = path.join(dir, 'server.log');
