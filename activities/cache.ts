@@ -30,7 +30,10 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
   async function cacheRange({ datasetId, start, end, after, through }: CacheChunkInput, images: ImageLeases): Promise<CacheChunkResult> {
     const ctx = Context.current();
     let dataset = await resources.dataset(datasetId);
-    const { points } = await catalog.pageDatapoints(datasetId, { after, through, limit: end - start });
+    const points =
+      through === undefined
+        ? await catalog.listDatapoints(datasetId, { offset: start, limit: end - start }) // a run from before keyed chunks
+        : (await catalog.pageDatapoints(datasetId, { after, through, limit: end - start })).points;
     // Fed datapoints carry no image metadata: their chips give the dataset its shape, and their windows its bbox.
     const extents = new Map<string, PixelExtent>();
     const result: CacheChunkResult = { cached: 0, stored: 0 };

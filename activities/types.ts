@@ -57,13 +57,16 @@ export interface CacheChunkInput {
   /** Half-open range of datapoints in posting order (for the summary and progress). */
   start: number;
   end: number;
-  /** The same range as catalog keys (datapointChunks): read by key, never by offset. */
-  after: DatapointKey | null;
-  through: DatapointKey;
+  /**
+   * The same range as catalog keys (datapointChunks): read by key, never by offset. Absent only in chunks of runs
+   * started before keyed chunks, which read [start, end) by offset.
+   */
+  after?: DatapointKey | null;
+  through?: DatapointKey;
 }
 
 /** A cache chunk's range, from planCacheChunks. */
-export type CacheChunkRange = Omit<CacheChunkInput, 'datasetId'>;
+export type CacheChunkRange = Required<Omit<CacheChunkInput, 'datasetId'>>;
 
 export interface CacheChunkResult {
   /** Datapoints of the range that are cached now (already cached ones included). */

@@ -95,7 +95,8 @@ export function createPgClient(databaseUrl: string, options: PgClientOptions = {
         release(connection);
         return result;
       } catch (err) {
-        release(connection, isConnectionError(err) ? err : undefined);
+        // As pg's own pool.query does: after any failure (a timed-out statement may still run) start afresh.
+        release(connection, err);
         throw err;
       }
     },
