@@ -24,12 +24,14 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
     const dataset = await resources.dataset(input.datasetId);
     const counts = await catalog.counts(dataset.id);
     // Select on ids and groups only: labels (a segmentation mask each) are fetched a page at a time while writing,
-    // so memory follows the page size, not the dataset.
+    // so memory follows the page size, not the dataset. Pages follow the key, so each costs the same.
     const candidates: Array<{ id: string; group: string }> = [];
-    for (let offset = 0; offset < counts.total; offset += PAGE) {
-      const page = await catalog.listDatapoints(dataset.id, { offset, limit: PAGE });
-      for (const p of page) if (p.chipKey !== null) candidates.push({ id: p.id, group: p.group });
+    for (let after: string | null = null; ; ) {
+      const page = await catalog.pageDatapoints(dataset.id, { after, limit: PAGE });
+      for (const p of page.points) if (p.chipKey !== null) candidates.push({ id: p.id, group: p.group });
       ctx.heartbeat({ collected: candidates.length });
+      if (page.points.length < PAGE) break;
+      after = page.last;
     }
     const selected = selectBatch(candidates, input);
 

@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Catalog, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
 import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
-import type { CacheChunkInput, CacheChunkResult, IngestSpec } from './types.js';
+import type { CacheChunkInput, CacheChunkRange, CacheChunkResult, IngestSpec } from './types.js';
 import type { ActivityResources, ImageLeases } from './resources.js';
 import { checkChipShape, extendDatasetBbox, extendExtent, type PixelExtent } from './dataset-extent.js';
 
@@ -27,10 +27,13 @@ export function bandsForSource(dataset: DatasetRecord, source: string): number[]
 export function createCacheActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources) {
   const cacheChunk = (input: CacheChunkInput) => resources.withImages((images) => cacheRange(input, images));
 
-  async function cacheRange({ datasetId, start, end }: CacheChunkInput, images: ImageLeases): Promise<CacheChunkResult> {
+  async function cacheRange({ datasetId, start, end, after, through }: CacheChunkInput, images: ImageLeases): Promise<CacheChunkResult> {
     const ctx = Context.current();
     let dataset = await resources.dataset(datasetId);
-    const points = await catalog.listDatapoints(datasetId, { offset: start, limit: end - start });
+    const points =
+      through === undefined
+        ? await catalog.listDatapoints(datasetId, { offset: start, limit: end - start }) // a run from before keyed chunks
+        : (await catalog.pageDatapoints(datasetId, { after, through, limit: end - start })).points;
     // Fed datapoints carry no image metadata: their chips give the dataset its shape, and their windows its bbox.
     const extents = new Map<string, PixelExtent>();
     const result: CacheChunkResult = { cached: 0, stored: 0 };
@@ -61,10 +64,24 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
     return result;
   }
 
+  /**
+   * The dataset cut into cache chunks of `chunkSize` datapoints, as key ranges: a chunk reads its datapoints by key
+   * (an index range), so the last chunk of a 100,000-point dataset costs what the first does.
+   */
+  async function planCacheChunks({ datasetId, chunkSize }: { datasetId: string; chunkSize: number }): Promise<CacheChunkRange[]> {
+    await resources.dataset(datasetId);
+    let start = 0;
+    return (await catalog.datapointChunks(datasetId, chunkSize)).map(({ after, through, count }) => {
+      const range = { start, end: start + count, after, through };
+      start += count;
+      return range;
+    });
+  }
+
   async function datasetCounts({ datasetId }: { datasetId: string }): Promise<DatasetCounts> {
     await resources.dataset(datasetId);
     return catalog.counts(datasetId);
   }
 
-  return { cacheChunk, datasetCounts };
+  return { cacheChunk, planCacheChunks, datasetCounts };
 }

@@ -2,7 +2,7 @@
  * The contract between workflows and activities: small, JSON-serialisable inputs and outputs (ids, ranges,
  * paths; never pixels).
  */
-import type { DatasetCounts } from '../domain/catalog/types.js';
+import type { DatapointKey, DatasetCounts } from '../domain/catalog/types.js';
 import type { LabelOptions, MlType, WindowPlan } from '../domain/types.js';
 
 export interface GroupCount {
@@ -54,10 +54,19 @@ export interface FinishIngestInput {
 
 export interface CacheChunkInput {
   datasetId: string;
-  /** Half-open range of datapoints in posting order. */
+  /** Half-open range of datapoints in posting order (for the summary and progress). */
   start: number;
   end: number;
+  /**
+   * The same range as catalog keys (datapointChunks): read by key, never by offset. Absent only in chunks of runs
+   * started before keyed chunks, which read [start, end) by offset.
+   */
+  after?: DatapointKey | null;
+  through?: DatapointKey;
 }
+
+/** A cache chunk's range, from planCacheChunks. */
+export type CacheChunkRange = Required<Omit<CacheChunkInput, 'datasetId'>>;
 
 export interface CacheChunkResult {
   /** Datapoints of the range that are cached now (already cached ones included). */

@@ -307,6 +307,52 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       expect(await catalog.listDatapoints(id, { offset: 0, limit: 10, group: 'validate' })).toEqual([]);
     });
 
+    it('pages by key: pages and chunks tile the datapoints in posting order, also while more are posted', async () => {
+      const { id } = await catalog.createDataset(newDataset());
+      const other = await catalog.createDataset(newDataset()); // interleaved keys of another dataset are skipped
+      const posted: Datapoint[] = [];
+      for (let i = 0; i < 5; i++) {
+        const batch = [...makePoints(id, 5, 'train'), ...makePoints(id, 2, 'test')];
+        await catalog.upsertDatapoints(batch);
+        await catalog.upsertDatapoints(makePoints(other.id, 3));
+        posted.push(...batch);
+      }
+
+      const pages: Datapoint[] = [];
+      let after: string | null = null;
+      for (let page = 0; ; page++) {
+        const next = await catalog.pageDatapoints(id, { after, limit: 6 });
+        pages.push(...next.points);
+        if (page === 1) await catalog.upsertDatapoints(makePoints(id, 4, 'late')); // appended while paging
+        if (next.points.length < 6) break;
+        after = next.last;
+      }
+      expect(ids(pages.slice(0, posted.length))).toEqual(ids(posted));
+      expect(pages.slice(posted.length).map((p) => p.group)).toEqual(['late', 'late', 'late', 'late']);
+      const end = (await catalog.pageDatapoints(id, { limit: 1000 })).last;
+      expect(await catalog.pageDatapoints(id, { after: end, limit: 5 })).toEqual({ points: [], last: null });
+
+      const tests = posted.filter((p) => p.group === 'test');
+      const firstTests = await catalog.pageDatapoints(id, { limit: 4, group: 'test' });
+      expect(ids(firstTests.points)).toEqual(ids(tests.slice(0, 4)));
+      expect(ids((await catalog.pageDatapoints(id, { after: firstTests.last, limit: 100, group: 'test' })).points)).toEqual(ids(tests.slice(4)));
+
+      // Chunks of 8 as key ranges: each reads exactly its slice of the posting order.
+      const all = [...posted, ...pages.slice(posted.length)];
+      const chunks = await catalog.datapointChunks(id, 8);
+      expect(chunks.map((c) => c.count)).toEqual([8, 8, 8, 8, 7]);
+      expect(chunks[0]!.after).toBeNull();
+      let start = 0;
+      for (const chunk of chunks) {
+        const { points } = await catalog.pageDatapoints(id, { after: chunk.after, through: chunk.through, limit: 100 });
+        expect(ids(points)).toEqual(ids(all.slice(start, start + chunk.count)));
+        start += chunk.count;
+      }
+      expect(await catalog.datapointChunks((await catalog.createDataset(newDataset())).id, 8)).toEqual([]);
+      await expect(catalog.pageDatapoints(id, { after: '1; drop table datapoints', limit: 5 })).rejects.toThrow(InvalidInputError);
+      await expect(catalog.datapointChunks(id, 0)).rejects.toThrow(InvalidInputError);
+    });
+
     it('stores labels of every ML type exactly', async () => {
       const { id } = await catalog.createDataset(newDataset());
       const [a, b, c] = makePoints(id, 3);

@@ -3,12 +3,16 @@
  * imagery again. `percent_cached` rises as chunks finish. Runs as the last stage of an ingest, or alone
  * (`veda cache`, or after `feed()`), and is idempotent: cached chips are skipped.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
+import type { CacheChunkRange } from '../activities/types.js';
 import type { VedaActivities } from '../activities/index.js';
-import { chunkRanges, mapBounded } from './chunks.js';
+import { chunkRanges, mapBounded, type ChunkRange } from './chunks.js';
 import { percent, type Progress } from './progress.js';
 import { runTracked } from './tracked.js';
 import { ACTIVITY_OPTIONS, reportProgress, reportStage } from './reporting.js';
+
+/** patched() id: cache chunks read datapoints by key ranges from planCacheChunks, not by offset. */
+const CACHE_CHUNKS_BY_KEY = 'cache-chunks-by-key';
 
 export interface CacheWorkflowInput {
   datasetId: string;
@@ -29,7 +33,16 @@ export async function runCacheStage(
   progress.done = 0;
   progress.total = total;
   let cached = 0;
-  const ranges = chunkRanges(total, chunkSize);
+  // Chunk sizes as chunkRanges grows them (so a run schedules at most its 2000 chunks), cut by catalog key. Runs
+  // started before keyed chunks existed keep their offset ranges (a deploy must not break runs in flight).
+  const offsetRanges = chunkRanges(total, chunkSize);
+  const size = offsetRanges[0]?.end ?? chunkSize;
+  const ranges: Array<ChunkRange & Partial<CacheChunkRange>> = patched(CACHE_CHUNKS_BY_KEY)
+    ? await activities.planCacheChunks.executeWithOptions(
+        { ...ACTIVITY_OPTIONS, summary: `cut the datapoints of dataset ${progress.datasetId} into chunks of ${size}` },
+        [{ datasetId: progress.datasetId, chunkSize: size }],
+      )
+    : offsetRanges;
   await mapBounded(ranges, parallelism, async (range, i) => {
     const result = await activities.cacheChunk.executeWithOptions(
       { ...ACTIVITY_OPTIONS, summary: `cache datapoints ${range.start}-${range.end - 1} of dataset ${progress.datasetId} (chunk ${i + 1}/${ranges.length})` },

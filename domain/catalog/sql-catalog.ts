@@ -15,6 +15,9 @@ import type { Dtype } from '../types.js';
 import type {
   Catalog,
   Datapoint,
+  DatapointChunk,
+  DatapointKey,
+  DatapointPage,
   DatasetCounts,
   DatasetPatch,
   DatasetRecord,
@@ -28,6 +31,8 @@ import {
   parseDatasetSearch,
   parseLimit,
   parseNewDataset,
+  parsePage,
+  parsePositiveSize,
   parseRange,
   parseRunKind,
 } from './validation.js';
@@ -302,6 +307,36 @@ export class SqlCatalog implements Catalog {
       params,
     );
     return rows.map(datapointFromRow);
+  }
+
+  async pageDatapoints(datasetId: string, page: DatapointPage): Promise<{ points: Datapoint[]; last: DatapointKey | null }> {
+    const { after, through, limit, group } = parsePage(page);
+    const params: unknown[] = [datasetId, limit];
+    const conditions = ['dataset_id = $1::text'];
+    const add = (condition: string, value: unknown) => {
+      params.push(value);
+      conditions.push(condition.replace('?', `$${params.length}`));
+    };
+    // Bounds on seq next to dataset_id walk datapoints_order_idx from the key: no rows are skipped over.
+    if (after != null) add('seq > ?::bigint', after);
+    if (through != null) add('seq <= ?::bigint', through);
+    if (group !== undefined) add('grp = ?::text', group);
+    const { rows } = await this.client.query<DatapointRow & { key: string }>(
+      `select ${DATAPOINT_COLUMNS}, seq::text as key from datapoints where ${conditions.join(' and ')} order by seq limit $2::int`,
+      params,
+    );
+    return { points: rows.map(datapointFromRow), last: rows.at(-1)?.key ?? null };
+  }
+
+  async datapointChunks(datasetId: string, size: number): Promise<DatapointChunk[]> {
+    const chunkSize = parsePositiveSize(size);
+    const { rows } = await this.client.query<{ first: string; through: string; count: number }>(
+      `select min(seq)::text as first, max(seq)::text as through, count(*)::int as count
+       from (select seq, (row_number() over (order by seq) - 1) / $2::int as chunk from datapoints where dataset_id = $1::text) s
+       group by chunk order by chunk`,
+      [datasetId, chunkSize],
+    );
+    return rows.map((row, i) => ({ after: i === 0 ? null : rows[i - 1]!.through, through: row.through, count: row.count }));
   }
 
   async getDatapoint(datasetId: string, id: string): Promise<Datapoint | null> {

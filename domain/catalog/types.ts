@@ -96,8 +96,22 @@ export interface Catalog {
   /** Inserts datapoints whose id is new; returns how many were inserted (existing ids are left untouched). */
   upsertDatapoints(points: Datapoint[]): Promise<number>;
   counts(datasetId: string): Promise<DatasetCounts>;
-  /** Datapoints in posting order (stable), half-open [offset, offset + limit), optionally one group only. */
+  /**
+   * Datapoints in posting order (stable), half-open [offset, offset + limit), optionally one group only. For random
+   * access (`slice`); to read a whole dataset page by page use pageDatapoints, whose cost does not grow with the
+   * offset.
+   */
   listDatapoints(datasetId: string, range: { offset: number; limit: number; group?: string }): Promise<Datapoint[]>;
+  /**
+   * Keyset paging in posting order: up to `limit` datapoints whose key is after `after` (exclusive; from the start
+   * when null) and at most `through` (inclusive; to the end when null). Pass the page's `last` as the next `after`.
+   */
+  pageDatapoints(datasetId: string, page: DatapointPage): Promise<{ points: Datapoint[]; last: DatapointKey | null }>;
+  /**
+   * The dataset cut into consecutive chunks of `size` datapoints in posting order, as key ranges for pageDatapoints
+   * (one index scan; nothing but keys is read).
+   */
+  datapointChunks(datasetId: string, size: number): Promise<DatapointChunk[]>;
   getDatapoint(datasetId: string, id: string): Promise<Datapoint | null>;
   /** The datapoints with these ids, in the order of `ids` (unknown ids are left out). */
   getDatapoints(datasetId: string, ids: string[]): Promise<Datapoint[]>;
@@ -108,3 +122,21 @@ export interface Catalog {
   nextRunNumber(datasetId: string, kind: string): Promise<number>;
   close(): Promise<void>;
 }
+
+/** A datapoint's position in its dataset's posting order (a bigint, as a decimal string). */
+export type DatapointKey = string;
+
+export interface DatapointPage {
+  after?: DatapointKey | null;
+  through?: DatapointKey | null;
+  limit: number;
+  group?: string;
+}
+
+/** Datapoints with key in (after, through]: `count` of them when the chunk was cut. */
+export interface DatapointChunk {
+  after: DatapointKey | null;
+  through: DatapointKey;
+  count: number;
+}
+

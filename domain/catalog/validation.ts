@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
 import { DTYPES, ML_TYPES, type Label } from '../types.js';
-import type { Datapoint, DatasetPatch, DatasetSearch, NewDataset } from './types.js';
+import type { Datapoint, DatapointPage, DatasetPatch, DatasetSearch, NewDataset } from './types.js';
 
 /** Largest tile edge in pixels: bigger chips do not fit the batch writer's memory budget per sample. */
 export const MAX_TILE_SIZE = 4096;
@@ -87,6 +87,14 @@ const rangeSchema = z.object({
   group: nonEmpty.optional(),
 });
 
+const datapointKey = z.string().regex(/^\d{1,19}$/, 'a datapoint key (from pageDatapoints or datapointChunks)');
+const pageSchema = z.object({
+  after: datapointKey.nullish(),
+  through: datapointKey.nullish(),
+  limit: z.int().nonnegative(),
+  group: nonEmpty.optional(),
+});
+
 const chipsSchema = z.array(z.object({ id: nonEmpty, chipKey: nonEmpty }));
 
 /** Parses `value` or throws InvalidInputError naming what was checked and every problem found. */
@@ -111,6 +119,8 @@ export const parseDatapoints = (value: Datapoint[]): Datapoint[] =>
   parse(z.array(datapointSchema), value, 'datapoints');
 export const parseRange = (value: { offset: number; limit: number; group?: string }) =>
   parse(rangeSchema, value, 'datapoint range');
+export const parsePage = (value: DatapointPage) => parse(pageSchema, value, 'datapoint page');
+export const parsePositiveSize = (value: number) => parse(z.int().positive(), value, 'chunk size');
 export const parseChips = (value: Array<{ id: string; chipKey: string }>) => parse(chipsSchema, value, 'chips');
 export const parseLimit = (value: number) => parse(z.int().nonnegative(), value, 'limit');
 export const parseRunKind = (value: string) => parse(nonEmpty, value, 'run kind');

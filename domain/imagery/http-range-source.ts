@@ -11,6 +11,8 @@ type Slice = Parameters<TiffSource['fetchSlice']>[0];
 
 const BLOCK_BYTES = 64 * 1024;
 const CACHED_BLOCKS = 64;
+/** Default bound on one range request, headers and body: a server that stops answering is a retryable failure. */
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 
 /**
  * Byte ranges of a remote file for geotiff, one HTTP range request each. Small reads (IFDs, tile offsets, which
@@ -19,13 +21,17 @@ const CACHED_BLOCKS = 64;
  * "Request failed", and a user needs to know a URL is missing (404) rather than have it retried.
  *
  * Errors: 404/410 -> NotFoundError; other 4xx and a server that ignores Range (HTTP 200: a full download for
- * every block) -> InvalidInputError; network errors, 5xx, 408 and 429 -> RemoteReadError (retryable).
+ * every block) -> InvalidInputError; network errors, 5xx, 408, 429 and a request that takes longer than
+ * `timeoutMs` (a hanging server) -> RemoteReadError (retryable).
  */
 export class HttpRangeSource implements TiffSource {
   private size: number | null = null;
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs = DEFAULT_HTTP_TIMEOUT_MS,
+  ) {}
 
   get fileSize(): number | null {
     return this.size;
@@ -76,17 +82,29 @@ export class HttpRangeSource implements TiffSource {
   }
 
   private async request(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const bounded = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const failed = (err: unknown) => {
+      const why = timeout.aborted ? `no answer within ${this.timeoutMs / 1000} s` : (err as Error).message;
+      return new RemoteReadError(`GET ${this.url} (bytes ${offset}-${offset + length - 1}) failed: ${why}`, { cause: err });
+    };
     let response: Response;
     try {
-      response = await fetch(this.url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` }, signal: signal ?? null });
+      response = await fetch(this.url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` }, signal: bounded });
     } catch (err) {
-      throw new RemoteReadError(`GET ${this.url} failed: ${(err as Error).message}`, { cause: err });
+      if (signal?.aborted) throw err; // the caller's cancellation, not a remote failure
+      throw failed(err);
     }
     const { status, statusText } = response;
     if (status === 206) {
       const total = /\/(\d+)\s*$/.exec(response.headers.get('content-range') ?? '')?.[1];
       if (total !== undefined) this.size = Number(total);
-      return new Uint8Array(await response.arrayBuffer());
+      try {
+        return new Uint8Array(await response.arrayBuffer()); // the same signal bounds the body
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        throw failed(err);
+      }
     }
     await response.body?.cancel();
     if (status === 404 || status === 410) throw new NotFoundError(`image URL not found (HTTP ${status}): ${this.url}`);
