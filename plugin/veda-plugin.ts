@@ -75,9 +75,10 @@ const require = createRequire(import.meta.url);
  */
 function combinedWorkflowsPath(userPath: string): string {
   const vedaPath = vedaWorkflowsPath();
-  if (path.resolve(userPath) === vedaPath) return vedaPath;
-  const source = `export * from ${JSON.stringify(path.resolve(userPath))};\nexport * from ${JSON.stringify(vedaPath)};\n`;
   const dir = path.join(os.tmpdir(), 'veda-workflows');
+  // Veda's own entry, or one combined already (the plugin given to both the connection and the worker runs twice).
+  if (path.resolve(userPath) === vedaPath || path.dirname(path.resolve(userPath)) === dir) return userPath;
+  const source = `export * from ${JSON.stringify(path.resolve(userPath))};\nexport * from ${JSON.stringify(vedaPath)};\n`;
   const file = path.join(dir, `${createHash('sha256').update(source).digest('hex').slice(0, 16)}.js`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, source);
