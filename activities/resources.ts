@@ -1,7 +1,7 @@
 import type { Catalog, DatasetRecord } from '../domain/catalog/types.js';
 import { NotFoundError } from '../domain/errors.js';
 import { openImage, type ImageSource } from '../domain/imagery/index.js';
-import { loadLabelSource, type LabelSource } from '../domain/labels/index.js';
+import { loadLabelSource, openLabelWindows, type LabelSource, type LabelSourceOptions, type LabelWindows } from '../domain/labels/index.js';
 
 /**
  * Per-worker caches of things that are expensive to open and safe to share between activities: GeoTIFF readers
@@ -85,11 +85,19 @@ export class ImageLeases {
   }
 }
 
+/** Which label file an ingest reads (IngestSpec.labels). */
+interface LabelFileSpec {
+  uri: string;
+  classProperty: string;
+  layer?: string;
+}
+
 /** What activities open through the worker's caches. */
 export class ActivityResources {
   // Each open image keeps up to 128 MiB of decoded blocks: a few open images serve a worker well.
   private readonly images = new BoundedCache<ImageSource>(4, (image) => image.close());
   private readonly labelSources = new BoundedCache<LabelSource>(8);
+  private readonly labelWindowSources = new BoundedCache<LabelWindows>(8);
 
   constructor(private readonly catalog: Catalog) {}
 
@@ -110,15 +118,31 @@ export class ActivityResources {
     }
   }
 
-  labels(uri: string, classProperty: string, classes: string[], imageEpsg: number | null): Promise<LabelSource> {
-    const key = JSON.stringify([uri, classProperty, classes, imageEpsg]);
+  /** Every feature of a label file, read whole and indexed. */
+  labels(spec: LabelFileSpec, classes: string[], imageEpsg: number | null): Promise<LabelSource> {
+    return this.cachedLabels(this.labelSources, spec, classes, imageEpsg, (options) => loadLabelSource(spec.uri, options));
+  }
+
+  /** A label file read window by window (through its spatial index when it has one). */
+  labelWindows(spec: LabelFileSpec, classes: string[], imageEpsg: number | null): Promise<LabelWindows> {
+    return this.cachedLabels(this.labelWindowSources, spec, classes, imageEpsg, (options) => openLabelWindows(spec.uri, options));
+  }
+
+  private cachedLabels<V>(
+    cache: BoundedCache<V>,
+    { uri, classProperty, layer }: LabelFileSpec,
+    classes: string[],
+    imageEpsg: number | null,
+    open: (options: LabelSourceOptions) => Promise<V>,
+  ): Promise<V> {
+    const key = JSON.stringify([uri, classProperty, layer ?? null, classes, imageEpsg]);
     // Label sources hold no handles: release at once, the cache keeps them for the next chunk.
-    const lease = this.labelSources.acquire(key, () => loadLabelSource(uri, { classProperty, classes, imageEpsg }));
+    const lease = cache.acquire(key, () => open({ classProperty, classes, imageEpsg, ...(layer !== undefined ? { layer } : {}) }));
     lease.release();
     return lease.value;
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.images.clear(), this.labelSources.clear()]);
+    await Promise.all([this.images.clear(), this.labelSources.clear(), this.labelWindowSources.clear()]);
   }
 }

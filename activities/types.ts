@@ -14,9 +14,15 @@ export interface GroupCount {
 export interface IngestSpec {
   datasetId: string;
   mlType: MlType;
-  /** GeoTIFF path (absolute, readable by every worker) or http(s) URL. */
+  /** GeoTIFF or STAC item: a path (absolute, readable by every worker) or an http(s) URL. */
   image: string;
-  labels: { uri: string; classProperty: string };
+  /**
+   * Several scenes under one plan (`image` is the first): the plan's counts are spread over them by ground area,
+   * and each scene's windows read that scene. Absent for a single scene.
+   */
+  scenes?: string[];
+  /** Label file (GeoJSON, GeoPackage, FlatGeobuf); `layer` names a GeoPackage table. */
+  labels: { uri: string; classProperty: string; layer?: string };
   plan: WindowPlan;
   /** Which group the plan's windows feed, in order: the first `count` windows to the first group, and so on. */
   groups: GroupCount[];
@@ -31,6 +37,8 @@ export interface PreparedIngest {
   /** Windows in the plan. */
   total: number;
   ignoredFeatures: number;
+  /** A several-scene ingest: one single-scene spec per scene that gets windows, and its window count. */
+  scenes?: Array<{ spec: IngestSpec; total: number }>;
 }
 
 export interface IngestChunkInput {

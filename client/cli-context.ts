@@ -41,6 +41,20 @@ export function numberList(name: string, count?: number) {
   };
 }
 
+/** A repeatable option's values, in the order given. */
+export function collect(value: string, previous?: string[]): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** A comma-separated list of non-empty names. */
+export function nameList(name: string) {
+  return (value: string): string[] => {
+    const parts = value.split(',').map((s) => s.trim());
+    if (parts.some((s) => s === '')) throw new InvalidArgumentError(`${name} takes comma-separated names, none empty`);
+    return parts;
+  };
+}
+
 export function tileSizeArg(value: string): [number, number] {
   const parts = value.split(/[,x]/).map(Number);
   const [w, h] = parts.length === 1 ? [parts[0], parts[0]] : parts;

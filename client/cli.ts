@@ -11,7 +11,7 @@ import { registerDevCommands } from './cli-dev.js';
 import { registerPreviewCommands } from './cli-preview.js';
 import { registerBatchCommands } from './cli-batch.js';
 import { vedaVersion } from './version.js';
-import { emit, follow, globals, intArg, jsonReplacer, numberList, shareArg, tileSizeArg, withVeda } from './cli-context.js';
+import { collect, emit, follow, globals, intArg, jsonReplacer, nameList, numberList, shareArg, tileSizeArg, withVeda } from './cli-context.js';
 
 export function buildProgram(): Command {
   const program = new Command('veda')
@@ -52,8 +52,10 @@ export function buildProgram(): Command {
   program
     .command('ingest <id>')
     .description('plan windows over an image, encode their labels, post datapoints and cache chips (a workflow)')
-    .requiredOption('--image <path|url>', 'GeoTIFF or Cloud-Optimized GeoTIFF')
-    .requiredOption('--labels <file>', 'GeoJSON FeatureCollection of labelled polygons')
+    .requiredOption('--image <path|url>', 'GeoTIFF / Cloud-Optimized GeoTIFF or STAC item (.json); repeat for several scenes', collect)
+    .option('--assets <a,b,c>', 'STAC item assets or band names, in band order (default: its data assets)', nameList('--assets'))
+    .requiredOption('--labels <path|url>', 'labelled polygons: GeoJSON, GeoPackage (.gpkg) or FlatGeobuf (.fgb)')
+    .option('--layer <name>', 'GeoPackage layer to read (when it has several)')
     .option('--class-property <name>', 'feature property holding the class name', 'class')
     .addOption(new Option('--windows <plan>', 'window plan').choices(['random', 'grid', 'features']).default('random'))
     .option('--count <n>', 'windows to plan (random: required)', intArg('--count', 1))
@@ -74,7 +76,9 @@ export function buildProgram(): Command {
         const coll = await veda.fromId(id);
         const run = await coll.ingest({
           image: o.image,
+          assets: o.assets,
           labels: o.labels,
+          layer: o.layer,
           classProperty: o.classProperty,
           windows: o.windows,
           count: o.count,

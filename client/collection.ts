@@ -93,7 +93,7 @@ export class VedaCollection {
   async ingest(options: IngestOptions): Promise<WorkflowRun> {
     this.requireOwner('ingest into');
     const spec = ingestSpec(this.record, options);
-    return this.veda.startWorkflow('ingest', this.record, { spec, cache: options.cache }, describeIngest(spec.plan, spec.image));
+    return this.veda.startWorkflow('ingest', this.record, { spec, cache: options.cache }, describeIngest(spec.plan, spec.scenes ? `${spec.scenes.length} scenes` : spec.image));
   }
 
   /** Starts a cache workflow for datapoints not cached yet (after `feed`, or to finish an interrupted cache). */

@@ -5,13 +5,21 @@ import path from 'node:path';
 import type { GroupCount, IngestSpec } from '../activities/types.js';
 import type { DatasetRecord } from '../domain/catalog/types.js';
 import { InvalidInputError } from '../domain/errors.js';
+import { stacImageUri } from '../domain/imagery/index.js';
 import type { WindowPlan } from '../domain/types.js';
 
 export interface IngestOptions {
-  /** GeoTIFF path or http(s) URL. */
-  image: string;
-  /** GeoJSON FeatureCollection path or URL; features carry their class name in `classProperty`. */
+  /**
+   * GeoTIFF or STAC item (`.json`): a path or an http(s) URL. Several scenes: one plan over all of them, its
+   * counts spread by ground area, each window reading its own scene.
+   */
+  image: string | string[];
+  /** STAC item assets (or band names) to read from each item, in band order (default: its data assets on one grid). */
+  assets?: string[];
+  /** GeoJSON, GeoPackage or FlatGeobuf path or URL; features carry their class name in `classProperty`. */
   labels: string;
+  /** The GeoPackage layer to read (needed when the file has several). */
+  layer?: string;
   classProperty?: string;
   windows?: 'random' | 'grid' | 'features';
   /** Windows in the plan (random: required unless `groups` says it; grid/features: all when omitted). */
@@ -39,8 +47,10 @@ export function absoluteUri(uri: string): string {
 }
 
 export function ingestSpec(dataset: DatasetRecord, options: IngestOptions): IngestSpec {
-  if (!options.image) throw new InvalidInputError('ingest needs an image (a GeoTIFF path or URL)');
-  if (!options.labels) throw new InvalidInputError('ingest needs labels (a GeoJSON file with a class property)');
+  const images = (Array.isArray(options.image) ? options.image : [options.image]).filter((i) => i);
+  if (images.length === 0) throw new InvalidInputError('ingest needs an image (a GeoTIFF or STAC item path or URL)');
+  const scenes = [...new Set(images.map((image) => (options.assets ? stacImageUri(absoluteUri(image), options.assets) : absoluteUri(image))))];
+  if (!options.labels) throw new InvalidInputError('ingest needs labels (a GeoJSON, GeoPackage or FlatGeobuf file with a class property)');
   const strategy = options.windows ?? 'random';
   if (options.count !== undefined && !(Number.isInteger(options.count) && options.count >= 1)) {
     throw new InvalidInputError(`count ${String(options.count)} must be a whole number of at least 1`);
@@ -82,8 +92,13 @@ export function ingestSpec(dataset: DatasetRecord, options: IngestOptions): Inge
   return {
     datasetId: dataset.id,
     mlType: dataset.mlType,
-    image: absoluteUri(options.image),
-    labels: { uri: absoluteUri(options.labels), classProperty: options.classProperty ?? 'class' },
+    image: scenes[0]!,
+    ...(scenes.length > 1 ? { scenes } : {}),
+    labels: {
+      uri: absoluteUri(options.labels),
+      classProperty: options.classProperty ?? 'class',
+      ...(options.layer !== undefined ? { layer: options.layer } : {}),
+    },
     plan,
     groups,
     labelOptions: {

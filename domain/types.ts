@@ -34,6 +34,19 @@ export interface ImageInfo {
   /** EPSG code of the image CRS from its GeoKeys, or null when the file carries none. */
   epsg: number | null;
   nodata: number | null;
+  /** The scene, when the image is a STAC item: what fills the dataset's sensors and the ingest's provenance. */
+  scene?: SceneInfo;
+}
+
+/** A STAC item's identity: id, acquisition time and what took it. */
+export interface SceneInfo {
+  id: string;
+  collection: string | null;
+  datetime: string | null;
+  platform: string | null;
+  instruments: string[];
+  /** The assets read, in band order (a name per asset, or asset:band for one band of a multi-band asset). */
+  assets: string[];
 }
 
 /** A window in pixel space: offsets from the image's upper-left corner, half-open extents. */

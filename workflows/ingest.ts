@@ -5,7 +5,7 @@
  * only ranges travel through the history, and a retried chunk posts the same datapoint ids (no duplicates).
  */
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { IngestSpec } from '../activities/types.js';
+import type { DatasetCounts, IngestSpec } from '../activities/types.js';
 import type { VedaActivities } from '../activities/index.js';
 import { chunkRanges, mapBounded } from './chunks.js';
 import { runCacheStage } from './cache.js';
@@ -40,23 +40,30 @@ export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progre
     progress.ignoredFeatures = prepared.ignoredFeatures;
 
     reportStage(progress, 'posting');
-    let extent: [number, number, number, number] | null = null;
-    const ranges = chunkRanges(prepared.total, chunkSize);
-    await mapBounded(ranges, parallelism, async (range, i) => {
+    // One part per scene; each chunk is a range of one scene's plan and reads that scene.
+    const parts = prepared.scenes ?? [{ spec, total: prepared.total }];
+    const sceneNote = (part: number) => (parts.length > 1 ? ` (scene ${part + 1}/${parts.length}: ${parts[part]!.spec.image.split('/').pop()})` : '');
+    const extents: Array<[number, number, number, number] | null> = parts.map(() => null);
+    const ranges = parts.flatMap((part, p) => chunkRanges(part.total, chunkSize).map((range) => ({ part: p, ...range })));
+    await mapBounded(ranges, parallelism, async ({ part, start, end }, i) => {
+      const { spec: sceneSpec, total } = parts[part]!;
       const result = await activities.ingestChunk.executeWithOptions(
-        { ...ACTIVITY_OPTIONS, summary: `label and post windows ${range.start}-${range.end - 1} of ${prepared.total} of dataset ${spec.datasetId} (chunk ${i + 1}/${ranges.length})` },
-        [{ spec, ...range }],
+        { ...ACTIVITY_OPTIONS, summary: `label and post windows ${start}-${end - 1} of ${total} of dataset ${spec.datasetId} (chunk ${i + 1}/${ranges.length})${sceneNote(part)}` },
+        [{ spec: sceneSpec, start, end }],
       );
       progress.done += result.windows;
       progress.posted += result.posted;
       progress.skipped += result.skipped;
-      if (result.extent) extent = unionExtent(extent, result.extent);
+      if (result.extent) extents[part] = unionExtent(extents[part] ?? null, result.extent);
       reportProgress(progress);
     });
-    const counts = await activities.finishIngest.executeWithOptions(
-      { ...ACTIVITY_OPTIONS, summary: `count datapoints and update the bbox of dataset ${spec.datasetId}` },
-      [{ spec, extent }],
-    );
+    let counts!: DatasetCounts;
+    for (const [p, part] of parts.entries()) {
+      counts = await activities.finishIngest.executeWithOptions(
+        { ...ACTIVITY_OPTIONS, summary: `count datapoints and update the bbox of dataset ${spec.datasetId}${sceneNote(p)}` },
+        [{ spec: part.spec, extent: extents[p] ?? null }],
+      );
+    }
     progress.groups = counts.groups;
     progress.percentCached = percent(counts.cached, counts.total);
 

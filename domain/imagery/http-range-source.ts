@@ -28,9 +28,11 @@ export class HttpRangeSource implements TiffSource {
   private size: number | null = null;
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
 
+  /** `what` names the input in messages ('image', 'label file'). */
   constructor(
     private readonly url: string,
     private readonly timeoutMs = DEFAULT_HTTP_TIMEOUT_MS,
+    private readonly what = 'image',
   ) {}
 
   get fileSize(): number | null {
@@ -107,15 +109,15 @@ export class HttpRangeSource implements TiffSource {
       }
     }
     await response.body?.cancel();
-    if (status === 404 || status === 410) throw new NotFoundError(`image URL not found (HTTP ${status}): ${this.url}`);
+    if (status === 404 || status === 410) throw new NotFoundError(`${this.what} URL not found (HTTP ${status}): ${this.url}`);
     if (status === 200) {
       throw new InvalidInputError(
-        `${this.url}: the server ignored the Range header (HTTP 200); veda reads remote images with range requests`,
+        `${this.url}: the server ignored the Range header (HTTP 200); veda reads remote ${this.what}s with range requests`,
       );
     }
     if (status >= 500 || status === 408 || status === 429) {
       throw new RemoteReadError(`GET ${this.url}: HTTP ${status} ${statusText}`);
     }
-    throw new InvalidInputError(`cannot read image URL ${this.url}: HTTP ${status} ${statusText}`);
+    throw new InvalidInputError(`cannot read ${this.what} URL ${this.url}: HTTP ${status} ${statusText}`);
   }
 }

@@ -2,7 +2,9 @@ import type { ImageInfo, PixelWindow, Raster } from '../types.js';
 import { describeBlocks } from './block-layout.js';
 import { decoderFor } from './decoders.js';
 import { bytesPerSample } from './dtypes.js';
+import { stackBands } from './band-stack.js';
 import { readImageInfo } from './image-info.js';
+import { isStacItemUri, resolveStacImage } from './stac-item.js';
 import { openTiff } from './tiff-source.js';
 import { assertWindowInImage, resolveBands } from './window-checks.js';
 import { WindowReader } from './window-reader.js';
@@ -23,12 +25,41 @@ export interface OpenImageOptions {
 const DEFAULT_BLOCK_CACHE_BYTES = 128 * 1024 * 1024;
 
 /**
+ * Opens an image: a GeoTIFF, or a STAC item whose assets (one file per band, or several multi-band files on one
+ * grid) are read as one stacked image (see stac-item.ts for the reference form).
+ */
+export async function openImage(uri: string, options: OpenImageOptions = {}): Promise<ImageSource> {
+  if (!isStacItemUri(uri)) return openGeoTiff(uri, options);
+  const { files, scene } = await resolveStacImage(uri);
+  // The block cache budget is the image's, shared by its files.
+  const cacheBytes = Math.floor((options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES) / new Set(files.map((f) => f.href)).size);
+  const opened = new Map<string, Promise<ImageSource>>();
+  const open = (href: string) => {
+    let image = opened.get(href);
+    if (!image) opened.set(href, (image = openGeoTiff(href, { blockCacheBytes: cacheBytes })));
+    return image;
+  };
+  try {
+    const members = await Promise.all(
+      files.map(async ({ href, band }) => {
+        const image = await open(href);
+        return { image, bands: band === null ? Array.from({ length: image.info.bands }, (_, i) => i + 1) : [band] };
+      }),
+    );
+    return stackBands(uri, members, { scene });
+  } catch (err) {
+    await Promise.all([...opened.values()].map((p) => p.then((image) => image.close(), () => {})));
+    throw err;
+  }
+}
+
+/**
  * Opens a GeoTIFF / Cloud-Optimized GeoTIFF from a local path or an http(s) URL (read with range requests).
  * Always the full-resolution image, never an overview. Errors: NotFoundError for a missing file or an HTTP
  * 404/410; InvalidInputError for anything else wrong with the input (not a TIFF, unsupported compression or
  * sample type, unreadable file, other HTTP 4xx); network failures and HTTP 5xx stay ordinary (retryable) errors.
  */
-export async function openImage(uri: string, options: OpenImageOptions = {}): Promise<ImageSource> {
+async function openGeoTiff(uri: string, options: OpenImageOptions = {}): Promise<ImageSource> {
   const { tiff, image } = await openTiff(uri);
   try {
     const layout = await describeBlocks(image, uri, tiff.littleEndian);

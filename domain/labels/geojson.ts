@@ -1,10 +1,9 @@
 /**
- * Reading and validating a GeoJSON FeatureCollection of label polygons. Polygon and MultiPolygon geometries are
+ * Validating a GeoJSON FeatureCollection of label polygons. Polygon and MultiPolygon geometries are
  * labels; other geometry types (Point, LineString, GeometryCollection, ...) and null geometries are skipped and
  * counted by the caller. Coordinates are always (x, y) = (easting, northing) or (longitude, latitude).
  */
-import { readFile } from 'node:fs/promises';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError } from '../errors.js';
 
 /** A polygon as GeoJSON holds it: rings of [x, y] positions, the exterior first. */
 export type PolygonCoordinates = Array<Array<[number, number]>>;
@@ -25,26 +24,19 @@ export interface GeoJsonCollection {
   features: GeoJsonFeature[];
 }
 
-/** Reads a GeoJSON file or takes a parsed object; throws NotFoundError / InvalidInputError naming the problem. */
-export async function readGeoJson(source: string | object): Promise<GeoJsonCollection> {
-  if (typeof source !== 'string') return parseGeoJson(source, 'GeoJSON object');
-  let text: string;
-  try {
-    text = await readFile(source, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`label file ${source} does not exist`);
-    throw err;
-  }
+/** Parses GeoJSON text read from `name` (for messages); throws InvalidInputError naming the problem. */
+export function parseGeoJsonText(text: string, name: string): GeoJsonCollection {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new InvalidInputError(`label file ${source} is not valid JSON: ${(err as Error).message}`);
+    throw new InvalidInputError(`${name} is not valid JSON: ${(err as Error).message}`);
   }
-  return parseGeoJson(parsed, `label file ${source}`);
+  return parseGeoJson(parsed, name);
 }
 
-function parseGeoJson(value: unknown, name: string): GeoJsonCollection {
+/** Checks a parsed FeatureCollection and keeps what labels need: properties and polygons per feature, the CRS. */
+export function parseGeoJson(value: unknown, name: string): GeoJsonCollection {
   if (!isObject(value) || value['type'] !== 'FeatureCollection' || !Array.isArray(value['features'])) {
     throw new InvalidInputError(`${name} is not a GeoJSON FeatureCollection (needs type "FeatureCollection" and a features array)`);
   }
@@ -62,7 +54,8 @@ function parseCrsMember(crs: unknown, name: string): string | null {
   throw new InvalidInputError(`${name} has a crs member veda cannot read: ${JSON.stringify(crs)} (expected {"type": "name", "properties": {"name": "EPSG:<code>"}})`);
 }
 
-function parseFeature(feature: unknown, order: number, name: string): GeoJsonFeature {
+/** One GeoJSON Feature, at `order` in its file; InvalidInputError for a malformed one. */
+export function parseFeature(feature: unknown, order: number, name: string): GeoJsonFeature {
   if (!isObject(feature) || feature['type'] !== 'Feature') {
     throw new InvalidInputError(`${name}: feature ${order} is not a GeoJSON Feature`);
   }

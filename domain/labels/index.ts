@@ -11,6 +11,7 @@ export {
   type LabelSourceOptions,
   type SkippedFeatures,
 } from './label-source.js';
+export { openLabelWindows, readWindowLabelContext, type LabelWindows } from './label-windows.js';
 export { PIXEL_EPSILON } from './rasterize.js';
 export { decodeRle, encodeRle } from './rle.js';
 export { windowLabelContext, windowPixelFeatures, type PixelFeature, type WindowLabelContext } from './window-features.js';

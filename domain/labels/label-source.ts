@@ -1,5 +1,5 @@
 /**
- * A label source: the label polygons of a GeoJSON file in the image's CRS, with class indexes and a spatial index
+ * A label source: the label polygons of a GeoJSON, GeoPackage or FlatGeobuf file in the image's CRS, with class indexes and a spatial index
  * so a window finds its features fast.
  */
 import { InvalidInputError } from '../errors.js';
@@ -7,7 +7,8 @@ import { crsFromEpsg, epsgFromCrsName } from '../geo/crs.js';
 import { geoToPixel, invertGeoTransform, type Bounds } from '../geo/geotransform.js';
 import { pointTransform } from '../geo/transform.js';
 import type { GeoTransform } from '../types.js';
-import { readGeoJson, type PolygonCoordinates } from './geojson.js';
+import type { GeoJsonFeature, PolygonCoordinates } from './geojson.js';
+import { readLabelFile } from './label-file.js';
 import { createBoxIndex } from './spatial-index.js';
 
 /** Masks are uint8: 0 is background, so at most 255 classes. */
@@ -62,67 +63,40 @@ export interface LabelSourceOptions {
   classes: readonly string[];
   /** The image's EPSG code: labels in another CRS are reprojected to it. Null: the labels are used as they are. */
   imageEpsg: number | null;
+  /** The GeoPackage layer (table) to read; needed when the file has several. */
+  layer?: string;
 }
 
 /**
- * Loads a GeoJSON FeatureCollection (a path or a parsed object): reads its CRS (legacy `crs` member such as
+ * Loads a label file (GeoJSON, GeoPackage or FlatGeobuf; a path, a URL or a parsed GeoJSON object): reads its CRS (legacy `crs` member such as
  * 'urn:ogc:def:crs:EPSG::31985' or 'EPSG:31985'; none means WGS84 lon/lat), reprojects to the image CRS,
  * maps class names to indexes in `classes` order, and counts the features it skips.
  * Throws NotFoundError for a missing file, InvalidInputError for invalid GeoJSON, an unusable CRS or no feature
  * of any class.
  */
 export async function loadLabelSource(source: string | object, options: LabelSourceOptions): Promise<LabelSource> {
-  const { classes, imageEpsg } = options;
+  const { classes } = options;
   const classProperty = options.classProperty ?? 'class';
   checkClasses(classes);
-  const collection = await readGeoJson(source);
+  const collection = await readLabelFile(source, options.layer);
   const { name } = collection;
+  const converter = labelFeatureConverter(name, collection.crsName, options);
+  const { sourceEpsg, epsg } = converter;
 
-  const sourceEpsg = collection.crsName === null ? 4326 : epsgFromCrsName(collection.crsName);
-  if (sourceEpsg === null) {
-    throw new InvalidInputError(`${name} declares CRS '${collection.crsName}', which names no EPSG code veda can use`);
-  }
-  const sourceIsGeographic = crsFromEpsg(sourceEpsg).geographic;
-  const epsg = imageEpsg ?? sourceEpsg;
-  const transform = pointTransform(sourceEpsg, epsg);
-
-  const classIndex = new Map(classes.map((c, i) => [c, i]));
   const skipped: SkippedFeatures = { unknownClass: 0, missingClass: 0, unsupportedGeometry: 0, emptyGeometry: 0 };
   const unknownClassValues = new Set<string>();
   const classCounts = classes.map(() => 0);
   const features: LabelFeature[] = [];
   for (const feature of collection.features) {
-    const value = feature.properties[classProperty];
-    if (value === undefined || value === null || value === '') {
-      skipped.missingClass++;
+    const converted = converter.convert(feature);
+    if (typeof converted === 'string') {
+      skipped[converted]++;
+      const value = feature.properties[classProperty];
+      if (converted === 'unknownClass' && unknownClassValues.size < 20) unknownClassValues.add(String(value));
       continue;
     }
-    const index = classIndex.get(String(value));
-    if (index === undefined) {
-      skipped.unknownClass++;
-      if (unknownClassValues.size < 20) unknownClassValues.add(String(value));
-      continue;
-    }
-    if (feature.polygons === 'unsupported') {
-      skipped.unsupportedGeometry++;
-      continue;
-    }
-    if (feature.polygons === 'empty') {
-      skipped.emptyGeometry++;
-      continue;
-    }
-    if (sourceIsGeographic && !withinLonLat(feature.polygons)) {
-      // The usual cause: projected coordinates in a file without a crs member, which RFC 7946 reads as WGS84.
-      throw new InvalidInputError(
-        `${name}: feature ${feature.order} has coordinates outside longitude/latitude range for EPSG:${sourceEpsg}; ` +
-          'if the file is in a projected CRS, name it in a crs member (e.g. "EPSG:31985")',
-      );
-    }
-    const polygons = feature.polygons.map((polygon) =>
-      projectPolygon(polygon, transform, () => `${name}: feature ${feature.order} cannot be transformed from EPSG:${sourceEpsg} to EPSG:${epsg}`),
-    );
-    features.push({ order: feature.order, classIndex: index, polygons, bbox: boundsOfRings(polygons) });
-    classCounts[index]!++;
+    features.push(converted);
+    classCounts[converted.classIndex]!++;
   }
 
   if (features.length === 0) {
@@ -146,6 +120,49 @@ export async function loadLabelSource(source: string | object, options: LabelSou
   };
 }
 
+/** Turns a file's features into label features: class index, polygons in the image CRS, or why it is skipped. */
+export interface LabelFeatureConverter {
+  sourceEpsg: number;
+  epsg: number;
+  convert(feature: GeoJsonFeature): LabelFeature | keyof SkippedFeatures;
+}
+
+/** The converter for a file named `name` whose CRS is `crsName` (null: WGS84 lon/lat, as RFC 7946 says). */
+export function labelFeatureConverter(name: string, crsName: string | null, options: LabelSourceOptions): LabelFeatureConverter {
+  const classProperty = options.classProperty ?? 'class';
+  const sourceEpsg = crsName === null ? 4326 : epsgFromCrsName(crsName);
+  if (sourceEpsg === null) {
+    throw new InvalidInputError(`${name} declares CRS '${crsName}', which names no EPSG code veda can use`);
+  }
+  const sourceIsGeographic = crsFromEpsg(sourceEpsg).geographic;
+  const epsg = options.imageEpsg ?? sourceEpsg;
+  const transform = pointTransform(sourceEpsg, epsg);
+  const classIndex = new Map(options.classes.map((c, i) => [c, i]));
+  return {
+    sourceEpsg,
+    epsg,
+    convert(feature) {
+      const value = feature.properties[classProperty];
+      if (value === undefined || value === null || value === '') return 'missingClass';
+      const index = classIndex.get(String(value));
+      if (index === undefined) return 'unknownClass';
+      if (feature.polygons === 'unsupported') return 'unsupportedGeometry';
+      if (feature.polygons === 'empty') return 'emptyGeometry';
+      if (sourceIsGeographic && !withinLonLat(feature.polygons)) {
+        // The usual cause: projected coordinates in a file without a crs member, which RFC 7946 reads as WGS84.
+        throw new InvalidInputError(
+          `${name}: feature ${feature.order} has coordinates outside longitude/latitude range for EPSG:${sourceEpsg}; ` +
+            'if the file is in a projected CRS, name it in a crs member (e.g. "EPSG:31985")',
+        );
+      }
+      const polygons = feature.polygons.map((polygon) =>
+        projectPolygon(polygon, transform, () => `${name}: feature ${feature.order} cannot be transformed from EPSG:${sourceEpsg} to EPSG:${epsg}`),
+      );
+      return { order: feature.order, classIndex: index, polygons, bbox: boundsOfRings(polygons) };
+    },
+  };
+}
+
 /** Pixel coordinates (in the image) of each feature's bounding-box centre: anchors for a `features` window plan. */
 export function featureAnchors(source: LabelSource, geoTransform: GeoTransform): Array<{ x: number; y: number }> {
   const inverse = invertGeoTransform(geoTransform);
@@ -155,7 +172,7 @@ export function featureAnchors(source: LabelSource, geoTransform: GeoTransform):
   });
 }
 
-function checkClasses(classes: readonly string[]): void {
+export function checkClasses(classes: readonly string[]): void {
   if (!Array.isArray(classes) || classes.length === 0) throw new InvalidInputError('a label source needs at least one class');
   if (classes.length > MAX_CLASSES) throw new InvalidInputError(`${classes.length} classes is more than the ${MAX_CLASSES} a mask can hold`);
   const seen = new Set<string>();

@@ -1,0 +1,120 @@
+/**
+ * Where inputs live: local paths, file: URLs and http(s) URLs. The one place that tells them apart, reads a whole
+ * input (label files, STAC items) and resolves an href relative to the document that holds it, so another kind of
+ * location (s3://) plugs in here.
+ */
+import { open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { InvalidInputError, NotFoundError, isVedaError } from '../errors.js';
+import { DEFAULT_HTTP_TIMEOUT_MS, HttpRangeSource, RemoteReadError } from '../imagery/http-range-source.js';
+
+export type LocationKind = 'local' | 'http';
+
+/** 'http' for http(s) URLs, 'local' for paths and file: URLs; InvalidInputError for any other scheme. */
+export function locationKind(uri: string, what = 'input'): LocationKind {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
+  if (scheme === undefined || scheme === 'file') return 'local';
+  if (scheme === 'http' || scheme === 'https') return 'http';
+  throw new InvalidInputError(`${uri}: unsupported ${what} location (use a local path or an http(s) URL)`);
+}
+
+/** The file-system path of a local location (a path or a file: URL). */
+export function localPath(uri: string): string {
+  return /^file:\/\//i.test(uri) ? fileURLToPath(uri) : uri;
+}
+
+/** `href` as seen from the document at `base`: absolute hrefs stay, relative ones join base's folder (or URL). */
+export function resolveHref(base: string, href: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(href)) return href;
+  if (locationKind(base) === 'http') return new URL(href, base).href;
+  if (path.isAbsolute(href)) return href;
+  const resolved = new URL(href, pathToFileURL(path.resolve(localPath(base)))).href;
+  return fileURLToPath(resolved);
+}
+
+/** The last path segment of a location, without a query (for messages and format detection). */
+export function locationName(uri: string): string {
+  const pathname = locationKind(uri) === 'http' ? new URL(uri).pathname : localPath(uri);
+  return decodeURIComponent(pathname.split('/').pop() ?? pathname);
+}
+
+/**
+ * Every byte of an input. Missing file or HTTP 404/410 -> NotFoundError; other HTTP 4xx, a directory ->
+ * InvalidInputError; network errors, time-outs and HTTP 5xx/408/429 -> RemoteReadError (retryable).
+ */
+export async function readWholeInput(uri: string, what: string): Promise<Uint8Array> {
+  if (locationKind(uri, what) === 'local') {
+    const file = localPath(uri);
+    try {
+      if (!(await stat(file)).isFile()) throw new InvalidInputError(`${what} ${file} is not a file`);
+      return new Uint8Array(await readFile(file));
+    } catch (err) {
+      if (isVedaError(err)) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`${what} ${file} does not exist`);
+      throw new InvalidInputError(`cannot read ${what} ${file}: ${(err as Error).message}`);
+    }
+  }
+  // A hanging server must not hang the activity: the whole download is bounded, and a time-out is retried.
+  const timeout = AbortSignal.timeout(DEFAULT_HTTP_TIMEOUT_MS);
+  const failed = (err: unknown) => {
+    const why = timeout.aborted ? `no answer within ${DEFAULT_HTTP_TIMEOUT_MS / 1000} s` : (err as Error).message;
+    return new RemoteReadError(`GET ${uri} failed: ${why}`, { cause: err });
+  };
+  let response: Response;
+  try {
+    response = await fetch(uri, { signal: timeout });
+  } catch (err) {
+    throw failed(err);
+  }
+  const { status, statusText } = response;
+  if (response.ok) {
+    try {
+      return new Uint8Array(await response.arrayBuffer());
+    } catch (err) {
+      throw failed(err);
+    }
+  }
+  await response.body?.cancel();
+  if (status === 404 || status === 410) throw new NotFoundError(`${what} URL not found (HTTP ${status}): ${uri}`);
+  if (status >= 500 || status === 408 || status === 429) throw new RemoteReadError(`GET ${uri}: HTTP ${status} ${statusText}`);
+  throw new InvalidInputError(`cannot read ${what} URL ${uri}: HTTP ${status} ${statusText}`);
+}
+
+/** Byte ranges of an input, for formats read piece by piece (FlatGeobuf's index and features). */
+export interface ByteRanges {
+  /** `length` bytes from `offset`; fewer only past the end of the input. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/**
+ * Range reads of a local file (opened per read: nothing to close) or of an http(s) URL (range requests, small
+ * reads cached in blocks). Errors as readWholeInput.
+ */
+export function byteRanges(uri: string, what: string): ByteRanges {
+  if (locationKind(uri, what) === 'http') {
+    const source = new HttpRangeSource(uri, DEFAULT_HTTP_TIMEOUT_MS, what);
+    return { read: async (offset, length) => new Uint8Array((await source.fetchSlice({ offset, length })).data) };
+  }
+  const file = localPath(uri);
+  return {
+    async read(offset, length) {
+      let handle;
+      try {
+        handle = await open(file, 'r');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`${what} ${file} does not exist`);
+        throw new InvalidInputError(`cannot read ${what} ${file}: ${(err as Error).message}`);
+      }
+      try {
+        const out = new Uint8Array(length);
+        const { bytesRead } = await handle.read(out, 0, length, offset);
+        return out.subarray(0, bytesRead);
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}
