@@ -8,6 +8,7 @@ import { mkdir, readdir, rename, symlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Catalog } from '../domain/catalog/types.js';
+import { InvalidInputError } from '../domain/errors.js';
 import type { ChipStore } from '../domain/chips/types.js';
 import { datasetDoc } from '../domain/catalog/dataset-doc.js';
 import { selectBatch, writeBatch, type BatchSample } from '../domain/batches/index.js';
@@ -38,7 +39,7 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
     // Started outside a workflow (a standalone activity), a build is a run of its own.
     const { workflowId, runId } = ctx.info.workflowExecution ?? { workflowId: `batch-${ctx.info.activityId}`, runId: ctx.info.activityId };
     const dir = path.join(batchDir, dataset.id);
-    const file = input.output ?? path.join(dir, `${workflowId}.${runId.slice(-8)}.h5`);
+    const file = input.output ? outputInside(dir, input.output) : path.join(dir, `${workflowId}.${runId.slice(-8)}.h5`);
     await mkdir(path.dirname(file), { recursive: true });
     // An earlier attempt of this build died mid-write (a killed worker): drop its partial file.
     if (ctx.info.attempt > 1) await removePartials(file);
@@ -89,6 +90,23 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
   }
 
   return { buildBatch };
+}
+
+/**
+ * A named output, which must lie in the dataset's own batch folder: the workflow input comes from a client, and
+ * no client may make a worker write elsewhere (over another dataset's files, the catalog, or outside veda's
+ * storage). A user's own copy elsewhere is the client's to make (`batch(size, { out })`, `veda batch --out`).
+ */
+function outputInside(dir: string, output: string): string {
+  const file = path.resolve(dir, output);
+  const relative = path.relative(dir, file);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative) || output.split(/[\\/]/).includes('..')) {
+    throw new InvalidInputError(
+      `batch output ${output} is outside the dataset's batch folder ${dir}: workers write only under veda's storage ` +
+        '(the client copies the file to --out)',
+    );
+  }
+  return file;
 }
 
 /** Removes `<file>.tmp-*` left by a writer that never finished (BatchWriter's temporary names). */

@@ -14,9 +14,9 @@ import { checkChipShape, extendDatasetBbox, extendExtent, type PixelExtent } fro
 /** Chips stored between two catalog updates (and heartbeats). */
 const MARK_BATCH = 32;
 
-/** The latest ingest that read a source, or undefined for a source only fed directly. */
+/** The latest ingest that read a source and did not fail, or undefined for a source only fed directly. */
 function ingestOf(dataset: DatasetRecord, source: string): Partial<IngestSpec> | undefined {
-  return (dataset.ingests as Array<Partial<IngestSpec>>).filter((i) => i.image === source).at(-1);
+  return (dataset.ingests as Array<Partial<IngestSpec> & { failed?: unknown }>).filter((i) => i.image === source && !i.failed).at(-1);
 }
 
 /** The bands the dataset's ingests read from a source (all bands for datapoints fed directly). */

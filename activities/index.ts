@@ -19,7 +19,7 @@ export interface ActivityDependencies {
 export function createActivities(deps: ActivityDependencies) {
   const resources = new ActivityResources(deps.catalog);
   return withFailureMapping({
-    ...createIngestActivities(deps.catalog, resources),
+    ...createIngestActivities(deps.catalog, deps.chips, resources),
     ...createCacheActivities(deps.catalog, deps.chips, resources),
     ...createBatchActivities(deps.catalog, deps.chips, resources, deps.batchDir),
   });

@@ -6,12 +6,16 @@ import { Context } from '@temporalio/activity';
 import { InvalidInputError } from '../domain/errors.js';
 import { datapointId } from '../domain/datapoints/id.js';
 import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
+import type { ChipStore } from '../domain/chips/types.js';
+import { chipKey } from '../domain/chips/index.js';
 import { nodataShare, type ImageSource } from '../domain/imagery/index.js';
 import { claimChipShape, extendDatasetBbox, extendExtent } from './dataset-extent.js';
 import { encodeLabel, featureAnchors, readWindowLabelContext } from '../domain/labels/index.js';
 import { planSize, sceneArea, spreadGroupCounts, windowRange } from '../domain/windows/index.js';
+import { windowBounds } from '../domain/geo/index.js';
 import type { PlannedWindow } from '../domain/types.js';
 import type {
+  AbandonIngestInput,
   FinishIngestInput,
   IngestChunkInput,
   IngestChunkResult,
@@ -22,8 +26,10 @@ import type { ActivityResources, ImageLeases } from './resources.js';
 
 /** Datapoints posted per catalog statement; a heartbeat follows each. */
 const POST_BATCH = 64;
+/** Chips a failed ingest deletes at once. */
+const CHIP_DELETES = 16;
 
-export function createIngestActivities(catalog: Catalog, resources: ActivityResources) {
+export function createIngestActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources) {
   async function openInputs(spec: IngestSpec, images: ImageLeases): Promise<{ dataset: DatasetRecord; image: ImageSource }> {
     const dataset = await resources.dataset(spec.datasetId);
     if (dataset.mlType !== spec.mlType) {
@@ -47,11 +53,12 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
   const finishIngest = (input: FinishIngestInput) => resources.withImages((images) => finish(input, images));
 
   async function prepare(spec: IngestSpec, images: ImageLeases): Promise<PreparedIngest> {
-    if (!spec.scenes || spec.scenes.length <= 1) return prepareScene(spec, images);
+    if (!spec.scenes || spec.scenes.length <= 1) return prepareScene(spec, images, { labelsOverImage: true });
     const scenes: Array<{ spec: IngestSpec; total: number }> = [];
     let ignoredFeatures = 0;
     for (const sceneSpec of await splitByScene(spec, spec.scenes, images)) {
-      const prepared = await prepareScene(sceneSpec, images);
+      // One label file may cover only some of the scenes.
+      const prepared = await prepareScene(sceneSpec, images, { labelsOverImage: false });
       scenes.push({ spec: sceneSpec, total: prepared.total });
       ignoredFeatures = Math.max(ignoredFeatures, prepared.ignoredFeatures);
     }
@@ -72,7 +79,7 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
     });
   }
 
-  async function prepareScene(spec: IngestSpec, images: ImageLeases): Promise<PreparedIngest> {
+  async function prepareScene(spec: IngestSpec, images: ImageLeases, checks: { labelsOverImage: boolean }): Promise<PreparedIngest> {
     const { dataset, image } = await openInputs(spec, images);
     // The whole file is read here once, to check it and count what it holds; chunks read only their windows' features.
     const labels = await wholeLabels(spec, dataset, image);
@@ -92,6 +99,15 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
     if (planW !== tileW || planH !== tileH) {
       throw new InvalidInputError(`the plan's tile ${planW}x${planH} differs from dataset ${dataset.id}'s tile ${tileW}x${tileH}`);
     }
+    const imageBounds = windowBounds(info.geoTransform, { x: 0, y: 0, width: info.width, height: info.height });
+    if (checks.labelsOverImage && labels.query(imageBounds).length === 0) {
+      const b = labels.features.map((f) => f.bbox).reduce((a, f) => [Math.min(a[0], f[0]), Math.min(a[1], f[1]), Math.max(a[2], f[2]), Math.max(a[3], f[3])]);
+      const crs = info.epsg === null ? 'the image CRS' : `EPSG:${info.epsg}`;
+      throw new InvalidInputError(
+        `${spec.labels.uri}: none of its ${labels.features.length} features lies over ${spec.image} ` +
+          `(labels span [${b.map(round).join(', ')}], the image [${imageBounds.map(round).join(', ')}], in ${crs}); wrong file or CRS?`,
+      );
+    }
     const shape: [number, number, number] = [bands.length, tileH, tileW];
     const total = planSize(info, spec.plan, spec.groups, await anchorsFor(spec, dataset, image));
     await claimChipShape(catalog, dataset, shape, info.dtype, spec.image);
@@ -102,8 +118,7 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
       const sensors = [...new Set([...dataset.sensors, ...[scene.platform, ...scene.instruments].filter((s) => s !== null)])];
       if (sensors.length !== dataset.sensors.length) await catalog.updateDataset(dataset.id, { sensors });
     }
-    const workflowId = Context.current().info.workflowExecution?.workflowId ?? null;
-    await catalog.recordIngest(dataset.id, { workflowId, at: new Date().toISOString(), ...spec, ...(scene ? { scene } : {}) });
+    await catalog.recordIngest(dataset.id, { workflowId: ingestRun(), at: new Date().toISOString(), ...spec, ...(scene ? { scene } : {}) });
     const { skipped } = labels;
     return { total, ignoredFeatures: skipped.unknownClass + skipped.missingClass + skipped.unsupportedGeometry };
   }
@@ -138,7 +153,7 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
         });
         result.extent = extendExtent(result.extent, w);
       }
-      result.posted += await catalog.upsertDatapoints(points);
+      result.posted += await catalog.upsertDatapoints(points, { ingestRun: ingestRun() ?? undefined });
       ctx.heartbeat({ next: resumeAt + i + batch.length, result });
     }
     return result;
@@ -150,8 +165,42 @@ export function createIngestActivities(catalog: Catalog, resources: ActivityReso
     return catalog.counts(dataset.id);
   }
 
-  return { prepareIngest, ingestChunk, finishIngest };
+  /**
+   * A failed run takes back what it posted, so nothing of it looks like data: its datapoints (those an earlier
+   * run posted first are kept) and their chips; its ingest record says why it failed. Safe to repeat.
+   */
+  async function abandonIngest({ spec, message }: AbandonIngestInput): Promise<{ removed: number }> {
+    const ctx = Context.current();
+    const run = ingestRun();
+    if (!run) return { removed: 0 };
+    // Chips first (a chip may be stored before the catalog marks it cached), then the rows: a retry finds the ids.
+    const ids = await catalog.ingestRunIds(spec.datasetId, run);
+    for (let i = 0; i < ids.length; i += CHIP_DELETES) {
+      await Promise.all(ids.slice(i, i + CHIP_DELETES).map((id) => chips.deletePrefix(chipKey(spec.datasetId, id))));
+      ctx.heartbeat({ chipsDeleted: i });
+    }
+    const removed = await catalog.removeIngestRun(spec.datasetId, run);
+    // Left empty, the dataset takes no shape, bbox or source from the failed run: the next ingest starts afresh.
+    if ((await catalog.counts(spec.datasetId)).total === 0) {
+      await catalog.updateDataset(spec.datasetId, { shape: null, dtype: null, bbox: null, sources: [] });
+    }
+    await catalog.markIngestFailed(spec.datasetId, { workflowId: run, at: new Date().toISOString(), ...spec }, {
+      at: new Date().toISOString(),
+      message,
+      removed,
+    });
+    return { removed };
+  }
+
+  return { prepareIngest, ingestChunk, finishIngest, abandonIngest };
 }
+
+/** The ingest's workflow id: datapoints carry it so a failed run can take back what it posted. */
+function ingestRun(): string | null {
+  return Context.current().info.workflowExecution?.workflowId ?? null;
+}
+
+const round = (v: number) => Math.round(v * 1000) / 1000;
 
 async function rejectsNodata(image: ImageSource, w: PlannedWindow, spec: IngestSpec): Promise<boolean> {
   const raster = await image.readWindow(w, spec.bands);

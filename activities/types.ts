@@ -60,6 +60,12 @@ export interface FinishIngestInput {
   extent: [number, number, number, number] | null;
 }
 
+export interface AbandonIngestInput {
+  spec: IngestSpec;
+  /** What the user is told: the failure's own message. */
+  message: string;
+}
+
 export interface CacheChunkInput {
   datasetId: string;
   /** Half-open range of datapoints in posting order (for the summary and progress). */

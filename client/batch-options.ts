@@ -1,7 +1,8 @@
 /** The user's batch options (API and CLI), checked and turned into the batch workflow's input. */
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { InvalidInputError } from '../domain/errors.js';
 import type { BatchWorkflowInput } from '../workflows/batch.js';
-import { absoluteUri } from './ingest-options.js';
 
 export interface BatchOptions {
   /** Samples in the batch (all cached datapoints when omitted). */
@@ -14,7 +15,11 @@ export interface BatchOptions {
   shuffle?: boolean;
   /** gzip level 1-9 for images and masks (none by default: h5wasm's gzip is 10x slower to write). */
   compression?: number;
-  /** Where to write the file; by default under the data dir, with a `latest.h5` pointer. */
+  /**
+   * `batch()` and `veda batch`: where the client puts its copy of the file (any path). `startBatch` and schedules:
+   * a file name inside the dataset's batch folder, where the worker writes (by default a versioned file there,
+   * with a `latest.h5` pointer).
+   */
   out?: string;
 }
 
@@ -50,6 +55,22 @@ export function batchWorkflowInput(datasetId: string, options: BatchOptions): Ba
     seed: options.seed ?? 0,
     ...(options.shuffle !== undefined ? { shuffle: options.shuffle } : {}),
     ...(options.compression ? { compression: options.compression } : {}),
-    ...(options.out ? { output: absoluteUri(options.out) } : {}),
+    // Resolved by the worker inside the dataset's batch folder (an absolute path elsewhere is refused there).
+    ...(options.out ? { output: options.out } : {}),
   };
+}
+
+/** Copies a built batch file to the user's destination, atomically (a reader sees the old file or the new one). */
+export async function copyBatchFile(from: string, to: string): Promise<string> {
+  const target = path.resolve(to);
+  await mkdir(path.dirname(target), { recursive: true });
+  const tmp = `${target}.tmp-${process.pid}`;
+  try {
+    await copyFile(from, tmp);
+    await rename(tmp, target);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  return target;
 }

@@ -16,7 +16,7 @@ function addBatchOptions(cmd: Command): Command {
     .option('--seed <s>', 'seed of the shuffle and the split', intArg('--seed'), 0)
     .option('--no-shuffle', 'take samples in posting order')
     .option('--compression <level>', 'gzip level 1-9 for images and masks (default: none)', intArg('--compression'))
-    .option('--out <file.h5>', 'write here (default: a versioned file under the data dir, with a latest.h5 pointer)');
+    .option('--out <file.h5>', 'batch: copy the file here; schedule: a file name in the dataset\'s batch folder (default: a versioned file there, with a latest.h5 pointer)');
 }
 
 function batchOptions(o: Record<string, unknown>): BatchOptions {
@@ -51,9 +51,10 @@ export function registerBatchCommands(program: Command): void {
   ).action(async (id: string, o, cmd: Command) => {
     const opts = globals(cmd);
     await withVeda(opts, async (veda) => {
-      const run = await (await veda.fromId(id)).startBatch(batchOptions(o));
-      const final = (await follow(run, { ...opts, wait: true }, `batch of ${id}: workflow ${run.workflowId}`))!;
-      const file = { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, path: final.output, groups: final.groups, samples: final.total };
+      const { run, final, path } = await (await veda.fromId(id)).buildBatch(batchOptions(o), async (run) =>
+        (await follow(run, { ...opts, wait: true }, `batch of ${id}: workflow ${run.workflowId}`))!,
+      );
+      const file = { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, path, groups: final.groups, samples: final.total };
       emit(opts, file, () => `${file.path}\n  ${describeGroups(file.groups)}`);
     });
   });

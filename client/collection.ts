@@ -8,12 +8,14 @@ import { ForbiddenError, InvalidInputError, NotFoundError } from '../domain/erro
 import { decodeRle } from '../domain/labels/rle.js';
 import type { DetectionLabel, Label, PixelWindow, Raster, SegmentationLabel } from '../domain/types.js';
 import { datasetDoc, type DatasetDoc } from '../domain/catalog/dataset-doc.js';
+import { parseGroupName } from '../domain/catalog/validation.js';
 import { normalizeFedLabel, type FedLabel } from './feed-labels.js';
 import { absoluteUri, ingestSpec, type IngestOptions } from './ingest-options.js';
 import type { Veda } from './veda.js';
 import type { WorkflowRun } from './workflow-run.js';
 import { openBatch, type OpenedBatch } from '../domain/batches/index.js';
-import { batchWorkflowInput, type BatchOptions } from './batch-options.js';
+import { batchWorkflowInput, copyBatchFile, type BatchOptions } from './batch-options.js';
+import type { Progress } from '../workflows/progress.js';
 import { BatchSchedules } from './schedules.js';
 // Imagery, previews and batches load when first used: opening a collection (`veda show`) must stay fast.
 import type { PreviewOptions, RenderedPreview } from '../domain/preview/index.js';
@@ -102,8 +104,21 @@ export class VedaCollection {
     return this.veda.startWorkflow('cache', this.record, { datasetId: this.id }, `cache the chips of dataset ${this.id}`);
   }
 
-  /** Starts a batch workflow (cache what is missing, then write the HDF5 file); see `batch` to wait and open it. */
+  /**
+   * Starts a batch workflow (cache what is missing, then write the HDF5 file); see `batch` to wait and open it.
+   * The owner, or anyone for a public dataset that is fully cached (caching writes to the dataset).
+   */
   async startBatch(options: BatchOptions = {}): Promise<WorkflowRun> {
+    await this.refresh(); // it may have been unpublished or deleted since this handle was opened
+    if (this.record.userId !== this.veda.user) {
+      const { cached, total } = await this.catalog.counts(this.id);
+      if (cached < total) {
+        throw new ForbiddenError(
+          `${this.veda.user} may not build a batch of dataset ${this.id} yet: ${total - cached} of its ${total} datapoints ` +
+            `are not cached, and only its owner ${this.record.userId} may cache them`,
+        );
+      }
+    }
     const input = batchWorkflowInput(this.id, options);
     return this.veda.startWorkflow('batch', this.record, input, `batch of ${input.size ?? 'all'} samples`);
   }
@@ -113,9 +128,15 @@ export class VedaCollection {
    * has one sample array per group (`batch.train`, `batch.test`), read from the file on demand; close it when done.
    */
   async batch(size?: number, options: BatchOptions = {}): Promise<OpenedBatch> {
-    const run = await this.startBatch({ ...options, size: size ?? options.size });
-    const final = await run.result();
-    return openBatch(final.output!);
+    return openBatch((await this.buildBatch({ ...options, size: size ?? options.size })).path);
+  }
+
+  /** Builds a batch and waits for it; with `out`, copies the file there (the worker writes only under veda's storage). */
+  async buildBatch(options: BatchOptions = {}, follow?: (run: WorkflowRun) => Promise<Progress>): Promise<{ run: WorkflowRun; final: Progress; path: string }> {
+    const { out, ...rest } = options;
+    const run = await this.startBatch(rest);
+    const final = await (follow ? follow(run) : run.result());
+    return { run, final, path: out ? await copyBatchFile(final.output!, out) : final.output! };
   }
 
   /** The dataset's batch schedules (Temporal Schedules that rebuild batches). */
@@ -128,7 +149,7 @@ export class VedaCollection {
   async feed(pairs: FeedPair[], options: { group?: string } = {}): Promise<number> {
     this.requireOwner('feed');
     const group = options.group ?? 'train';
-    if (!group.trim()) throw new InvalidInputError('group names must not be empty');
+    parseGroupName(group);
     const [tileW, tileH] = this.record.tileSize;
     const points = pairs.map((pair, i): Datapoint => {
       const w = Array.isArray(pair.window)

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { GroupCount, IngestSpec } from '../activities/types.js';
 import type { DatasetRecord } from '../domain/catalog/types.js';
 import { InvalidInputError } from '../domain/errors.js';
+import { parseGroupName } from '../domain/catalog/validation.js';
 import { stacImageUri } from '../domain/imagery/index.js';
 import type { WindowPlan } from '../domain/types.js';
 
@@ -65,6 +66,20 @@ export function ingestSpec(dataset: DatasetRecord, options: IngestOptions): Inge
   } else {
     groups = [{ group: options.group ?? 'train', count: options.count ?? 0 }];
   }
+  for (const { group, count } of groups) {
+    parseGroupName(group);
+    if (options.groups && !(Number.isInteger(count) && count >= 0)) {
+      throw new InvalidInputError(`group ${group}: count ${String(count)} must be a whole number of at least 0`);
+    }
+  }
+  const strides = options.stride === undefined ? [] : typeof options.stride === 'number' ? [options.stride] : options.stride;
+  if (strides.length > 2 || strides.some((s) => !(Number.isInteger(s) && s >= 1))) {
+    throw new InvalidInputError(`stride ${JSON.stringify(options.stride)} must be a whole number of pixels of at least 1 (or [x, y])`);
+  }
+  if (options.jitter !== undefined && !(Number.isInteger(options.jitter) && options.jitter >= 0)) {
+    throw new InvalidInputError(`jitter ${String(options.jitter)} must be a whole number of pixels of at least 0`);
+  }
+  if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) throw new InvalidInputError(`seed ${String(options.seed)} must be an integer`);
   const sum = groups.reduce((n, g) => n + g.count, 0);
   const count = options.groups ? sum : options.count;
   if (options.groups && options.count !== undefined && options.count !== sum) {

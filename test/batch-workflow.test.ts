@@ -296,7 +296,8 @@ describe('a worker killed mid-batch', () => {
     try {
       // 300 chips of 6 x 128 x 128 with gzip level 9: several seconds of writing.
       const coll = await ingest('segmentation', { train: 300 }, 128, 21);
-      const out = path.join(stack.dataDir, 'exports', 'olinda.h5');
+      // startBatch's worker writes a named file only inside the dataset's batch folder.
+      const out = path.join(stack.dataDir, 'batches', coll.id, 'olinda.h5');
       const previous = await coll.batch(12, { out, seed: 1 });
       previous.close();
       const before = await summarizeWithH5py(out);

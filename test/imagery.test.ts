@@ -553,18 +553,30 @@ describe('errors a user can act on', () => {
 
   it('a corrupt block is InvalidInputError naming the file; other blocks still read', async () => {
     const path = await gdalTranslate(L7, join(dir, 'corrupt.tif'), [...tiled(), ...compress('DEFLATE')]);
-    const { offset, size } = await gdalBlockLocation(path, 0, 0);
+    const { offset, size } = await gdalBlockLocation(path, 1, 1);
     const file = await open(path, 'r+');
     await file.write(Buffer.alloc(size, 0xa5), 0, size, offset);
     await file.close();
     const image = await openImage(path);
-    const err = await image.readWindow({ x: 0, y: 0, width: 8, height: 8 }).catch((e: unknown) => e);
+    const err = await image.readWindow({ x: 70, y: 70, width: 8, height: 8 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as Error).message).toContain(path);
-    const clean = { x: 100, y: 100, width: 20, height: 20 };
+    expect((err as Error).message).toMatch(/corrupt block: block 7 .* is not valid DEFLATE data/);
+    const clean = { x: 200, y: 200, width: 20, height: 20 };
     const [reference] = await readGdalWindows(path, [{ window: clean }]);
     expect(firstDifference(bytesOf((await image.readWindow(clean)).data), reference!)).toBeNull();
     await image.close();
+  });
+
+  it('a corrupt first block fails at open, before any window is planned', async () => {
+    const path = await gdalTranslate(L7, join(dir, 'corrupt-first.tif'), [...tiled(), ...compress('DEFLATE')]);
+    const { offset, size } = await gdalBlockLocation(path, 0, 0);
+    const file = await open(path, 'r+');
+    await file.write(Buffer.alloc(size, 0xa5), 0, size, offset);
+    await file.close();
+    const err = await openImage(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as Error).message).toContain(`${path}: corrupt block: block 0`);
   });
 
   it('a window outside the image or bad band numbers are InvalidInputError', async () => {

@@ -20,12 +20,20 @@ export function chunkRanges(total: number, chunkSize: number, maxChunks = 2000):
 export async function mapBounded<T, R>(items: T[], parallelism: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failure: { error: unknown } | null = null;
+  // After a failure no new item starts, and the call settles only when the items in flight have: a failed ingest
+  // takes back what it posted, so no chunk may still be posting then.
   const lanes = Array.from({ length: Math.max(1, Math.min(parallelism, items.length)) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const i = next++;
-      results[i] = await fn(items[i]!, i);
+      try {
+        results[i] = await fn(items[i]!, i);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   });
   await Promise.all(lanes);
+  if (failure) throw (failure as { error: unknown }).error;
   return results;
 }

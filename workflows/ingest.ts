@@ -3,13 +3,15 @@
  *
  * The plan is a pure function of the image and the spec, so every chunk activity recomputes its slice of it:
  * only ranges travel through the history, and a retried chunk posts the same datapoint ids (no duplicates).
+ * A run that fails takes back the datapoints (and chips) it posted and records why on the dataset, so a broken
+ * input never leaves anything that looks like data; a cancelled run keeps them, for a new run to resume.
  */
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { DatasetCounts, IngestSpec } from '../activities/types.js';
 import type { VedaActivities } from '../activities/index.js';
 import { chunkRanges, mapBounded } from './chunks.js';
 import { runCacheStage } from './cache.js';
-import { percent, type Progress } from './progress.js';
+import { failureMessage, percent, type Progress } from './progress.js';
 import { runTracked } from './tracked.js';
 import { ACTIVITY_OPTIONS, reportStage, reportProgress } from './reporting.js';
 
@@ -31,44 +33,60 @@ export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progre
   const chunkSize = input.chunkSize ?? 128;
   const parallelism = input.parallelism ?? 4;
   return runTracked('ingest', spec.datasetId, async (progress) => {
-    reportStage(progress, 'planning', spec.mlType);
-    const prepared = await activities.prepareIngest.executeWithOptions(
-      { ...ACTIVITY_OPTIONS, summary: `check ${spec.image.split('/').pop()} and the labels, plan ${spec.plan.strategy} windows of dataset ${spec.datasetId}` },
-      [spec],
-    );
-    progress.total = progress.planned = prepared.total;
-    progress.ignoredFeatures = prepared.ignoredFeatures;
-
-    reportStage(progress, 'posting');
-    // One part per scene; each chunk is a range of one scene's plan and reads that scene.
-    const parts = prepared.scenes ?? [{ spec, total: prepared.total }];
-    const sceneNote = (part: number) => (parts.length > 1 ? ` (scene ${part + 1}/${parts.length}: ${parts[part]!.spec.image.split('/').pop()})` : '');
-    const extents: Array<[number, number, number, number] | null> = parts.map(() => null);
-    const ranges = parts.flatMap((part, p) => chunkRanges(part.total, chunkSize).map((range) => ({ part: p, ...range })));
-    await mapBounded(ranges, parallelism, async ({ part, start, end }, i) => {
-      const { spec: sceneSpec, total } = parts[part]!;
-      const result = await activities.ingestChunk.executeWithOptions(
-        { ...ACTIVITY_OPTIONS, summary: `label and post windows ${start}-${end - 1} of ${total} of dataset ${spec.datasetId} (chunk ${i + 1}/${ranges.length})${sceneNote(part)}` },
-        [{ spec: sceneSpec, start, end }],
+    try {
+      await ingestStages(input, progress, chunkSize, parallelism);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const { removed } = await activities.abandonIngest.executeWithOptions(
+        { ...ACTIVITY_OPTIONS, summary: `take back the datapoints this failed run posted to dataset ${spec.datasetId}` },
+        [{ spec, message: failureMessage(err) }],
       );
-      progress.done += result.windows;
-      progress.posted += result.posted;
-      progress.skipped += result.skipped;
-      if (result.extent) extents[part] = unionExtent(extents[part] ?? null, result.extent);
-      reportProgress(progress);
-    });
-    let counts!: DatasetCounts;
-    for (const [p, part] of parts.entries()) {
-      counts = await activities.finishIngest.executeWithOptions(
-        { ...ACTIVITY_OPTIONS, summary: `count datapoints and update the bbox of dataset ${spec.datasetId}${sceneNote(p)}` },
-        [{ spec: part.spec, extent: extents[p] ?? null }],
-      );
+      progress.posted = 0;
+      progress.removed = removed;
+      throw err;
     }
-    progress.groups = counts.groups;
-    progress.percentCached = percent(counts.cached, counts.total);
-
-    if (input.cache !== false) await runCacheStage(activities, progress, counts.total, chunkSize, parallelism);
   });
+}
+
+async function ingestStages(input: IngestWorkflowInput, progress: Progress, chunkSize: number, parallelism: number): Promise<void> {
+  const { spec } = input;
+  reportStage(progress, 'planning', spec.mlType);
+  const prepared = await activities.prepareIngest.executeWithOptions(
+    { ...ACTIVITY_OPTIONS, summary: `check ${spec.image.split('/').pop()} and the labels, plan ${spec.plan.strategy} windows of dataset ${spec.datasetId}` },
+    [spec],
+  );
+  progress.total = progress.planned = prepared.total;
+  progress.ignoredFeatures = prepared.ignoredFeatures;
+
+  reportStage(progress, 'posting');
+  // One part per scene; each chunk is a range of one scene's plan and reads that scene.
+  const parts = prepared.scenes ?? [{ spec, total: prepared.total }];
+  const sceneNote = (part: number) => (parts.length > 1 ? ` (scene ${part + 1}/${parts.length}: ${parts[part]!.spec.image.split('/').pop()})` : '');
+  const extents: Array<[number, number, number, number] | null> = parts.map(() => null);
+  const ranges = parts.flatMap((part, p) => chunkRanges(part.total, chunkSize).map((range) => ({ part: p, ...range })));
+  await mapBounded(ranges, parallelism, async ({ part, start, end }, i) => {
+    const { spec: sceneSpec, total } = parts[part]!;
+    const result = await activities.ingestChunk.executeWithOptions(
+      { ...ACTIVITY_OPTIONS, summary: `label and post windows ${start}-${end - 1} of ${total} of dataset ${spec.datasetId} (chunk ${i + 1}/${ranges.length})${sceneNote(part)}` },
+      [{ spec: sceneSpec, start, end }],
+    );
+    progress.done += result.windows;
+    progress.posted += result.posted;
+    progress.skipped += result.skipped;
+    if (result.extent) extents[part] = unionExtent(extents[part] ?? null, result.extent);
+    reportProgress(progress);
+  });
+  let counts!: DatasetCounts;
+  for (const [p, part] of parts.entries()) {
+    counts = await activities.finishIngest.executeWithOptions(
+      { ...ACTIVITY_OPTIONS, summary: `count datapoints and update the bbox of dataset ${spec.datasetId}${sceneNote(p)}` },
+      [{ spec: part.spec, extent: extents[p] ?? null }],
+    );
+  }
+  progress.groups = counts.groups;
+  progress.percentCached = percent(counts.cached, counts.total);
+
+  if (input.cache !== false) await runCacheStage(activities, progress, counts.total, chunkSize, parallelism);
 }
 
 function unionExtent(

@@ -18,6 +18,8 @@ export interface Progress {
   groups: Record<string, number>;
   /** Datapoints this run added (a re-run of the same plan adds 0). */
   posted: number;
+  /** Datapoints a failed ingest had posted and took back (set only on failure). */
+  removed?: number;
   /** Windows rejected by the plan's nodata threshold. */
   skipped: number;
   /** Label features ignored because their class is not one of the dataset's classes. */

@@ -4,7 +4,7 @@
  * for workflows, the Temporal Web UI page.
  */
 import type { Dtype, MlType } from '../types.js';
-import type { DatasetCounts, DatasetRecord } from './types.js';
+import type { DatasetCounts, DatasetRecord, IngestFailure } from './types.js';
 
 export interface DocLink {
   href: string;
@@ -38,6 +38,8 @@ export interface DatasetDoc {
   created_at: string;
   updated_at: string;
   percent_cached: number;
+  /** The latest ingest: its workflow and image, and, when it failed, why (its datapoints were taken back). */
+  last_ingest: LastIngest | null;
   links: {
     self: DocLink;
     update: DocLink;
@@ -48,6 +50,13 @@ export interface DatasetDoc {
     /** The dataset's workflows in the Temporal Web UI (when its address is known). */
     workflows?: DocLink;
   };
+}
+
+export interface LastIngest {
+  workflowId: string | null;
+  image: string | null;
+  at: string | null;
+  failed: IngestFailure | null;
 }
 
 export interface DocContext {
@@ -77,6 +86,7 @@ export function datasetDoc(record: DatasetRecord, counts: DatasetCounts, ctx: Do
     created_at: record.createdAt.toISOString(),
     updated_at: record.updatedAt.toISOString(),
     percent_cached: counts.total > 0 ? Math.round((1000 * counts.cached) / counts.total) / 10 : 0,
+    last_ingest: lastIngest(record),
     links: {
       self: { href: self, method: 'GET', command: `veda show ${record.id}` },
       update: { href: self, method: 'PUT', command: `veda ingest ${record.id} --image ... --labels ...` },
@@ -87,4 +97,10 @@ export function datasetDoc(record: DatasetRecord, counts: DatasetCounts, ctx: Do
       ...(ctx.workflowsUrl ? { workflows: { href: ctx.workflowsUrl, method: 'GET' as const } } : {}),
     },
   };
+}
+
+function lastIngest(record: DatasetRecord): LastIngest | null {
+  const last = record.ingests.at(-1) as { workflowId?: string; image?: string; at?: string; failed?: IngestFailure } | undefined;
+  if (!last) return null;
+  return { workflowId: last.workflowId ?? null, image: last.image ?? null, at: last.at ?? null, failed: last.failed ?? null };
 }

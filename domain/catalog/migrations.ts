@@ -72,6 +72,15 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'datapoints remember the ingest run that posted them',
+    statements: [
+      // Null for fed datapoints; an ingest that fails removes the datapoints it posted (removeIngestRun).
+      `alter table datapoints add column ingest_run text`,
+      `create index datapoints_ingest_run_idx on datapoints (dataset_id, ingest_run) where ingest_run is not null`,
+    ],
+  },
 ];
 
 /** Any constant unlikely to collide with other users of advisory locks on a shared database. */

@@ -21,6 +21,7 @@ import type {
   DatasetCounts,
   DatasetPatch,
   DatasetRecord,
+  IngestFailure,
   DatasetSearch,
   NewDataset,
 } from './types.js';
@@ -59,8 +60,8 @@ async function lockDatasets(tx: SqlQueryable, datasetIds: string[]): Promise<voi
 /** Rows of a JSON array of datapoint records, in array order (`ord`). */
 const DATAPOINT_RECORDSET = `rows from (jsonb_to_recordset($1::text::jsonb) as (
     dataset_id text, id text, grp text, source text, x integer, y integer, w integer, h integer,
-    label jsonb, chip_key text
-  )) with ordinality as r(dataset_id, id, grp, source, x, y, w, h, label, chip_key, ord)`;
+    label jsonb, chip_key text, ingest_run text
+  )) with ordinality as r(dataset_id, id, grp, source, x, y, w, h, label, chip_key, ingest_run, ord)`;
 
 /**
  * The catalog over SQL, for PostgreSQL and PGlite alike (see sql-client.ts). Every write is one statement or
@@ -189,6 +190,36 @@ export class SqlCatalog implements Catalog {
     return datasetFromRow(rows[0]);
   }
 
+  async removeIngestRun(datasetId: string, ingestRun: string): Promise<{ removed: number; chipKeys: string[] }> {
+    const { rows } = await this.client.query<{ chip_key: string | null }>(
+      `with removed as (
+         delete from datapoints where dataset_id = $1::text and ingest_run = $2::text returning chip_key
+       ), touched as (
+         update datasets set updated_at = now() where id = $1::text and exists (select 1 from removed)
+       )
+       select chip_key from removed`,
+      [datasetId, ingestRun],
+    );
+    return { removed: rows.length, chipKeys: rows.flatMap((row) => (row.chip_key ? [row.chip_key] : [])) };
+  }
+
+  async markIngestFailed(id: string, ingest: { workflowId: string } & Record<string, unknown>, failure: IngestFailure): Promise<DatasetRecord> {
+    const { rows } = await this.client.query<DatasetRow>(
+      `update datasets set
+         ingests = case
+           when exists (select 1 from jsonb_array_elements(ingests) e where e->>'workflowId' = $2::text)
+           then (select jsonb_agg(case when e->>'workflowId' = $2::text then e || jsonb_build_object('failed', $4::text::jsonb) else e end
+                                  order by ord)
+                 from jsonb_array_elements(ingests) with ordinality as t(e, ord))
+           else ingests || jsonb_build_array($3::text::jsonb || jsonb_build_object('failed', $4::text::jsonb)) end,
+         updated_at = now()
+       where id = $1::text returning ${DATASET_COLUMNS}`,
+      [id, ingest.workflowId, json(ingest), json(failure)],
+    );
+    if (!rows[0]) throw notFound(id);
+    return datasetFromRow(rows[0]);
+  }
+
   async extendBbox(id: string, bbox: [number, number, number, number]): Promise<DatasetRecord> {
     if (bbox.length !== 4 || !bbox.every(Number.isFinite) || bbox[0] > bbox[2] || bbox[1] > bbox[3]) {
       throw new InvalidInputError(`bbox [${bbox.join(', ')}] is not [minLon, minLat, maxLon, maxLat]`);
@@ -243,7 +274,7 @@ export class SqlCatalog implements Catalog {
     return rows.map(datasetFromRow);
   }
 
-  async upsertDatapoints(points: Datapoint[]): Promise<number> {
+  async upsertDatapoints(points: Datapoint[], options: { ingestRun?: string } = {}): Promise<number> {
     const valid = parseDatapoints(points);
     if (valid.length === 0) return 0;
     const datasetIds = [...new Set(valid.map((point) => point.datasetId))];
@@ -260,15 +291,15 @@ export class SqlCatalog implements Catalog {
       // in the batch's order so `seq` keeps posting order; ids already present are skipped.
       const { rows } = await tx.query<{ inserted: number }>(
         `with inserted as (
-           insert into datapoints (dataset_id, id, grp, source, x, y, w, h, label, chip_key)
-           select dataset_id, id, grp, source, x, y, w, h, label, chip_key from ${DATAPOINT_RECORDSET} order by ord
+           insert into datapoints (dataset_id, id, grp, source, x, y, w, h, label, chip_key, ingest_run)
+           select dataset_id, id, grp, source, x, y, w, h, label, chip_key, ingest_run from ${DATAPOINT_RECORDSET} order by ord
            on conflict (dataset_id, id) do nothing
            returning dataset_id
          ), touched as (
            update datasets set updated_at = now() where id in (select dataset_id from inserted)
          )
          select count(*)::int as inserted from inserted`,
-        [json(valid.map(datapointRecord))],
+        [json(valid.map((point) => ({ ...datapointRecord(point), ingest_run: options.ingestRun ?? null })))],
       );
       return rows[0]!.inserted;
     });

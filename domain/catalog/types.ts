@@ -50,6 +50,14 @@ export interface Datapoint {
   chipKey: string | null;
 }
 
+/** Why an ingest run failed, kept on its ingest record (`ingests[i].failed`) and shown in the dataset document. */
+export interface IngestFailure {
+  at: string;
+  message: string;
+  /** Datapoints the run had posted, removed again (they never count as the dataset's data). */
+  removed: number;
+}
+
 export interface DatasetCounts {
   /** Datapoints per group, e.g. { train: 100, test: 25 }. */
   groups: Record<string, number>;
@@ -93,8 +101,15 @@ export interface Catalog {
   /** Deletes the dataset and its datapoints; returns false when there was nothing to delete. */
   deleteDataset(id: string): Promise<boolean>;
   searchDatasets(query: DatasetSearch): Promise<DatasetRecord[]>;
-  /** Inserts datapoints whose id is new; returns how many were inserted (existing ids are left untouched). */
-  upsertDatapoints(points: Datapoint[]): Promise<number>;
+  /**
+   * Inserts datapoints whose id is new; returns how many were inserted (existing ids are left untouched, and keep
+   * the run that first posted them). `ingestRun` (the ingest's workflow id) lets removeIngestRun take them back.
+   */
+  upsertDatapoints(points: Datapoint[], options?: { ingestRun?: string }): Promise<number>;
+  /** Deletes the datapoints `ingestRun` posted (a failed ingest); returns how many and the chip keys to delete. */
+  removeIngestRun(datasetId: string, ingestRun: string): Promise<{ removed: number; chipKeys: string[] }>;
+  /** Marks the ingest record of `ingest.workflowId` failed (appending `ingest` when the run never recorded one). */
+  markIngestFailed(id: string, ingest: { workflowId: string } & Record<string, unknown>, failure: IngestFailure): Promise<DatasetRecord>;
   counts(datasetId: string): Promise<DatasetCounts>;
   /**
    * Datapoints in posting order (stable), half-open [offset, offset + limit), optionally one group only. For random

@@ -9,6 +9,10 @@ export const MAX_TILE_SIZE = 4096;
 /** Checked, never trimmed: ids must round-trip unchanged. */
 const nonEmpty = z.string().refine((text) => text.trim().length > 0, { error: 'must not be empty' });
 const tileEdge = z.int().positive().max(MAX_TILE_SIZE);
+/** A data group names an HDF5 group (`/train`) in batches: one plain path segment, printable. */
+const groupName = nonEmpty.refine((name) => name !== '.' && name !== '..' && !/[/\\\u0000-\u001f\u007f]/.test(name), {
+  error: 'must be one name without /, \\, control characters, "." or ".."',
+});
 const mlType = z.enum(ML_TYPES);
 
 const classes = z
@@ -66,7 +70,7 @@ const datasetSearchSchema = z
 const datapointSchema = z.object({
   id: nonEmpty,
   datasetId: nonEmpty,
-  group: nonEmpty,
+  group: groupName,
   source: nonEmpty,
   window: z.object({
     x: z.int().nonnegative(),
@@ -123,4 +127,5 @@ export const parsePage = (value: DatapointPage) => parse(pageSchema, value, 'dat
 export const parsePositiveSize = (value: number) => parse(z.int().positive(), value, 'chunk size');
 export const parseChips = (value: Array<{ id: string; chipKey: string }>) => parse(chipsSchema, value, 'chips');
 export const parseLimit = (value: number) => parse(z.int().nonnegative(), value, 'limit');
+export const parseGroupName = (value: string) => parse(groupName, value, `group name ${JSON.stringify(value)}`);
 export const parseRunKind = (value: string) => parse(nonEmpty, value, 'run kind');

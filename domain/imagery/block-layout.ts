@@ -49,7 +49,7 @@ const SUPPORTED_COMPRESSIONS = new Set([1, 5, JPEG_COMPRESSION, 8, 32773, 32946,
 
 const PREDICTED_COMPRESSIONS = new Set([5, 8, 32946, 50000]);
 
-function compressionName(code: number): string {
+export function compressionName(code: number): string {
   return COMPRESSION_NAMES[code] ?? `unknown (code ${code})`;
 }
 
@@ -101,6 +101,10 @@ export async function describeBlocks(image: GeoTIFFImage, uri: string, littleEnd
   }
   const format = sampleFormats[0] ?? 1;
   const bits = bitsPerSample[0] ?? 1;
+  if (format === 0 || bits === 0) {
+    // Tag values that lie past the end of a truncated file are read as zeros.
+    throw new InvalidInputError(`${uri}: corrupt TIFF directory (BitsPerSample ${bits}, SampleFormat ${format}): the file is truncated or damaged`);
+  }
   const mixed = bitsPerSample.some((b) => b !== bits) || sampleFormats.some((f) => f !== format);
   if (mixed) {
     throw new InvalidInputError(`${uri}: bands with different sample types are not supported`);

@@ -21,8 +21,8 @@ export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
  * "Request failed", and a user needs to know a URL is missing (404) rather than have it retried.
  *
  * Errors: 404/410 -> NotFoundError; other 4xx and a server that ignores Range (HTTP 200: a full download for
- * every block) -> InvalidInputError; network errors, 5xx, 408, 429 and a request that takes longer than
- * `timeoutMs` (a hanging server) -> RemoteReadError (retryable).
+ * every block) and a body shorter than its range says -> InvalidInputError; network errors, 5xx, 408, 429 and a
+ * request that takes longer than `timeoutMs` (a hanging server) -> RemoteReadError (retryable).
  */
 export class HttpRangeSource implements TiffSource {
   private size: number | null = null;
@@ -101,12 +101,22 @@ export class HttpRangeSource implements TiffSource {
     if (status === 206) {
       const total = /\/(\d+)\s*$/.exec(response.headers.get('content-range') ?? '')?.[1];
       if (total !== undefined) this.size = Number(total);
+      let body: Uint8Array;
       try {
-        return new Uint8Array(await response.arrayBuffer()); // the same signal bounds the body
+        body = new Uint8Array(await response.arrayBuffer()); // the same signal bounds the body
       } catch (err) {
         if (signal?.aborted) throw err;
         throw failed(err);
       }
+      // Short of what was asked and of what the file holds there: the server's length is wrong.
+      const expected = this.size === null ? length : Math.max(0, Math.min(length, this.size - offset));
+      if (body.length < expected) {
+        throw new InvalidInputError(
+          `${this.url}: the server sent ${body.length} bytes for bytes ${offset}-${offset + length - 1} of a file it says ` +
+            `holds ${this.size ?? 'an unknown number of'} bytes: its length is wrong (or the file changed)`,
+        );
+      }
+      return body;
     }
     await response.body?.cancel();
     if (status === 404 || status === 410) throw new NotFoundError(`${this.what} URL not found (HTTP ${status}): ${this.url}`);

@@ -5,7 +5,8 @@ import { bytesPerSample } from './dtypes.js';
 import { stackBands } from './band-stack.js';
 import { readImageInfo } from './image-info.js';
 import { isStacItemUri, resolveStacImage } from './stac-item.js';
-import { openTiff } from './tiff-source.js';
+import { openTiff, type OpenTiffOptions } from './tiff-source.js';
+import { readBlockIndex } from './block-index.js';
 import { assertWindowInImage, resolveBands } from './window-checks.js';
 import { WindowReader } from './window-reader.js';
 
@@ -17,7 +18,7 @@ export interface ImageSource {
   close(): Promise<void>;
 }
 
-export interface OpenImageOptions {
+export interface OpenImageOptions extends OpenTiffOptions {
   /** Bound on decoded blocks kept for reuse by later windows (default 128 MiB). */
   blockCacheBytes?: number;
 }
@@ -36,7 +37,7 @@ export async function openImage(uri: string, options: OpenImageOptions = {}): Pr
   const opened = new Map<string, Promise<ImageSource>>();
   const open = (href: string) => {
     let image = opened.get(href);
-    if (!image) opened.set(href, (image = openGeoTiff(href, { blockCacheBytes: cacheBytes })));
+    if (!image) opened.set(href, (image = openGeoTiff(href, { ...options, blockCacheBytes: cacheBytes })));
     return image;
   };
   try {
@@ -55,14 +56,17 @@ export async function openImage(uri: string, options: OpenImageOptions = {}): Pr
 
 /**
  * Opens a GeoTIFF / Cloud-Optimized GeoTIFF from a local path or an http(s) URL (read with range requests).
- * Always the full-resolution image, never an overview. Errors: NotFoundError for a missing file or an HTTP
- * 404/410; InvalidInputError for anything else wrong with the input (not a TIFF, unsupported compression or
- * sample type, unreadable file, other HTTP 4xx); network failures and HTTP 5xx stay ordinary (retryable) errors.
+ * Always the full-resolution image, never an overview. Checks the file's structure before any window is read (see
+ * readBlockIndex) and decodes its first block, so a broken file fails at open. Errors: NotFoundError for a missing
+ * file or an HTTP 404/410; InvalidInputError for anything else wrong with the input (empty, not a TIFF, truncated,
+ * corrupt, unsupported compression or sample type, a TIFF bomb, other HTTP 4xx); network failures, timeouts and
+ * HTTP 5xx stay ordinary (retryable) errors.
  */
 async function openGeoTiff(uri: string, options: OpenImageOptions = {}): Promise<ImageSource> {
-  const { tiff, image } = await openTiff(uri);
+  const { tiff, image, fileSize } = await openTiff(uri, options);
   try {
     const layout = await describeBlocks(image, uri, tiff.littleEndian);
+    const index = await readBlockIndex(image, layout, fileSize, uri);
     const info = await readImageInfo(image, uri, layout);
     const jpegTables = await image.getFileDirectory().loadValue('JPEGTables');
     const decoder = await decoderFor(layout.compression, {
@@ -75,7 +79,8 @@ async function openGeoTiff(uri: string, options: OpenImageOptions = {}): Promise
       JPEGTables: jpegTables ? Uint8Array.from(jpegTables) : undefined,
     });
     const cacheBytes = options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES;
-    const reader = new WindowReader(image, tiff.source, layout, decoder, info.nodata, uri, cacheBytes);
+    const reader = new WindowReader(tiff.source, layout, index, decoder, info.nodata, uri, cacheBytes);
+    await reader.checkFirstBlock();
     let closed = false;
     return {
       info,

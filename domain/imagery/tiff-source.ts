@@ -8,10 +8,17 @@ export interface OpenedTiff {
   tiff: GeoTIFF;
   /** The full-resolution image (IFD 0); overviews and masks follow it and are never read. */
   image: GeoTIFFImage;
+  /** Bytes in the file (for a URL, as the server reports it), to check that every block lies inside it. */
+  fileSize: number;
+}
+
+export interface OpenTiffOptions {
+  /** Remote images: a request with no response for this long fails (retryably). Default 30 s. */
+  httpTimeoutMs?: number;
 }
 
 /** Opens a TIFF from a local path, a file: URL or an http(s) URL, mapping failures to errors a user can act on. */
-export async function openTiff(uri: string): Promise<OpenedTiff> {
+export async function openTiff(uri: string, options: OpenTiffOptions = {}): Promise<OpenedTiff> {
   if (uri.trim() === '') throw new InvalidInputError('no image given: the image location is empty');
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
   const isRemote = scheme === 'http' || scheme === 'https';
@@ -19,21 +26,27 @@ export async function openTiff(uri: string): Promise<OpenedTiff> {
     throw new InvalidInputError(`${uri}: unsupported image location (use a local path or an http(s) URL)`);
   }
   const path = scheme === 'file' ? fileURLToPath(uri) : uri;
-  if (!isRemote) await assertReadableFile(path);
+  const localSize = isRemote ? 0 : await readableFileSize(path);
+  if (!isRemote && localSize === 0) throw new InvalidInputError(`${uri} is empty (0 bytes), not a TIFF file`);
+  const remote = isRemote ? new HttpRangeSource(uri, options.httpTimeoutMs) : null;
   let tiff: GeoTIFF | undefined;
   try {
-    tiff = isRemote ? await GeoTIFF.fromSource(new HttpRangeSource(uri)) : await fromFile(path);
-    return { tiff, image: await tiff.getImage(0) };
+    tiff = remote ? await GeoTIFF.fromSource(remote) : await fromFile(path);
+    const image = await tiff.getImage(0);
+    const fileSize = remote ? remote.fileSize : localSize;
+    if (fileSize === null) throw new InvalidInputError(`${uri}: the server did not say how large the file is (no Content-Range total)`);
+    return { tiff, image, fileSize };
   } catch (err) {
     await tiff?.close();
     throw asOpenError(uri, err);
   }
 }
 
-async function assertReadableFile(path: string): Promise<void> {
+async function readableFileSize(path: string): Promise<number> {
   try {
     const stats = await stat(path);
     if (!stats.isFile()) throw new InvalidInputError(`${path} is not a file`);
+    return stats.size;
   } catch (err) {
     if (isVedaError(err)) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -48,6 +61,6 @@ function asOpenError(uri: string, err: unknown): unknown {
     return err;
   }
   const message = (err as Error).message ?? String(err);
-  if (/byte order|magic number/i.test(message)) return new InvalidInputError(`${uri} is not a TIFF file`);
+  if (/byte order|magic number/i.test(message)) return new InvalidInputError(`${uri} is not a TIFF file (no TIFF signature)`);
   return new InvalidInputError(`${uri} is not a readable TIFF: ${message}`);
 }

@@ -1,8 +1,9 @@
-import type { BaseDecoder, GeoTIFF, GeoTIFFImage } from 'geotiff';
+import type { BaseDecoder, GeoTIFF } from 'geotiff';
+import type { BlockIndex } from './block-index.js';
 import { InvalidInputError } from '../errors.js';
 import type { PixelWindow, Raster, TypedArray } from '../types.js';
 import { BlockCache } from './block-cache.js';
-import type { BlockLayout } from './block-layout.js';
+import { compressionName, type BlockLayout } from './block-layout.js';
 import { nativeSamples } from './block-samples.js';
 import { allocateSamples, bytesPerSample } from './dtypes.js';
 
@@ -16,9 +17,10 @@ export class WindowReader {
   private readonly sampleBytes: number;
 
   constructor(
-    private readonly image: GeoTIFFImage,
     private readonly source: GeoTIFF['source'],
     private readonly layout: BlockLayout,
+    /** Offsets and byte counts of every block, checked against the file by readBlockIndex. */
+    private readonly index: BlockIndex,
     /** Decodes a block's bytes; built without the predictor, which nativeSamples undoes. */
     private readonly decoder: BaseDecoder,
     private readonly nodata: number | null,
@@ -47,6 +49,16 @@ export class WindowReader {
     }
     await Promise.all(copies);
     return { dtype, bands: bands.length, width, height, data: out };
+  }
+
+  /** Decodes the first stored block, so bytes that are not what the header says fail at open, not mid-run. */
+  async checkFirstBlock(): Promise<void> {
+    const first = this.index.byteCounts.findIndex((count) => count > 0);
+    if (first < 0) return;
+    const { blocksAcross, blocksDown } = this.layout;
+    const plane = Math.floor(first / (blocksAcross * blocksDown));
+    const inPlane = first % (blocksAcross * blocksDown);
+    await this.block(inPlane % blocksAcross, Math.floor(inPlane / blocksAcross), plane);
   }
 
   clear(): void {
@@ -94,13 +106,8 @@ export class WindowReader {
     // TIFF block order: planes (band-interleaved only), then rows of blocks, then blocks in a row.
     const index = (plane * blocksDown + by) * blocksAcross + bx;
     return this.cache.get(index, samples * this.sampleBytes, async () => {
-      const fd = this.image.getFileDirectory();
-      const [offset, byteCount] = (
-        await Promise.all([
-          fd.loadValueIndexed(tiled ? 'TileOffsets' : 'StripOffsets', index),
-          fd.loadValueIndexed(tiled ? 'TileByteCounts' : 'StripByteCounts', index),
-        ])
-      ).map(Number) as [number, number];
+      const offset = this.index.offsets[index]!;
+      const byteCount = this.index.byteCounts[index]!;
       if (byteCount === 0) {
         // A sparse block (never written): GDAL reads it as nodata, or 0 without one.
         return allocateSamples(this.layout.dtype, samples).fill(this.nodata ?? 0);
@@ -111,12 +118,15 @@ export class WindowReader {
         decoded = (await this.decoder.decode(compressed!)) as ArrayBuffer;
       } catch (err) {
         // The same bytes fail the same way every time: not worth a retry.
-        throw new InvalidInputError(`${this.uri}: block ${index} cannot be decoded: ${(err as Error).message}`);
+        throw new InvalidInputError(
+          `${this.uri}: corrupt block: block ${index} (bytes ${offset}-${offset + byteCount - 1}) is not valid ` +
+            `${compressionName(this.layout.compression)} data (${(err as Error).message})`,
+        );
       }
       if (decoded.byteLength < samples * this.sampleBytes) {
         throw new InvalidInputError(
           `${this.uri}: block ${index} decodes to ${decoded.byteLength} bytes, expected ` +
-            `${samples * this.sampleBytes} (corrupt file?)`,
+            `${samples * this.sampleBytes}: corrupt block`,
         );
       }
       return nativeSamples(decoded, this.layout, rows);
