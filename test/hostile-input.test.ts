@@ -222,16 +222,8 @@ table('image servers', [
     kind: 'RemoteReadError (retryable)', message: /GET http:.*\/hang\/scene\.tif: no complete response within 500 ms/ },
   { name: 'HTTP: a server that answers 500', run: () => openImage(`${http.url}/500/scene.tif`), kind: 'RemoteReadError (retryable)',
     message: /GET http:.*\/500\/scene\.tif: HTTP 500 Internal Server Error/ },
-  { name: 'HTTP: a server that lies about the length', run: async () => {
-    // It claims twice the bytes: blocks seem inside the file, and the lie shows when the last rows are read.
-    const image = await openImage(`${http.url}/lies/scene.tif`);
-    try {
-      return await image.readWindow({ x: 0, y: 340, width: 64, height: 12 });
-    } finally {
-      await image.close();
-    }
-  }, kind: invalid,
-    message: /lies\/scene\.tif: the server sent \d+ bytes for bytes \d+-\d+ of a file it says holds 1596906 bytes: its length is wrong/ },
+  { name: 'HTTP: a server that lies about the length', run: () => ingest({ image: `${http.url}/lies/scene.tif` }), kind: invalid,
+    message: /lies\/scene\.tif: the server sent 32768 bytes for bytes 0-65535 of a file it says holds 798453 bytes: its length is wrong/ },
   { name: 'HTTP: a server that ignores Range', run: () => ingest({ image: `${http.url}/whole/scene.tif` }), kind: invalid,
     message: /whole\/scene\.tif: the server ignored the Range header \(HTTP 200\)/ },
   { name: 'HTTP: a missing URL (404)', run: () => ingest({ image: `${http.url}/ok/nowhere.tif` }), kind: 'NotFoundError',
@@ -256,9 +248,9 @@ table('label files', [
     await writeFile(fixture('inf.geojson'), '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"class": "water"}, ' +
       '"geometry": {"type": "Polygon", "coordinates": [[[1e999, 0], [1, 0], [1, 1], [1e999, 0]]]}}]}');
     return ingest({ labels: fixture('inf.geojson') });
-  }, kind: invalid, message: /inf\.geojson: feature 0: ring 0 has a position that is not \[x, y\] numbers/ },
+  }, kind: invalid, message: /inf\.geojson: feature 0 \(Polygon\): ring 0 has a position that is not \[x, y\] numbers: \[null,0\]/ },
   { name: 'a two-point ring', run: async () => ingest({ labels: await geojson('two-point.geojson', [polygon('water', [[288_000, 9_120_000], [289_000, 9_121_000]])]) }),
-    kind: invalid, message: /two-point\.geojson: feature 0: ring 0 needs at least 4 positions/ },
+    kind: invalid, message: /two-point\.geojson: feature 0 \(Polygon\): ring 0 needs at least 4 positions/ },
   { name: 'a self-intersecting ring (bow tie): burned even-odd, as GDAL does', run: async () => {
     const [x, y, s] = [288_000, 9_120_000, 2_000];
     const labels = await geojson('bow-tie.geojson', [polygon('water', [[x, y], [x + s, y + s], [x + s, y], [x, y + s], [x, y]])]);
@@ -369,7 +361,7 @@ describe('a run that fails after posting', () => {
     expect(progress).toMatchObject({ stage: 'failed', posted: 0, removed: 25 });
 
     const doc = await coll.doc();
-    expect(doc).toMatchObject({ count: {}, total: 0, percent_cached: 0 });
+    expect(doc).toMatchObject({ count: {}, total: 0, percent_cached: 0, shape: null, bbox: null, sources: [] });
     expect(doc.last_ingest).toMatchObject({ workflowId: run.workflowId, image: fixture('corrupt-middle.tif'), failed: { removed: 25 } });
     expect(doc.last_ingest!.failed!.message).toMatch(/corrupt block: block 58/);
     const chipsDir = path.join(stack.dataDir, 'chips', 'datasets', coll.id, 'chips');

@@ -190,17 +190,25 @@ export class SqlCatalog implements Catalog {
     return datasetFromRow(rows[0]);
   }
 
-  async removeIngestRun(datasetId: string, ingestRun: string): Promise<{ removed: number; chipKeys: string[] }> {
-    const { rows } = await this.client.query<{ chip_key: string | null }>(
+  async ingestRunIds(datasetId: string, ingestRun: string): Promise<string[]> {
+    const { rows } = await this.client.query<{ id: string }>(
+      'select id from datapoints where dataset_id = $1::text and ingest_run = $2::text order by seq',
+      [datasetId, ingestRun],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async removeIngestRun(datasetId: string, ingestRun: string): Promise<number> {
+    const { rows } = await this.client.query<{ removed: number }>(
       `with removed as (
-         delete from datapoints where dataset_id = $1::text and ingest_run = $2::text returning chip_key
+         delete from datapoints where dataset_id = $1::text and ingest_run = $2::text returning id
        ), touched as (
          update datasets set updated_at = now() where id = $1::text and exists (select 1 from removed)
        )
-       select chip_key from removed`,
+       select count(*)::int as removed from removed`,
       [datasetId, ingestRun],
     );
-    return { removed: rows.length, chipKeys: rows.flatMap((row) => (row.chip_key ? [row.chip_key] : [])) };
+    return rows[0]!.removed;
   }
 
   async markIngestFailed(id: string, ingest: { workflowId: string } & Record<string, unknown>, failure: IngestFailure): Promise<DatasetRecord> {

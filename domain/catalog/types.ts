@@ -106,8 +106,10 @@ export interface Catalog {
    * the run that first posted them). `ingestRun` (the ingest's workflow id) lets removeIngestRun take them back.
    */
   upsertDatapoints(points: Datapoint[], options?: { ingestRun?: string }): Promise<number>;
-  /** Deletes the datapoints `ingestRun` posted (a failed ingest); returns how many and the chip keys to delete. */
-  removeIngestRun(datasetId: string, ingestRun: string): Promise<{ removed: number; chipKeys: string[] }>;
+  /** Ids of the datapoints `ingestRun` posted, in posting order. */
+  ingestRunIds(datasetId: string, ingestRun: string): Promise<string[]>;
+  /** Deletes the datapoints `ingestRun` posted (a failed ingest); returns how many. */
+  removeIngestRun(datasetId: string, ingestRun: string): Promise<number>;
   /** Marks the ingest record of `ingest.workflowId` failed (appending `ingest` when the run never recorded one). */
   markIngestFailed(id: string, ingest: { workflowId: string } & Record<string, unknown>, failure: IngestFailure): Promise<DatasetRecord>;
   counts(datasetId: string): Promise<DatasetCounts>;

@@ -1,7 +1,7 @@
 /**
  * An HTTP server on 127.0.0.1 that misbehaves on purpose, by path prefix: `/ok/NAME` serves NAME from `dir` with
  * range requests, `/hang/NAME` never answers, `/500/NAME` answers HTTP 500, `/whole/NAME` ignores Range (HTTP
- * 200), `/lies/NAME` claims the file is twice its real size (Content-Range) and sends only what exists.
+ * 200), `/lies/NAME` answers each range with half of its bytes (Content-Range and Content-Length disagree).
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
@@ -24,11 +24,10 @@ export async function serveHostile(dir: string): Promise<HostileServer> {
     if (mode === 'whole') return void res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
     const match = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
     if (!match) return void res.writeHead(416).end();
-    const claimed = mode === 'lies' ? bytes.length * 2 : bytes.length;
     const start = Number(match[1]);
-    const end = Math.min(Number(match[2]), claimed - 1);
-    const body = bytes.subarray(start, end + 1);
-    res.writeHead(206, { 'content-length': body.length, 'content-range': `bytes ${start}-${end}/${claimed}` }).end(body);
+    const end = Math.min(Number(match[2]), bytes.length - 1);
+    const body = bytes.subarray(start, mode === 'lies' ? start + Math.ceil((end + 1 - start) / 2) : end + 1);
+    res.writeHead(206, { 'content-length': body.length, 'content-range': `bytes ${start}-${end}/${bytes.length}` }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
