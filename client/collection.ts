@@ -88,6 +88,7 @@ export class VedaCollection {
 
   /** Datapoints per group, e.g. { train: 100, test: 25 }. */
   async count(): Promise<Record<string, number>> {
+    await this.refresh(); // reads check access each time: the dataset may have been unpublished since
     return (await this.catalog.counts(this.id)).groups;
   }
 
@@ -203,6 +204,7 @@ export class VedaCollection {
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
       throw new InvalidInputError(`slice(${start}, ${end}): start and end are integers with 0 <= start <= end`);
     }
+    await this.refresh();
     const points = await this.catalog.listDatapoints(this.id, { offset: start, limit: end - start, group: options.group });
     return points.map((p) => this.pair(p));
   }

@@ -161,6 +161,7 @@ export class Veda {
 
   /** The dataset's most recent workflow run (any kind), found through its search attribute. */
   async latestRun(datasetId: string): Promise<WorkflowRun | null> {
+    await this.visibleRecord(datasetId); // another user's private dataset has no runs to show
     // Not every visibility store sorts (the dev server's SQLite does not): pick the newest here.
     let latest: { workflowId: string; startTime: Date } | null = null;
     for await (const info of this.temporal.workflow.list({ query: `${DATASET_ID.name} = "${datasetId}"` })) {
