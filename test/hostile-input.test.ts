@@ -6,7 +6,7 @@
  * Fixtures are made at test time: GDAL for images, truncated copies of the Olinda scene, TIFF bytes written here.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, open, readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import type { NewCollection } from '../client/veda.js';
 import { isVedaError } from '../domain/errors.js';
 import { openImage, RemoteReadError } from '../domain/imagery/index.js';
 import type { MlType } from '../domain/types.js';
-import { gdalBlockLocation, gdalTranslate, makeTempDir, removeTempDir } from './support/gdal.js';
+import { corruptBlock, gdalTranslate, makeTempDir, removeTempDir } from './support/gdal.js';
 import { serveHostile, type HostileServer } from './support/hostile-http.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 
@@ -112,13 +112,6 @@ const BASE: Array<[number, 3 | 4, number]> = [[258, SHORT, 8], [259, SHORT, 1], 
 const stripBomb = (size: number) => tiffBytes([...BASE, [256, LONG, size], [257, LONG, size], [273, LONG, -1], [278, LONG, size], [279, LONG, 16]]);
 const tileBomb = (size: number, tile: number) =>
   tiffBytes([...BASE, [256, LONG, size], [257, LONG, size], [322, SHORT, tile], [323, SHORT, tile], [324, LONG, -1], [325, LONG, 16]]);
-
-async function corruptBlock(file: string, blockX: number, blockY: number): Promise<void> {
-  const { offset, size } = await gdalBlockLocation(file, blockX, blockY);
-  const handle = await open(file, 'r+');
-  await handle.write(Buffer.alloc(size, 0xa5), 0, size, offset);
-  await handle.close();
-}
 
 async function geojson(name: string, features: unknown[], extra: Record<string, unknown> = {}): Promise<string> {
   const projected = JSON.parse(await readFile(OLINDA.labels, 'utf8')) as { crs: unknown };

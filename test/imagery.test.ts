@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { windowBounds, windowGeoTransform } from '../domain/geo/index.js';
 import type { Dtype, PixelWindow, Raster, TypedArray } from '../domain/types.js';
 import {
   dtypeCreationOptions,
+  corruptBlock,
   gdalBlockLocation,
   gdalGeoTransform,
   gdalInfo,
@@ -553,10 +554,7 @@ describe('errors a user can act on', () => {
 
   it('a corrupt block is InvalidInputError naming the file; other blocks still read', async () => {
     const path = await gdalTranslate(L7, join(dir, 'corrupt.tif'), [...tiled(), ...compress('DEFLATE')]);
-    const { offset, size } = await gdalBlockLocation(path, 1, 1);
-    const file = await open(path, 'r+');
-    await file.write(Buffer.alloc(size, 0xa5), 0, size, offset);
-    await file.close();
+    await corruptBlock(path, 1, 1);
     const image = await openImage(path);
     const err = await image.readWindow({ x: 70, y: 70, width: 8, height: 8 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
@@ -570,10 +568,7 @@ describe('errors a user can act on', () => {
 
   it('a corrupt first block fails at open, before any window is planned', async () => {
     const path = await gdalTranslate(L7, join(dir, 'corrupt-first.tif'), [...tiled(), ...compress('DEFLATE')]);
-    const { offset, size } = await gdalBlockLocation(path, 0, 0);
-    const file = await open(path, 'r+');
-    await file.write(Buffer.alloc(size, 0xa5), 0, size, offset);
-    await file.close();
+    await corruptBlock(path, 0, 0);
     const err = await openImage(path).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as Error).message).toContain(`${path}: corrupt block: block 0`);

@@ -3,7 +3,7 @@
  * Python's GDAL bindings load only in the system Python (`/usr/bin/python3`), not the pyenv `python3` on PATH.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -84,6 +84,14 @@ export async function gdalBlockLocation(path: string, blockX: number, blockY: nu
 }
 
 /** The number of overviews GDAL sees on band 1. */
+/** Overwrites block (blockX, blockY) of band 1 with garbage bytes, where GDAL says it lies: a corrupt block. */
+export async function corruptBlock(path: string, blockX: number, blockY: number): Promise<void> {
+  const { offset, size } = await gdalBlockLocation(path, blockX, blockY);
+  const file = await open(path, 'r+');
+  await file.write(Buffer.alloc(size, 0xa5), 0, size, offset);
+  await file.close();
+}
+
 export async function gdalOverviewCount(path: string): Promise<number> {
   const out = await run(
     GDAL_PYTHON,
