@@ -38,7 +38,7 @@ describe('the dataset document', () => {
   it('has every field of the pyveda document, with values that match the data', async () => {
     const doc = await olinda.save();
     expect(Object.keys(doc).sort()).toEqual(
-      ['bbox', 'classes', 'count', 'created_at', 'dtype', 'id', 'links', 'mlType', 'name', 'nclasses', 'percent_cached',
+      ['bbox', 'classes', 'count', 'created_at', 'dtype', 'id', 'last_ingest', 'links', 'mlType', 'name', 'nclasses', 'percent_cached',
         'public', 'sensors', 'shape', 'source', 'sources', 'tileSize', 'total', 'updated_at', 'userId'].sort(),
     );
     expect(doc).toMatchObject({

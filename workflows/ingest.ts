@@ -37,12 +37,17 @@ export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progre
       await ingestStages(input, progress, chunkSize, parallelism);
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const { removed } = await activities.abandonIngest.executeWithOptions(
-        { ...ACTIVITY_OPTIONS, summary: `take back the datapoints this failed run posted to dataset ${spec.datasetId}` },
-        [{ spec, message: failureMessage(err) }],
-      );
-      progress.posted = 0;
-      progress.removed = removed;
+      try {
+        const { removed } = await activities.abandonIngest.executeWithOptions(
+          { ...ACTIVITY_OPTIONS, summary: `take back the datapoints this failed run posted to dataset ${spec.datasetId}` },
+          [{ spec, message: failureMessage(err) }],
+        );
+        progress.posted = 0;
+        progress.removed = removed;
+      } catch (cleanup) {
+        // The dataset is gone (deleted meanwhile) or the catalog is down for good: the run's own failure is the news.
+        progress.errors.push(`could not take back this run's datapoints: ${failureMessage(cleanup)}`);
+      }
       throw err;
     }
   });
