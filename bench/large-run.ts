@@ -69,11 +69,18 @@ async function historyOf(client: Client, workflowId: string) {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { windows: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false } },
-  });
+  let values: { windows: string; json: boolean };
+  try {
+    ({ values } = parseArgs({ options: { windows: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false } } }));
+  } catch (err) {
+    console.error(`bench:large: ${(err as Error).message} (options: --windows N, --json)`);
+    process.exit(2);
+  }
   const windows = Number(values.windows);
-  if (!Number.isInteger(windows) || windows < 1) throw new Error(`--windows must be a positive integer, got ${values.windows}`);
+  if (!Number.isInteger(windows) || windows < 1) {
+    console.error(`bench:large: --windows must be a positive integer, got "${values.windows}"`);
+    process.exit(2);
+  }
   const log = (line: string) => console.error(`[bench:large] ${line}`);
   const started = Date.now();
 

@@ -62,11 +62,14 @@ export async function readWholeInput(uri: string, what: string): Promise<Uint8Ar
     const why = timeout.aborted ? `no answer within ${DEFAULT_HTTP_TIMEOUT_MS / 1000} s` : (err as Error).message;
     return new RemoteReadError(`GET ${uri} failed: ${why}`, { cause: err });
   };
-  let response: Response;
-  try {
-    response = await fetch(uri, { signal: timeout });
-  } catch (err) {
-    throw failed(err);
+  let response: Response | undefined;
+  // One more try at once when the connection drops (a keep-alive socket the server just closed): a GET is idempotent.
+  for (let attempt = 1; !response; attempt++) {
+    try {
+      response = await fetch(uri, { signal: timeout });
+    } catch (err) {
+      if (attempt >= 2 || timeout.aborted) throw failed(err);
+    }
   }
   const { status, statusText } = response;
   if (response.ok) {
