@@ -1,8 +1,21 @@
 import { defineConfig } from 'vitest/config';
 
+/** Test files that run workflows on a stack (test/support/stack.ts): each runs once per catalog. */
+const WORKFLOW_TESTS = [
+  'test/batch-workflow.test.ts',
+  'test/cli.test.ts',
+  'test/collection-api.test.ts',
+  'test/ingest-options.test.ts',
+  'test/ingest-workflow.test.ts',
+  'test/preview.test.ts',
+  'test/replay.test.ts',
+  'test/schedules.test.ts',
+  'test/webui.test.ts',
+  'test/worker-crash.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // test/faults/ is the fault suite: `npm run test:faults` (vitest.faults.config.ts).
     exclude: ['node_modules/**', 'dist/**', 'test/faults/**'],
     globalSetup: ['test/support/build-dist.ts'],
@@ -11,5 +24,11 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    // Every workflow test runs against PostgreSQL and again against the embedded catalog (PGlite served over the
+    // wire protocol, as `veda dev` serves it); the other tests once.
+    projects: [
+      { extends: true, test: { name: 'postgres', include: ['test/**/*.test.ts'], env: { VEDA_TEST_CATALOG: 'postgres' } } },
+      { extends: true, test: { name: 'embedded', include: WORKFLOW_TESTS, env: { VEDA_TEST_CATALOG: 'embedded' } } },
+    ],
   },
 });

@@ -34,6 +34,8 @@ export interface LocalStack {
   namespace: string;
   uiUrl?: string;
   client: Client;
+  /** postgres:// URL of the catalog: DATABASE_URL, or the embedded catalog when this stack serves it. */
+  catalogUrl?: string;
   services: Services;
   worker: Worker | null;
   /** A client API acting as `user` (default: the configured user). */
@@ -76,7 +78,8 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
       catalogServer = await serveEmbeddedCatalog({ dataDir: config.dataDir });
       cleanups.push(catalogServer.close);
     }
-    const services = await openServices({ ...config, databaseUrl: config.databaseUrl ?? catalogServer?.url });
+    const catalogUrl = config.databaseUrl ?? catalogServer?.url;
+    const services = await openServices({ ...config, databaseUrl: catalogUrl });
     cleanups.push(services.close);
 
     let worker: Worker | null = null;
@@ -110,6 +113,7 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
       namespace,
       uiUrl,
       client,
+      catalogUrl,
       services,
       worker,
       veda: (user) => (user ? base.asUser(user) : base),

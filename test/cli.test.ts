@@ -3,7 +3,7 @@
  * readable human output with progress bars, exit codes by error type, `veda dev` serving other processes until
  * Ctrl-C, and the help listing the issue's flags.
  */
-import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -14,38 +14,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetDoc } from '../domain/catalog/dataset-doc.js';
 import type { Progress } from '../workflows/progress.js';
+import { BIN, veda, vedaJson } from './support/cli.js';
 import { gdalInfo } from './support/gdal.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
-
-const BIN = path.resolve('bin/veda.js');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `veda args...` to its end; never throws, so exit codes and output can be checked. */
-function veda(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Runs `veda args... --json` and parses stdout, which must be one JSON document whatever the exit code. */
-async function vedaJson<T>(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult & { json: T }> {
-  const result = await veda([...args, '--json'], env);
-  let json: T;
-  try {
-    json = JSON.parse(result.stdout) as T;
-  } catch {
-    throw new Error(`veda ${args.join(' ')} --json printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
-  }
-  return { ...result, json };
-}
 
 interface JsonError {
   error: { kind: string; message: string };
@@ -82,9 +53,9 @@ describe('veda commands against a running stack', () => {
     env = stack.childEnv;
   });
 
-  /** Datapoints of a dataset in posting order, read from PostgreSQL directly. */
+  /** Datapoints of a dataset in posting order, read from the catalog database directly. */
   async function catalogRows(datasetId: string): Promise<{ groups: Record<string, number>; cached: number; ids: string[] }> {
-    const client = new pg.Client({ connectionString: stack.config.databaseUrl });
+    const client = new pg.Client({ connectionString: stack.catalogUrl });
     await client.connect();
     try {
       const { rows } = await client.query<{ id: string; grp: string; chip_key: string | null }>(

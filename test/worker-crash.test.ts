@@ -61,7 +61,7 @@ describe('a worker killed mid-ingest', () => {
     }
 
     expect(await stack.services.catalog.counts(coll.id)).toEqual({ groups: { train: 1200, test: 300 }, total, cached: total });
-    const client = new pg.Client({ connectionString: stack.config.databaseUrl });
+    const client = new pg.Client({ connectionString: stack.catalogUrl });
     await client.connect();
     try {
       const { rows } = await client.query<{ n: string; distinct_windows: string }>(

@@ -1,7 +1,11 @@
 /**
  * A real veda stack for integration tests: a Temporal dev server started from the `temporal` binary (or
- * TEMPORAL_ADDRESS), a fresh PostgreSQL database (or the embedded catalog), a temp data dir and an in-process worker
+ * TEMPORAL_ADDRESS), a fresh PostgreSQL database (or the embedded catalog, served over the wire protocol to the
+ * worker, the client and child processes exactly as `veda dev` serves it), a temp data dir and an in-process worker
  * on a task queue of its own.
+ *
+ * The catalog defaults to VEDA_TEST_CATALOG (`postgres` or `embedded`): vitest.config.ts runs every workflow test
+ * file once on each.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,6 +22,11 @@ export const OLINDA = {
   classes: ['water', 'vegetation', 'urban'],
 };
 
+export type TestCatalog = 'postgres' | 'embedded';
+
+/** The catalog this run of the tests uses by default (vitest.config.ts sets it per project). */
+export const TEST_CATALOG: TestCatalog = process.env.VEDA_TEST_CATALOG === 'embedded' ? 'embedded' : 'postgres';
+
 export interface TestStack extends LocalStack {
   config: VedaConfig;
   dataDir: string;
@@ -27,9 +36,10 @@ export interface TestStack extends LocalStack {
 }
 
 export async function startTestStack(
-  options: { catalog?: 'postgres' | 'embedded'; user?: string; stack?: LocalStackOptions; env?: NodeJS.ProcessEnv } = {},
+  options: { catalog?: TestCatalog; user?: string; stack?: LocalStackOptions; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestStack> {
-  const db = options.catalog === 'embedded' ? null : await createTestDatabase();
+  const embedded = (options.catalog ?? TEST_CATALOG) === 'embedded';
+  const db = embedded ? null : await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'veda-test-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -43,7 +53,7 @@ export async function startTestStack(
   const config = loadConfig(env);
   let stack: LocalStack;
   try {
-    stack = await startLocalStack(config, options.stack);
+    stack = await startLocalStack(config, { serveCatalog: embedded, ...options.stack });
   } catch (err) {
     await db?.drop();
     throw err;
