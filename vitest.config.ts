@@ -3,13 +3,16 @@ import { defineConfig } from 'vitest/config';
 /** Test files that run workflows on a stack (test/support/stack.ts): each runs once per catalog. */
 const WORKFLOW_TESTS = [
   'test/batch-workflow.test.ts',
+  'test/cancellation.test.ts',
   'test/cli.test.ts',
   'test/collection-api.test.ts',
   'test/ingest-options.test.ts',
   'test/ingest-workflow.test.ts',
   'test/preview.test.ts',
+  'test/process-signals.test.ts',
   'test/replay.test.ts',
   'test/schedules.test.ts',
+  'test/waiting-clients.test.ts',
   'test/webui.test.ts',
   'test/worker-crash.test.ts',
 ];

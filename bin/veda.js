@@ -9,5 +9,6 @@ try {
   process.stderr.write('veda: not built yet (no dist/): run `npm run build` in the veda directory\n');
   process.exit(5);
 }
-// Exit explicitly: an open Temporal connection or a failed Worker.create must not keep the process alive.
-process.exit(await cli.main());
+// Exits explicitly (an open Temporal connection or a failed Worker.create must not keep the process alive), once
+// stdout is flushed (see runAndExit).
+await cli.runAndExit();

@@ -6,6 +6,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type VedaConfig } from '../config/config.js';
 // Only types at load time: a command loads Temporal, the catalog and the rest when it runs (`veda --help` stays fast).
 import type { Veda } from './veda.js';
+import type { Progress } from '../workflows/progress.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 export interface GlobalOptions {
@@ -92,11 +93,19 @@ export async function withVeda<T>(opts: GlobalOptions, fn: (veda: Veda) => Promi
   }
 }
 
-export async function follow(run: WorkflowRun, opts: GlobalOptions & { wait?: boolean }, title: string) {
+/** With --wait, follows the run to its end (bars on stderr, or only warnings with --json); its final progress. */
+export async function follow(run: WorkflowRun, opts: GlobalOptions & { wait?: boolean }, title: string): Promise<Progress | null> {
   if (!opts.wait) return null;
-  if (opts.json) return run.result();
-  const { followWithBars } = await import('./progress-bars.js');
-  return followWithBars(run, title);
+  if (!opts.json) {
+    const { followWithBars } = await import('./progress-bars.js');
+    return followWithBars(run, title);
+  }
+  let last: Progress | null = null;
+  for await (const { warning, ...p } of run.progress()) {
+    if (warning) process.stderr.write(`veda: ${warning}\n`);
+    else last = p;
+  }
+  return last;
 }
 
 export function globals(cmd: Command): GlobalOptions {

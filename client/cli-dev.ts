@@ -3,14 +3,9 @@
  * worker, until Ctrl-C) and `veda worker` (a worker against the configured server).
  */
 import type { Command } from 'commander';
+import type { LocalStack } from '../runtime/local-stack.js';
+import { onStopSignals } from '../runtime/stop-signals.js';
 import { configFor, emit, globals, intArg } from './cli-context.js';
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-}
 
 export function registerDevCommands(program: Command): void {
   program
@@ -25,30 +20,33 @@ export function registerDevCommands(program: Command): void {
       const { clearDevState, writeDevState } = await import('../runtime/dev-state.js');
       const { startLocalStack } = await import('../runtime/local-stack.js');
       const localServer = !config.temporal.address;
-      // Listen before starting: a Ctrl-C during start-up then stops the Temporal server too, instead of orphaning it.
-      const stopRequested = untilSignal();
-      const stack = await startLocalStack(config, {
-        ui: localServer,
-        port: localServer ? o.port : undefined,
-        uiPort: localServer ? o.uiPort : undefined,
-        persist: !o.ephemeral,
-        serveCatalog: true,
-      });
+      // Listen before starting: a signal during start-up then stops the Temporal server too, instead of orphaning it.
+      let stack: LocalStack | undefined;
+      const signals = onStopSignals(() => stack?.kill());
       try {
-        await writeDevState(config.dataDir, { pid: process.pid, temporalAddress: stack.address, namespace: stack.namespace, uiUrl: stack.uiUrl });
-        emit(opts, { temporalAddress: stack.address, namespace: stack.namespace, uiUrl: stack.uiUrl ?? null, dataDir: config.dataDir }, () =>
+        const started = await startLocalStack(config, {
+          ui: localServer,
+          port: localServer ? o.port : undefined,
+          uiPort: localServer ? o.uiPort : undefined,
+          persist: !o.ephemeral,
+          serveCatalog: true,
+        });
+        stack = started;
+        await writeDevState(config.dataDir, { pid: process.pid, temporalAddress: started.address, namespace: started.namespace, uiUrl: started.uiUrl });
+        emit(opts, { temporalAddress: started.address, namespace: started.namespace, uiUrl: started.uiUrl ?? null, dataDir: config.dataDir }, () =>
           [
-            `veda dev: Temporal ${stack.address} (namespace ${stack.namespace})`,
-            `  Web UI:   ${stack.uiUrl ?? '(served by your cluster)'}`,
+            `veda dev: Temporal ${started.address} (namespace ${started.namespace})`,
+            `  Web UI:   ${started.uiUrl ?? '(served by your cluster)'}`,
             `  catalog:  ${config.databaseUrl ? 'DATABASE_URL' : `embedded, ${config.dataDir}`}`,
             `  worker:   task queue "${config.temporal.taskQueue}"`,
             'Other terminals: `veda create ...`, `veda ingest ... --wait`. Ctrl-C stops everything.',
           ].join('\n'),
         );
-        await stopRequested;
+        await signals.requested;
       } finally {
         await clearDevState(config.dataDir);
-        await stack.stop();
+        await stack?.stop();
+        signals.dispose();
       }
     });
 

@@ -131,6 +131,19 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('cancel <id>')
+    .description("cancel the dataset's running workflows; returns once they have stopped")
+    .action(async (id: string, _o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        const cancelled = await (await veda.fromId(id)).cancelRuns();
+        emit(opts, { datasetId: id, cancelled }, () =>
+          cancelled.length ? cancelled.map((w) => `cancelled ${w}`).join('\n') : `dataset ${id} has no running workflows`,
+        );
+      });
+    });
+
+  program
     .command('show <id>')
     .description('the dataset document')
     .action(async (id: string, _o, cmd: Command) => {
@@ -230,4 +243,23 @@ export async function main(argv = process.argv): Promise<number> {
     if (!printed) process.stderr.write(`veda: ${message}\n`);
     return usage ? 2 : isVedaError(err) ? err.exitCode : 1;
   }
+}
+
+/** Resolves once everything written to `stream` so far has been handed to the OS. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
+/**
+ * Runs the CLI and exits with its code once stdout and stderr are flushed. The exit is explicit (an open Temporal
+ * connection or a failed Worker.create must not keep the process alive), but process.exit() right away would cut a
+ * piped answer at the pipe's 64 KiB buffer: an empty write's callback runs after every earlier write.
+ */
+export async function runAndExit(argv = process.argv): Promise<never> {
+  const code = await main(argv);
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
 }

@@ -99,6 +99,18 @@ export class VedaCollection {
     return this.veda.startWorkflow('ingest', this.record, { spec, cache: options.cache }, describeIngest(spec.plan, spec.scenes ? `${spec.scenes.length} scenes` : spec.image));
   }
 
+  /**
+   * Cancels the dataset's running workflows (ingest, cache, batch) and waits until each has ended; returns their
+   * ids. Only the owner may cancel.
+   */
+  async cancelRuns(): Promise<string[]> {
+    this.requireOwner('cancel the workflows of');
+    const runs = await this.veda.runningRuns(this.id);
+    await Promise.all(runs.map((run) => run.cancel()));
+    await Promise.all(runs.map((run) => run.ended()));
+    return runs.map((run) => run.workflowId);
+  }
+
   /** Starts a cache workflow for datapoints not cached yet (after `feed`, or to finish an interrupted cache). */
   async cache(): Promise<WorkflowRun> {
     this.requireOwner('cache');

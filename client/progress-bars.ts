@@ -24,6 +24,10 @@ export async function followWithBars(run: WorkflowRun, title: string): Promise<P
   let last: Progress | undefined;
   try {
     for await (const p of run.progress()) {
+      if (p.warning) {
+        bars.log(`veda: ${p.warning}\n`);
+        continue;
+      }
       last = p;
       const stage = p.stage === 'planning' ? 'posting' : p.stage;
       const label = LABELS[stage];

@@ -159,6 +159,14 @@ export class Veda {
     return new WorkflowRun(this.temporal, workflowId, ui);
   }
 
+  /** The dataset's workflows that are running now, found through its search attribute. */
+  async runningRuns(datasetId: string): Promise<WorkflowRun[]> {
+    const runs: WorkflowRun[] = [];
+    const query = `${DATASET_ID.name} = "${datasetId}" AND ExecutionStatus = "Running"`;
+    for await (const info of this.temporal.workflow.list({ query })) runs.push(this.run(info.workflowId));
+    return runs;
+  }
+
   /** The dataset's most recent workflow run (any kind), found through its search attribute. */
   async latestRun(datasetId: string): Promise<WorkflowRun | null> {
     await this.visibleRecord(datasetId); // another user's private dataset has no runs to show

@@ -5,14 +5,27 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApplicationFailure,
+  CancelledFailure,
   defaultPayloadConverter,
+  isGrpcDeadlineError,
+  QueryNotRegisteredError,
   WorkflowFailedError,
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { workflowUrl } from '../temporal/connection.js';
-import { ForbiddenError, InvalidInputError, NotFoundError, SetupError, type VedaError } from '../domain/errors.js';
-import { PROGRESS_QUERY, type Progress } from '../workflows/progress.js';
+import { CancelledError, ForbiddenError, InvalidInputError, NotFoundError, SetupError, type VedaError } from '../domain/errors.js';
+import { initialProgress, PROGRESS_QUERY, type Progress } from '../workflows/progress.js';
+
+/** A progress answer, with `warning` set while the run cannot move (no worker polls its task queue). */
+export interface RunProgress extends Progress {
+  warning?: string;
+}
+
+/** How often a waiting client asks the server whether any worker polls the run's task queue. */
+const POLLER_CHECK_MS = 2000;
+/** A worker long-polls about once a minute; a poller not seen for longer than this is gone. */
+const POLLER_SILENCE_MS = 75_000;
 
 /**
  * While a batch file is written (one long activity), the workflow knows only that it started; the activity's
@@ -29,6 +42,13 @@ function withActivityProgress({ raw }: WorkflowExecutionDescription, p: Progress
   return p;
 }
 
+/** What a run reports before it has answered a query: nothing done yet. */
+function emptyProgress({ workflowId }: WorkflowExecutionDescription): Progress {
+  const kind = (['ingest', 'cache', 'batch'] as const).find((k) => workflowId.includes(`-${k}-`)) ?? 'ingest';
+  const datasetId = workflowId.replace(/^veda-/, '').replace(/-(ingest|cache|batch)-\d+$/, '');
+  return initialProgress(kind, datasetId);
+}
+
 const DOMAIN_ERRORS: Record<string, new (message: string) => VedaError> = {
   InvalidInputError,
   NotFoundError,
@@ -39,6 +59,7 @@ const DOMAIN_ERRORS: Record<string, new (message: string) => VedaError> = {
 /** The innermost failure of a workflow failure chain, as the domain error it started as when it was one. */
 export function runFailure(workflowId: string, err: unknown): Error {
   if (!(err instanceof WorkflowFailedError)) return err as Error;
+  if (err.cause instanceof CancelledFailure) return new CancelledError(`workflow ${workflowId} was cancelled`);
   // Walk down to the activity's failure: the first one of a domain type, else the innermost.
   let inner: Error = err;
   while (!(inner instanceof ApplicationFailure && inner.type && DOMAIN_ERRORS[inner.type]) && inner.cause instanceof Error) inner = inner.cause;
@@ -65,6 +86,22 @@ export class WorkflowRun {
   }
 
   /**
+   * Asks the run to stop. Its activities see the request at their next heartbeat (within seconds) and stop where
+   * they are; the run then ends as cancelled (`result()` throws CancelledError). What was posted or cached stays,
+   * consistent, and a new run of the same ingest posts only what is missing.
+   */
+  async cancel(): Promise<void> {
+    await this.client.workflow.getHandle(this.workflowId).cancel();
+  }
+
+  /** Waits for the run to end, whatever the outcome; returns its final status (COMPLETED, FAILED, CANCELLED, ...). */
+  async ended(): Promise<string> {
+    const handle = this.client.workflow.getHandle(this.workflowId);
+    await handle.result().catch(() => undefined);
+    return (await handle.describe()).status.name;
+  }
+
+  /**
    * Waits for the run to finish. A failed run throws the domain error its activity raised (InvalidInputError,
    * NotFoundError, ...) with the workflow id and the activity's own message, so callers and the CLI can act on it.
    */
@@ -78,30 +115,71 @@ export class WorkflowRun {
 
   /**
    * Streams progress until the run ends: yields each distinct progress answer, the last one being the final
-   * state. Throws the workflow's failure if the run fails.
+   * state. Throws the workflow's failure if the run fails (CancelledError if it was cancelled).
+   *
+   * A run nobody works on is not silent: when no worker polls its task queue (checked every 2 s through the
+   * server's view of the queue's pollers), the stream yields the last progress with a `warning` saying so, keeps
+   * waiting, and goes on once a worker appears. A query that fails for any other reason than "not answerable
+   * yet" throws.
    */
-  async *progress(options: { intervalMs?: number } = {}): AsyncGenerator<Progress> {
+  async *progress(options: { intervalMs?: number } = {}): AsyncGenerator<RunProgress> {
     const interval = options.intervalMs ?? 250;
     const handle = this.client.workflow.getHandle(this.workflowId);
-    let last = '';
+    let last: RunProgress | undefined;
+    let lastKey = '';
+    let warned = false;
     for (;;) {
       const description = await handle.describe();
       if (description.status.name !== 'RUNNING') {
-        const final = await this.result();
-        yield final;
+        yield await this.result();
         return;
       }
+      if (!(await this.hasWorker(description.taskQueue))) {
+        if (!warned) {
+          warned = true;
+          yield { ...(last ?? emptyProgress(description)), warning: this.noWorkerMessage(description.taskQueue) };
+        }
+        await sleep(POLLER_CHECK_MS);
+        continue;
+      }
+      let current: Progress | undefined;
       try {
-        const current = withActivityProgress(description, await handle.query<Progress>(PROGRESS_QUERY));
+        current = withActivityProgress(description, await handle.query<Progress>(PROGRESS_QUERY));
+      } catch (err) {
+        // Not answerable yet: the first workflow task has not run, or the worker that took the query went away.
+        if (!(err instanceof QueryNotRegisteredError || isGrpcDeadlineError(err) || isGrpcDeadlineError((err as Error).cause))) throw err;
+      }
+      if (current) {
         const key = JSON.stringify(current);
-        if (key !== last) {
-          last = key;
+        if (key !== lastKey || warned) {
+          lastKey = key;
+          last = current;
+          warned = false;
           yield current;
         }
-      } catch {
-        // The first workflow task may not have run yet (no query handler): ask again shortly.
       }
       await sleep(interval);
     }
+  }
+
+  /** Whether any worker polls the task queue for workflow or activity tasks now. */
+  private async hasWorker(taskQueue: string): Promise<boolean> {
+    const { namespace } = this.client.options;
+    const now = Date.now();
+    for (const taskQueueType of [1, 2]) { // TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY
+      const { pollers } = await this.client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType });
+      const recent = (pollers ?? []).some((p) => {
+        const seen = p.lastAccessTime?.seconds;
+        return seen === undefined || seen === null || now - Number(seen) * 1000 < POLLER_SILENCE_MS;
+      });
+      if (recent) return true;
+    }
+    return false;
+  }
+
+  private noWorkerMessage(taskQueue: string): string {
+    // A Connection (the only kind veda makes) knows its address; a ConnectionLike in general may not.
+    const address = (this.client.connection as { options?: { address?: string } }).options?.address ?? 'the Temporal server';
+    return `no worker is polling task queue ${taskQueue} on ${address}: start one with \`veda worker\` (waiting for one)`;
   }
 }

@@ -32,6 +32,12 @@ export class SetupError extends VedaError {
   override readonly exitCode = 5;
 }
 
+/** The run was cancelled (`veda cancel`, `run.cancel()`, or the Web UI) before it finished. */
+export class CancelledError extends VedaError {
+  override readonly kind = 'CancelledError';
+  override readonly exitCode = 6;
+}
+
 export const NON_RETRYABLE_ERROR_KINDS = ['InvalidInputError', 'NotFoundError', 'ForbiddenError', 'SetupError'];
 
 export function isVedaError(err: unknown): err is VedaError {

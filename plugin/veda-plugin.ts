@@ -120,6 +120,11 @@ export class VedaPlugin extends SimplePlugin {
       // since the batch writer's heartbeats are what moves its progress bar.
       maxHeartbeatThrottleInterval: options.maxHeartbeatThrottleInterval ?? '1 second',
       defaultHeartbeatThrottleInterval: options.defaultHeartbeatThrottleInterval ?? '2 seconds',
+      // On shutdown (SIGINT/SIGTERM), activities get a moment to finish, then are cancelled: they stop at their next
+      // window and their attempt fails, so Temporal retries them (on another worker, or this one restarted), resuming
+      // from their last heartbeat. A worker never takes longer than shutdownForceTime to stop.
+      shutdownGraceTime: options.shutdownGraceTime ?? '2 seconds',
+      shutdownForceTime: options.shutdownForceTime ?? '30 seconds',
     });
   }
 

@@ -40,7 +40,10 @@ export interface LocalStack {
   worker: Worker | null;
   /** A client API acting as `user` (default: the configured user). */
   veda(user?: string): Veda;
+  /** Stops everything gracefully: the worker hands back its activities, then the catalog and the Temporal server. */
   stop(): Promise<void>;
+  /** Kills the local Temporal server at once (for a process about to exit without a graceful stop). */
+  kill(): void;
 }
 
 export async function startLocalStack(config: VedaConfig, options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -118,6 +121,7 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
       worker,
       veda: (user) => (user ? base.asUser(user) : base),
       stop,
+      kill: () => server?.kill(),
     };
   } catch (err) {
     await stop();

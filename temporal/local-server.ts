@@ -40,6 +40,8 @@ export interface LocalTemporal {
   client: Client;
   nativeConnection: NativeConnection;
   shutdown(): Promise<void>;
+  /** Kills the server at once (SIGKILL), synchronously: for a process that must exit now. */
+  kill(): void;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -100,10 +102,17 @@ export async function startLocalTemporal(options: LocalTemporalOptions = {}): Pr
   const log = openSync(logFile, 'a');
   const child = spawn(executable, args, { stdio: ['ignore', log, log] });
   closeSync(log);
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const kill = () => {
+    if (running()) child.kill('SIGKILL');
+  };
+  // However this process ends (an uncaught error, process.exit), its server does not outlive it.
+  process.on('exit', kill);
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await Promise.race([exited(child), sleep(10_000).then(() => child.kill('SIGKILL'))]);
+    if (running()) child.kill('SIGTERM');
+    await Promise.race([exited(child), sleep(10_000, undefined, { ref: false }).then(kill)]);
     await exited(child);
+    process.off('exit', kill);
   };
 
   const address = `${ip}:${port}`;
@@ -152,5 +161,6 @@ export async function startLocalTemporal(options: LocalTemporalOptions = {}): Pr
       await nativeConnection.close();
       await stop();
     },
+    kill,
   };
 }

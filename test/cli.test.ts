@@ -3,18 +3,14 @@
  * readable human output with progress bars, exit codes by error type, `veda dev` serving other processes until
  * Ctrl-C, and the help listing the issue's flags.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetDoc } from '../domain/catalog/dataset-doc.js';
 import type { Progress } from '../workflows/progress.js';
-import { BIN, veda, vedaJson } from './support/cli.js';
+import { refusesConnections, spawnDev, unconfiguredEnv, veda, vedaJson, type DevProcess } from './support/cli.js';
 import { gdalInfo } from './support/gdal.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 
@@ -216,79 +212,6 @@ describe('veda commands against a running stack', () => {
     expect((await catalogRows(id)).ids).toEqual([]);
   });
 });
-
-/** A TCP port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function refusesConnections(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
-
-/** The parent's environment without any veda / Temporal / PostgreSQL configuration. */
-function unconfiguredEnv(dataDir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, VEDA_DATA_DIR: dataDir };
-  for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_UI_URL', 'VEDA_TASK_QUEUE', 'VEDA_USER']) delete env[key];
-  return env;
-}
-
-interface DevProcess {
-  dataDir: string;
-  port: number;
-  uiPort: number;
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  /** Resolves with stdout once the ready lines are printed; rejects if the process exits first. */
-  ready: Promise<string>;
-  exited: Promise<number | null>;
-  /** Ctrl-C if still running, then removes the data directory. */
-  stop(): Promise<void>;
-}
-
-/** Starts `veda dev` with a fresh data directory and no configuration; does not wait for it. */
-async function spawnDev(): Promise<DevProcess> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'veda-cli-dev-'));
-  const [port, uiPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [BIN, 'dev', '--ephemeral', '--port', String(port), '--ui-port', String(uiPort)], {
-    env: unconfiguredEnv(dataDir),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  const ready = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-      if (stdout.includes('Ctrl-C stops everything')) resolve(stdout);
-    });
-    void exited.then((code) => reject(new Error(`veda dev exited (${code}) before it was ready:\n${stdout}\n${stderr}`)));
-  });
-  ready.catch(() => {}); // the dev test awaits it and reports the failure
-  return {
-    dataDir, port, uiPort, child, ready, exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGINT');
-        await exited;
-      }
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 describe('veda dev', () => {
   it.concurrent('serves a Temporal server, its Web UI, the embedded catalog and a worker to other processes until Ctrl-C', async ({ expect }) => {

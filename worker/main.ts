@@ -6,6 +6,7 @@ import { loadConfig, type VedaConfig } from '../config/config.js';
 import { SetupError } from '../domain/errors.js';
 import { openServices } from '../runtime/services.js';
 import { readDevState } from '../runtime/dev-state.js';
+import { onStopSignals } from '../runtime/stop-signals.js';
 import { connectWorkerConnection } from '../temporal/connection.js';
 import { installQuietRuntime } from '../temporal/runtime.js';
 import { createVedaWorker } from './worker.js';
@@ -28,11 +29,15 @@ export async function runWorker(config: VedaConfig = loadConfig(), log: (line: s
       services,
       settings: config.worker,
     });
-    const stop = () => worker.shutdown();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // The worker has no child to kill: a second signal just exits; Temporal retries what it was running.
+    const signals = onStopSignals(() => {}, log);
+    void signals.requested.then(() => worker.getState() === 'RUNNING' && worker.shutdown());
     log(`veda worker polling task queue "${config.temporal.taskQueue}" on ${address} (namespace ${namespace}); Ctrl-C stops it`);
-    await worker.run();
+    try {
+      await worker.run();
+    } finally {
+      signals.dispose();
+    }
   } finally {
     await services.close();
     await connection.close();

@@ -3,7 +3,7 @@
  * the same numbers as the workflow's current details.
  */
 export type WorkflowKind = 'ingest' | 'cache' | 'batch';
-export type Stage = 'starting' | 'planning' | 'posting' | 'caching' | 'batching' | 'done' | 'failed';
+export type Stage = 'starting' | 'planning' | 'posting' | 'caching' | 'batching' | 'done' | 'failed' | 'cancelled';
 
 export interface Progress {
   kind: WorkflowKind;

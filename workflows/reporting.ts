@@ -2,7 +2,7 @@
  * How workflows show their progress outside the `progress` query: the Web UI's current details (free: no history
  * event) on every update, and the `VedaStage` search attribute (one event) on each stage change.
  */
-import { setCurrentDetails, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, setCurrentDetails, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_KINDS } from '../domain/errors.js';
 import type { MlType } from '../domain/types.js';
 import { DATASET_ID, ML_TYPE, STAGE } from '../temporal/search-attributes.js';
@@ -13,6 +13,9 @@ export const ACTIVITY_OPTIONS: ActivityOptions = {
   // Chunk activities heartbeat every few windows; a silent worker is presumed dead after this, and its chunk
   // resumes elsewhere from the last heartbeat.
   heartbeatTimeout: '15 seconds',
+  // A cancelled run ends only once its activities have stopped (they see the cancellation at their next
+  // heartbeat), so when `veda cancel` returns nothing is still writing to the catalog or the chip store.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

@@ -1,5 +1,8 @@
-/** The frame every veda workflow runs in: progress state, its query, and the final `done` / `failed` report. */
-import { defineQuery, setHandler } from '@temporalio/workflow';
+/**
+ * The frame every veda workflow runs in: progress state, its query, and the final `done` / `failed` / `cancelled`
+ * report. A cancelled run rethrows the cancellation, so Temporal (and the Web UI) records it as Canceled.
+ */
+import { defineQuery, isCancellation, setHandler } from '@temporalio/workflow';
 import { failureMessage, initialProgress, PROGRESS_QUERY, type Progress, type WorkflowKind } from './progress.js';
 import { reportStage } from './reporting.js';
 
@@ -17,8 +20,9 @@ export async function runTracked(
     reportStage(progress, 'done');
     return progress;
   } catch (err) {
-    progress.errors.push(failureMessage(err));
-    reportStage(progress, 'failed');
+    const cancelled = isCancellation(err);
+    progress.errors.push(cancelled ? 'cancelled' : failureMessage(err));
+    reportStage(progress, cancelled ? 'cancelled' : 'failed');
     throw err;
   }
 }
