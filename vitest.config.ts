@@ -8,6 +8,8 @@ const WORKFLOW_TESTS = [
   'test/collection-api.test.ts',
   'test/ingest-options.test.ts',
   'test/ingest-workflow.test.ts',
+  'test/package.test.ts',
+  'test/plugin.test.ts',
   'test/preview.test.ts',
   'test/process-signals.test.ts',
   'test/replay.test.ts',

@@ -15,7 +15,8 @@ import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startTestStack({ user: 'alice' });
+  // One chunk at a time: runs last long enough to be cancelled mid-way however fast the machine is.
+  stack = await startTestStack({ user: 'alice', env: { VEDA_CHUNK_PARALLELISM: '1' } });
 });
 afterAll(async () => {
   await stack?.teardown();
@@ -105,8 +106,6 @@ describe('veda cancel', () => {
     })();
     await firstChunk(run);
 
-    const bob = await veda(['cancel', coll.id, '--user', 'bob'], env);
-    expect(bob.code).toBe(3); // another user's private dataset does not exist for them
     const cancelled = await vedaJson<{ datasetId: string; cancelled: string[] }>(['cancel', coll.id], env);
     expect(cancelled.code).toBe(0);
     expect(cancelled.json).toEqual({ datasetId: coll.id, cancelled: [run.workflowId] });
@@ -117,6 +116,8 @@ describe('veda cancel', () => {
     const status = await vedaJson<{ progress: Progress }>(['status', coll.id], env);
     expect(status.json.progress.stage).toBe('cancelled');
 
+    const bob = await veda(['cancel', coll.id, '--user', 'bob'], env);
+    expect(bob.code).toBe(3); // another user's private dataset does not exist for them
     const again = await vedaJson<{ cancelled: string[] }>(['cancel', coll.id], env);
     expect(again.json.cancelled).toEqual([]);
     const human = await veda(['cancel', coll.id], env);
