@@ -1,11 +1,11 @@
 /** The package's main entry (`import { Veda } from 'veda'`): the client API, its configuration and error types. */
 export { Veda, type VedaOptions, type NewCollection, type WorkflowName } from './veda.js';
 export { VedaCollection, type DatasetPair, type FeedPair, type ChipPreview, type ServedLabel } from './collection.js';
-export { WorkflowRun } from './workflow-run.js';
+export { WorkflowRun, type RunProgress } from './workflow-run.js';
 export type { IngestOptions } from './ingest-options.js';
 export type { BatchOptions } from './batch-options.js';
 export type { Progress, Stage, WorkflowKind } from '../workflows/progress.js';
 export { loadConfig, type VedaConfig, type TemporalSettings, type WorkerSettings } from '../config/config.js';
-export { VedaError, InvalidInputError, NotFoundError, ForbiddenError, SetupError, isVedaError } from '../domain/errors.js';
+export { VedaError, InvalidInputError, NotFoundError, ForbiddenError, SetupError, CancelledError, isVedaError } from '../domain/errors.js';
 export { ML_TYPES, DTYPES, type MlType, type Dtype, type PixelWindow, type Label } from '../domain/types.js';
 export type { DatasetDoc } from '../domain/catalog/dataset-doc.js';
