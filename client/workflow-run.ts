@@ -26,6 +26,11 @@ export interface RunProgress extends Progress {
 const POLLER_CHECK_MS = 2000;
 /** A worker long-polls about once a minute; a poller not seen for longer than this is gone. */
 const POLLER_SILENCE_MS = 75_000;
+/**
+ * A poller seen less than a minute ago may be a worker that just died: a query no worker answers within this long
+ * counts as "no worker" too (the warning clears as soon as one answers).
+ */
+const QUERY_DEADLINE_MS = 5000;
 
 /**
  * While a batch file is written (one long activity), the workflow knows only that it started; the activity's
@@ -117,9 +122,10 @@ export class WorkflowRun {
    * Streams progress until the run ends: yields each distinct progress answer, the last one being the final
    * state. Throws the workflow's failure if the run fails (CancelledError if it was cancelled).
    *
-   * A run nobody works on is not silent: when no worker polls its task queue (checked every 2 s through the
-   * server's view of the queue's pollers), the stream yields the last progress with a `warning` saying so, keeps
-   * waiting, and goes on once a worker appears. A query that fails for any other reason than "not answerable
+   * A run nobody works on is not silent: when no worker polls its task queue (the server's view of the queue's
+   * pollers, checked every 2 s) or none answers a query within 5 s (a worker that just died still shows as a
+   * poller for a minute), the stream yields the last progress with a `warning` saying so, keeps waiting, and goes
+   * on once a worker answers. A query that fails for any other reason than "not answerable
    * yet" throws.
    */
   async *progress(options: { intervalMs?: number } = {}): AsyncGenerator<RunProgress> {
@@ -134,20 +140,25 @@ export class WorkflowRun {
         yield await this.result();
         return;
       }
-      if (!(await this.hasWorker(description.taskQueue))) {
+      let current: Progress | undefined;
+      let stalled = !(await this.hasWorker(description.taskQueue));
+      if (!stalled) {
+        try {
+          const answer = await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<Progress>(PROGRESS_QUERY));
+          current = withActivityProgress(description, answer);
+        } catch (err) {
+          // The first workflow task has not run yet (no handler): ask again. No answer in time: no live worker.
+          if (isGrpcDeadlineError(err) || isGrpcDeadlineError((err as Error).cause)) stalled = true;
+          else if (!(err instanceof QueryNotRegisteredError)) throw err;
+        }
+      }
+      if (stalled) {
         if (!warned) {
           warned = true;
           yield { ...(last ?? emptyProgress(description)), warning: this.noWorkerMessage(description.taskQueue) };
         }
         await sleep(POLLER_CHECK_MS);
         continue;
-      }
-      let current: Progress | undefined;
-      try {
-        current = withActivityProgress(description, await handle.query<Progress>(PROGRESS_QUERY));
-      } catch (err) {
-        // Not answerable yet: the first workflow task has not run, or the worker that took the query went away.
-        if (!(err instanceof QueryNotRegisteredError || isGrpcDeadlineError(err) || isGrpcDeadlineError((err as Error).cause))) throw err;
       }
       if (current) {
         const key = JSON.stringify(current);
