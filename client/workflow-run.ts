@@ -64,6 +64,11 @@ export class WorkflowRun {
     return this.client.workflow.getHandle(this.workflowId).query<Progress>(PROGRESS_QUERY);
   }
 
+  /** How the run stands in Temporal: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, ... */
+  async status(): Promise<string> {
+    return (await this.client.workflow.getHandle(this.workflowId).describe()).status.name;
+  }
+
   /**
    * Waits for the run to finish. A failed run throws the domain error its activity raised (InvalidInputError,
    * NotFoundError, ...) with the workflow id and the activity's own message, so callers and the CLI can act on it.
