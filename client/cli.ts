@@ -12,6 +12,7 @@ import { registerPreviewCommands } from './cli-preview.js';
 import { registerBatchCommands } from './cli-batch.js';
 import { vedaVersion } from './version.js';
 import { collect, emit, follow, globals, intArg, jsonReplacer, nameList, numberList, shareArg, tileSizeArg, withVeda } from './cli-context.js';
+import { DEFAULT_MIN_BOX_SIZE } from './ingest-options.js';
 
 /**
  * `veda status` exit codes: how the dataset's latest run ended, so `veda status ID && veda batch ID` goes on only
@@ -87,7 +88,7 @@ export function buildProgram(outcome: CliOutcome = { exitCode: 0 }): Command {
     .option('--max-nodata <share>', 'reject windows with more nodata than this share', shareArg('--max-nodata'))
     .option('--all-touched', 'segmentation: burn every pixel a polygon touches')
     .option('--min-overlap <share>', 'classification: a class is present when it covers this share', shareArg('--min-overlap'))
-    .option('--min-box-size <px>', 'detection: drop smaller boxes', intArg('--min-box-size'))
+    .option('--min-box-size <px>', `detection: drop boxes narrower or shorter than this (default ${DEFAULT_MIN_BOX_SIZE}; 0 keeps all)`, intArg('--min-box-size'))
     .option('--no-cache', 'post datapoints only; cache later with `veda cache`')
     .option('--wait', 'follow the workflow to its end')
     .action(async (id: string, o, cmd: Command) => {

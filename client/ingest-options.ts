@@ -52,8 +52,8 @@ const INGEST_OPTIONS = Object.keys({
 
 /**
  * Detection boxes narrower or shorter than this many pixels are dropped unless `minBoxSize` says otherwise: on the
- * Olinda land cover, 338 of 1436 boxes clipped to 64 x 64 windows cover at most one pixel, slivers of polygons
- * that touch a window's edge, which teach a detector nothing.
+ * Olinda land cover (125 random 64 x 64 windows, seed 42), 670 of 2762 boxes cover at most one pixel: slivers of
+ * polygons that touch a window's edge, which teach a detector nothing. The default keeps 1787 of them.
  */
 export const DEFAULT_MIN_BOX_SIZE = 2;
 

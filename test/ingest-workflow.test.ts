@@ -9,6 +9,7 @@ import { openImage } from '../domain/imagery/index.js';
 import { encodeLabel, loadLabelSource, windowLabelContext, decodeRle, serveLabel, type MaskTarget } from '../domain/labels/index.js';
 import { planWindows } from '../domain/windows/index.js';
 import type { MlType, SegmentationLabel } from '../domain/types.js';
+import { DEFAULT_MIN_BOX_SIZE } from '../client/ingest-options.js';
 import { serveFiles } from './support/http-files.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 
@@ -54,7 +55,8 @@ describe.each(ML)('a %s dataset on the Olinda scene', (mlType) => {
     const planned = new Set(plan.map((w) => `${w.group}:${w.x},${w.y}`));
     for (const p of pairs) expect(planned.has(`${p.data.group}:${p.data.window.x},${p.data.window.y}`)).toBe(true);
     for (const p of pairs.slice(0, 5)) {
-      const expected = encodeLabel(mlType, windowLabelContext(labels, image.info.geoTransform, p.data.window), {});
+      const options = mlType === 'object_detection' ? { minBoxSize: DEFAULT_MIN_BOX_SIZE } : {};
+      const expected = encodeLabel(mlType, windowLabelContext(labels, image.info.geoTransform, p.data.window), options);
       // Served in the batch form (domain/labels/served-label.ts).
       expect(p.y).toEqual(serveLabel(expected, mlType));
       if (mlType === 'segmentation') {

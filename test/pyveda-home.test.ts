@@ -3,16 +3,13 @@
  * default, pairs checked against their image before posting, removing datapoints, a save() that returns while
  * caching runs, unknown options refused, one label form in slice and batch, and the walkthrough example.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openImage } from '../client/image-windows.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { walkthrough } from '../examples/walkthrough.js';
 import { gdalInfo, readGdalWindows, runGdal } from './support/gdal.js';
+import { serveFiles } from './support/http-files.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 
 let stack: TestStack;
@@ -119,33 +116,26 @@ describe('remove()', () => {
 
 describe('save()', () => {
   it('returns the document as soon as caching has started; { wait: true } returns with everything cached', async () => {
-    // The image comes from a server that holds every request while `held` is set, so no chip can be cached
-    // before save() returns, however slow or fast the machine is.
-    let held = false;
-    const waiting: Array<() => void> = [];
-    const server = createServer((req, res) => (held ? waiting.push(() => serve(req, res)) : serve(req, res)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // The image comes from a server that holds every request while caching should not progress, so no chip can be
+    // cached before save() returns, however slow or fast the machine is.
+    const server = await serveFiles(path.dirname(OLINDA.image));
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/L7_ETMs.tif`;
+      const url = `${server.url}/L7_ETMs.tif`;
       const coll = await stack.veda().create({ name: 'slow-cache', mlType: 'classification', tileSize: [32, 32] });
       const image = await openImage(url);
       expect(await coll.feed([...image.windows({ count: 20, shape: 32, seed: 4 })].map((w) => [w, [0]]))).toBe(20);
-      held = true;
+      server.hold();
       const started = await coll.save();
       expect(started.percent_cached).toBe(0);
       const run = await stack.veda().latestRun(coll.id);
       expect(run!.workflowId).toBe(`veda-${coll.id}-cache-1`);
       expect(await run!.status()).toBe('RUNNING');
-      held = false;
-      for (const release of waiting.splice(0)) release();
+      server.release();
       const done = await coll.save({ wait: true });
       expect(done.percent_cached).toBe(100);
       await expect(coll.save({ wiat: true } as never)).rejects.toThrow(/unknown save option: wiat/);
     } finally {
-      held = false;
-      for (const release of waiting.splice(0)) release();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     }
   });
 });
@@ -187,17 +177,3 @@ describe('the walkthrough (examples/walkthrough.ts)', () => {
   });
 });
 
-/** A whole-file or single-range answer, like test/support/http-files.ts. */
-async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const file = OLINDA.image;
-  const { size } = await stat(file);
-  const match = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-  if (!match) {
-    res.writeHead(200, { 'content-length': size, 'accept-ranges': 'bytes' });
-    return void createReadStream(file).pipe(res);
-  }
-  const start = Number(match[1]);
-  const end = Math.min(match[2] ? Number(match[2]) : size - 1, size - 1);
-  res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}`, 'accept-ranges': 'bytes' });
-  createReadStream(file, { start, end }).pipe(res);
-}
