@@ -3,15 +3,21 @@
  * default, pairs checked against their image before posting, removing datapoints, a save() that returns while
  * caching runs, unknown options refused, one label form in slice and batch, and the walkthrough example.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openImage } from '../client/image-windows.js';
+import { DEFAULT_MIN_BOX_SIZE, ingestSpec } from '../client/ingest-options.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { walkthrough } from '../examples/walkthrough.js';
 import { gdalInfo, readGdalWindows, runGdal } from './support/gdal.js';
 import { serveFiles } from './support/http-files.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 
+const run = promisify(execFile);
 let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack({ user: 'alice' });
@@ -85,8 +91,17 @@ describe('feeding pairs', () => {
     const det = await stack.veda().create({ name: 'det', mlType: 'object_detection', tileSize: [32, 32], classes: ['boat', 'car'] });
     await det.feed([[{ source: OLINDA.image, x: 0, y: 0, width: 32, height: 32 }, [{ box: [1, 2, 10, 12], class: 1 }, { box: [0, 0, 4, 4], class: 0 }]]]);
     await det.feed([[{ source: OLINDA.image, x: 32, y: 0, width: 32, height: 32 }, []]]);
-    const served = (await det.slice(0, 2)).map((p) => p.y);
+    const sliced = await det.slice(0, 2);
+    const served = sliced.map((p) => p.y);
     expect(served).toEqual([[{ box: [0, 0, 4, 4], class: 0 }, { box: [1, 2, 10, 12], class: 1 }], []]);
+    // A batch serves the same form for the same datapoint.
+    const batch = await det.batch(2, { shuffle: false });
+    try {
+      const byId = new Map(sliced.map((p) => [p.data.id, p.y]));
+      for (let i = 0; i < batch.train.length; i++) expect(batch.train.at(i)[1]).toEqual(byId.get(batch.train.info(i).id));
+    } finally {
+      batch.close();
+    }
     const seg = await stack.veda().create({ name: 'seg', mlType: 'segmentation', tileSize: [2, 2], classes: ['a'] });
     await seg.feed([[{ source: OLINDA.image, x: 0, y: 0, width: 2, height: 2 }, { data: Uint8Array.of(0, 1, 1, 0), shape: [2, 2] }]]);
     const [mask] = await seg.slice(0, 1);
@@ -149,6 +164,38 @@ describe('unknown options', () => {
     await expect(stack.veda().create({ name: 'x', mlType: 'classification', tileSize: [8, 8], tile_size: [8, 8] } as never))
       .rejects.toThrow(/unknown create option: tile_size \(did you mean tileSize\?\)/);
     expect(await coll.count()).toEqual({});
+  });
+});
+
+describe('defaults', () => {
+  it('detection drops boxes under 2 px unless minBoxSize says otherwise', async () => {
+    const det = await stack.veda().create({ name: 'boxes', mlType: 'object_detection', tileSize: [64, 64], classes: OLINDA.classes });
+    const record = (await stack.services.catalog.getDataset(det.id))!;
+    const spec = (o: object) => ingestSpec(record, { image: OLINDA.image, labels: OLINDA.labels, count: 1, ...o }).labelOptions;
+    expect(DEFAULT_MIN_BOX_SIZE).toBe(2);
+    expect(spec({})).toEqual({ minBoxSize: 2 });
+    expect(spec({ minBoxSize: 0 })).toEqual({ minBoxSize: 0 });
+  });
+});
+
+describe('the demo and the CLI', () => {
+  it("share one data directory: the demo's dataset is there for `veda show` and `veda search`", async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'veda-demo-'));
+    try {
+      // The embedded catalog (no DATABASE_URL) in the directory the CLI reads, on the test stack's Temporal server
+      // with a task queue of its own (the stack's worker holds another catalog).
+      const env = { ...stack.childEnv, VEDA_DATA_DIR: dataDir, DATABASE_URL: '', VEDA_TASK_QUEUE: `${stack.childEnv.VEDA_TASK_QUEUE}-demo` };
+      const demo = await run(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], { env, maxBuffer: 16 << 20 });
+      const id = /Ingesting into dataset (\w+)/.exec(demo.stdout + demo.stderr)?.[1];
+      expect(id).toBeTruthy();
+      expect(demo.stdout).toContain(`Data: ${dataDir} (the CLI's too: npx veda show ${id})`);
+      const cli = (...args: string[]) => run(process.execPath, [path.resolve('bin/veda.js'), ...args, '--json'], { env });
+      const [show, search] = await Promise.all([cli('show', id!), cli('search', '--name', 'olinda-landcover')]);
+      expect(JSON.parse(show.stdout)).toMatchObject({ id, count: { train: 100, test: 25 }, percent_cached: 100 });
+      expect((JSON.parse(search.stdout) as Array<{ id: string }>).map((d) => d.id)).toEqual([id]);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
