@@ -190,7 +190,9 @@ describe('the demo and the CLI', () => {
       expect(id).toBeTruthy();
       expect(demo.stdout).toContain(`Data: ${dataDir} (the CLI's too: npx veda show ${id})`);
       const cli = (...args: string[]) => run(process.execPath, [path.resolve('bin/veda.js'), ...args, '--json'], { env });
-      const [show, search] = await Promise.all([cli('show', id!), cli('search', '--name', 'olinda-landcover')]);
+      // One after the other: an embedded catalog is open in one process at a time.
+      const show = await cli('show', id!);
+      const search = await cli('search', '--name', 'olinda-landcover');
       expect(JSON.parse(show.stdout)).toMatchObject({ id, count: { train: 100, test: 25 }, percent_cached: 100 });
       expect((JSON.parse(search.stdout) as Array<{ id: string }>).map((d) => d.id)).toEqual([id]);
     } finally {
