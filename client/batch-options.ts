@@ -23,6 +23,11 @@ export interface BatchOptions {
   out?: string;
 }
 
+/** Every option name, checked against BatchOptions by the compiler: a new option cannot be forgotten here. */
+export const BATCH_OPTIONS = Object.keys({
+  size: true, groups: true, split: true, seed: true, shuffle: true, compression: true, out: true,
+} satisfies Record<keyof BatchOptions, true>);
+
 const SPLIT_NAMES = ['train', 'test', 'validate'];
 
 export function batchWorkflowInput(datasetId: string, options: BatchOptions): BatchWorkflowInput {

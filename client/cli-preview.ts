@@ -10,7 +10,7 @@ export function registerPreviewCommands(program: Command): void {
     .command('preview <id> <index>')
     .description('write a PNG of the chip at <index> (posting order, as in slice) with its label drawn over it')
     .requiredOption('--out <file.png>', 'where to write the PNG')
-    .option('--bands <r,g,b>', 'chip bands (1-based) shown as red, green, blue, or one band as grey (default: 1,2,3)', numberList('--bands'))
+    .option('--bands <r,g,b>', 'chip bands (1-based) shown as red, green, blue, or one band as grey (default: natural colour when the image or sensor says which bands are red, green, blue, else 1,2,3)', numberList('--bands'))
     .option('--scale <n>', `enlargement, nearest neighbour (1-${MAX_SCALE})`, intArg('--scale', 1), DEFAULT_SCALE)
     .option('--group <name>', 'index within this group only')
     .action(async (id: string, index: string, o, cmd: Command) => {
@@ -31,6 +31,7 @@ export function registerPreviewCommands(program: Command): void {
             width: preview.width,
             height: preview.height,
             bands: preview.bands,
+            bandsReason: preview.bandsReason,
             scale: preview.scale,
             datapoint: { id: p.id, group: p.group, source: p.source, window: p.window },
             present,
@@ -39,6 +40,7 @@ export function registerPreviewCommands(program: Command): void {
           () =>
             [
               `wrote ${out} (${preview.width}x${preview.height}, bands ${preview.bands.join(',')}, scale ${preview.scale})`,
+              `  bands ${preview.bands.join(',')}: ${preview.bandsReason}`,
               `  datapoint ${p.id} (${p.group}) window [${p.window.x},${p.window.y},${p.window.width},${p.window.height}] of ${p.source}`,
               `  classes present: ${present.join(', ') || '(none)'}`,
               `  colours: ${legend.map((c) => `${c.name} ${c.colour}`).join(', ')}`,

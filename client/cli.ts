@@ -12,8 +12,29 @@ import { registerPreviewCommands } from './cli-preview.js';
 import { registerBatchCommands } from './cli-batch.js';
 import { vedaVersion } from './version.js';
 import { collect, emit, follow, globals, intArg, jsonReplacer, nameList, numberList, shareArg, tileSizeArg, withVeda } from './cli-context.js';
+import { DEFAULT_MIN_BOX_SIZE } from './ingest-options.js';
 
-export function buildProgram(): Command {
+/**
+ * `veda status` exit codes: how the dataset's latest run ended, so `veda status ID && veda batch ID` goes on only
+ * after a completed run. 0 also when the dataset has no run yet.
+ */
+export const STATUS_EXIT_CODES: Record<string, number> = {
+  COMPLETED: 0,
+  RUNNING: 10,
+  CONTINUED_AS_NEW: 10,
+  FAILED: 11,
+  CANCELLED: 12,
+  TERMINATED: 13,
+  TIMED_OUT: 14,
+};
+const UNKNOWN_STATUS_EXIT_CODE = 1;
+
+/** What an action wants the process to exit with when it did not fail (only `status` sets it). */
+export interface CliOutcome {
+  exitCode: number;
+}
+
+export function buildProgram(outcome: CliOutcome = { exitCode: 0 }): Command {
   const program = new Command('veda')
     .description('Satellite imagery + vector labels -> ML training data, on durable Temporal workflows')
     .version(vedaVersion(), '-V, --version', 'print the version')
@@ -30,7 +51,7 @@ export function buildProgram(): Command {
     .requiredOption('--name <name>', 'dataset name')
     .addOption(new Option('--ml-type <type>', 'ML type').choices([...ML_TYPES]).makeOptionMandatory())
     .requiredOption('--tile-size <w,h>', 'chip size in pixels', tileSizeArg)
-    .requiredOption('--classes <a,b,c>', 'class names, in label order', (v: string) => v.split(',').map((s) => s.trim()))
+    .option('--classes <a,b,c>', 'class names, in label order (classification default: class1, binary)', (v: string) => v.split(',').map((s) => s.trim()))
     .option('--public', 'visible to every user')
     .option('--sensors <a,b>', 'sensor names', (v: string) => v.split(',').map((s) => s.trim()))
     .action(async (o, cmd: Command) => {
@@ -67,7 +88,7 @@ export function buildProgram(): Command {
     .option('--max-nodata <share>', 'reject windows with more nodata than this share', shareArg('--max-nodata'))
     .option('--all-touched', 'segmentation: burn every pixel a polygon touches')
     .option('--min-overlap <share>', 'classification: a class is present when it covers this share', shareArg('--min-overlap'))
-    .option('--min-box-size <px>', 'detection: drop smaller boxes', intArg('--min-box-size'))
+    .option('--min-box-size <px>', `detection: drop boxes narrower or shorter than this (default ${DEFAULT_MIN_BOX_SIZE}; 0 keeps all)`, intArg('--min-box-size'))
     .option('--no-cache', 'post datapoints only; cache later with `veda cache`')
     .option('--wait', 'follow the workflow to its end')
     .action(async (id: string, o, cmd: Command) => {
@@ -117,15 +138,33 @@ export function buildProgram(): Command {
 
   program
     .command('status <id>')
-    .description("progress of the dataset's latest workflow (queried from the workflow)")
+    .description(
+      "progress of the dataset's latest workflow (queried from the workflow); exits 0 completed, 10 running, " +
+        '11 failed, 12 cancelled, 13 terminated, 14 timed out',
+    )
     .action(async (id: string, _o, cmd: Command) => {
       const opts = globals(cmd);
       await withVeda(opts, async (veda) => {
         await veda.fromId(id);
         const run = await veda.latestRun(id);
+        const status = run ? await run.status() : null;
         const progress = run ? await run.query() : null;
-        emit(opts, { datasetId: id, workflowId: run?.workflowId ?? null, uiUrl: run?.uiUrl ?? null, progress }, () =>
-          progress ? `${run!.workflowId}: ${describeProgress(progress)}` : `dataset ${id} has no workflow runs yet`,
+        outcome.exitCode = status ? (STATUS_EXIT_CODES[status] ?? UNKNOWN_STATUS_EXIT_CODE) : 0;
+        emit(opts, { datasetId: id, workflowId: run?.workflowId ?? null, uiUrl: run?.uiUrl ?? null, status, progress }, () =>
+          progress ? `${run!.workflowId} ${status!.toLowerCase()}: ${describeProgress(progress)}` : `dataset ${id} has no workflow runs yet`,
+        );
+      });
+    });
+
+  program
+    .command('rm <id> <datapoints...>')
+    .description('remove datapoints (by id, as `veda slice` lists them) and their cached chips')
+    .action(async (id: string, datapoints: string[], _o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        const removed = await (await veda.fromId(id)).remove(datapoints);
+        emit(opts, { datasetId: id, requested: datapoints.length, removed }, () =>
+          `removed ${removed} of ${datapoints.length} datapoint(s) from ${id}` + (removed < datapoints.length ? ' (the others were not in it)' : ''),
         );
       });
     });
@@ -228,8 +267,9 @@ export function buildProgram(): Command {
 
 export async function main(argv = process.argv): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
-    return 0;
+    const outcome: CliOutcome = { exitCode: 0 };
+    await buildProgram(outcome).parseAsync(argv);
+    return outcome.exitCode;
   } catch (err) {
     // A usage error is bad input (exit 2). Commander printed its own usage errors already; an InvalidArgumentError
     // reaching here was thrown by an argument parser inside an action, so it is not printed yet.

@@ -4,9 +4,9 @@
  */
 import type { Datapoint, DatasetRecord } from '../domain/catalog/types.js';
 import { datapointId } from '../domain/datapoints/id.js';
-import { ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
-import { decodeRle } from '../domain/labels/rle.js';
-import type { DetectionLabel, Label, PixelWindow, Raster, SegmentationLabel } from '../domain/types.js';
+import { ForbiddenError, InvalidInputError, isVedaError, NotFoundError, type VedaError } from '../domain/errors.js';
+import { serveLabel, type Target } from '../domain/labels/served-label.js';
+import type { ImageInfo, PixelWindow, Raster } from '../domain/types.js';
 import { datasetDoc, type DatasetDoc } from '../domain/catalog/dataset-doc.js';
 import { parseGroupName } from '../domain/catalog/validation.js';
 import { normalizeFedLabel, type FedLabel } from './feed-labels.js';
@@ -14,14 +14,16 @@ import { absoluteUri, ingestSpec, type IngestOptions } from './ingest-options.js
 import type { Veda } from './veda.js';
 import type { WorkflowRun } from './workflow-run.js';
 import { openBatch, type OpenedBatch } from '../domain/batches/index.js';
-import { batchWorkflowInput, copyBatchFile, type BatchOptions } from './batch-options.js';
+import { BATCH_OPTIONS, batchWorkflowInput, copyBatchFile, type BatchOptions } from './batch-options.js';
 import type { Progress } from '../workflows/progress.js';
 import { BatchSchedules } from './schedules.js';
+import type { ImageWindow } from './image-windows.js';
+import { rejectUnknownOptions } from './option-keys.js';
 // Imagery, previews and batches load when first used: opening a collection (`veda show`) must stay fast.
-import type { PreviewOptions, RenderedPreview } from '../domain/preview/index.js';
+import type { BandChoice, PreviewOptions, RenderedPreview } from '../domain/preview/index.js';
 
-/** A label as served: one-hot, per-class boxes, or a decoded class-index mask (row-major, height x width). */
-export type ServedLabel = number[] | DetectionLabel | { width: number; height: number; mask: Uint8Array };
+/** A label as served, the same form as in batches (see domain/labels/served-label.ts). */
+export type ServedLabel = Target;
 
 export interface DatasetPair {
   /** The datapoint's document: id, group, source, window, cache key. */
@@ -36,14 +38,34 @@ export interface DatasetPair {
 export interface ChipPreview extends Omit<RenderedPreview, 'rgba'> {
   png: Buffer;
   datapoint: Datapoint;
+  /** Why these bands: the user's choice, or what the image and sensor said (natural colour when they say it). */
+  bandsReason: string;
 }
 
+/** A window to feed: from `image.windows()` (it names its image), or pixel offsets with a `source` beside them. */
+export type FeedWindow = ImageWindow | PixelWindow | [x: number, y: number, width: number, height: number];
+
 export interface FeedPair {
-  /** Image path or URL the window is read from. */
-  source: string;
-  /** Pixel window: { x, y, width, height } or [x, y, width, height]; its size must be the dataset's tile size. */
-  window: PixelWindow | [number, number, number, number];
+  /** Image path or URL the window is read from (default: the window's own `source`, then feed's `source` option). */
+  source?: string;
+  /** Its size must be the dataset's tile size, and it must lie inside the image. */
+  window: FeedWindow;
   label: FedLabel;
+}
+
+/** An object pair, or pyveda's tuple form `[window, label]`. */
+export type FeedItem = FeedPair | [window: FeedWindow, label: FedLabel];
+
+export interface FeedOptions {
+  /** Data group the pairs go to (default `train`). */
+  group?: string;
+  /** Image of pairs whose window names none. */
+  source?: string;
+}
+
+export interface SaveOptions {
+  /** Wait until every chip is cached (`percent_cached` 100); by default save returns once caching has started. */
+  wait?: boolean;
 }
 
 export class VedaCollection {
@@ -122,6 +144,7 @@ export class VedaCollection {
    * The owner, or anyone for a public dataset that is fully cached (caching writes to the dataset).
    */
   async startBatch(options: BatchOptions = {}): Promise<WorkflowRun> {
+    rejectUnknownOptions(options, BATCH_OPTIONS, 'batch');
     await this.refresh(); // it may have been unpublished or deleted since this handle was opened
     if (this.record.userId !== this.veda.user) {
       const { cached, total } = await this.catalog.counts(this.id);
@@ -158,35 +181,99 @@ export class VedaCollection {
     return this.veda.batchSchedules(this.record);
   }
 
-  /** Posts explicit (window, label) pairs into a group; returns how many were new. Idempotent. */
-  async feed(pairs: FeedPair[], options: { group?: string } = {}): Promise<number> {
+  /**
+   * Posts explicit (window, label) pairs into a group; returns how many were new. Idempotent. Every pair is checked
+   * before any is posted: its label against the ML type and classes, its image exists, its window is the tile size
+   * and lies inside the image, and the image's bands match the dataset's chips.
+   */
+  async feed(pairs: FeedItem[], options: FeedOptions = {}): Promise<number> {
     this.requireOwner('feed');
+    rejectUnknownOptions(options, ['group', 'source'], 'feed');
+    if (!Array.isArray(pairs)) throw new InvalidInputError('feed takes a list of pairs: [window, label] or { source, window, label }');
     const group = options.group ?? 'train';
     parseGroupName(group);
     const [tileW, tileH] = this.record.tileSize;
-    const points = pairs.map((pair, i): Datapoint => {
-      const w = Array.isArray(pair.window)
-        ? { x: pair.window[0], y: pair.window[1], width: pair.window[2], height: pair.window[3] }
-        : pair.window;
+    const fed = pairs.map((item, i) => {
       const where = `pair ${i}`;
+      const pair = feedPair(item, where);
+      const w = pixelWindow(pair.window, where);
       if (![w.x, w.y].every((v) => Number.isInteger(v) && v >= 0) || w.width !== tileW || w.height !== tileH) {
         throw new InvalidInputError(`${where}: the window must be at non-negative integer offsets and ${tileW}x${tileH} pixels`);
       }
+      const source = pair.source ?? (pair.window as Partial<ImageWindow>).source ?? options.source;
+      if (!source) throw new InvalidInputError(`${where}: no image: give the pair a source, feed a window from image.windows(), or pass { source }`);
       const label = normalizeFedLabel(this.mlType, this.record.classes.length, this.record.tileSize, pair.label, where);
-      const source = absoluteUri(pair.source);
-      return { id: datapointId(this.id, source, w, group), datasetId: this.id, group, source, window: w, label, chipKey: null };
+      return { where, window: w, source: absoluteUri(source), label };
     });
+    const images = await this.imagesOf(fed);
+    const [checks, { bandsForSource }] = await Promise.all([import('../domain/imagery/window-checks.js'), import('../activities/cache.js')]);
+    for (const { where, window, source } of fed) {
+      try {
+        checks.assertWindowInImage(images.get(source)!, window);
+        this.checkBands(images.get(source)!, checks.resolveBands(images.get(source)!, bandsForSource(this.record, source)));
+      } catch (err) {
+        if (err instanceof InvalidInputError) throw new InvalidInputError(`${where}: ${err.message}`);
+        throw err;
+      }
+    }
+    const points = fed.map(({ window, source, label }): Datapoint => ({
+      id: datapointId(this.id, source, window, group), datasetId: this.id, group, source, window, label, chipKey: null,
+    }));
     this.record = await this.catalog.addSources(this.id, [...new Set(points.map((p) => p.source))]);
     return this.catalog.upsertDatapoints(points);
   }
 
+  /** Each fed image's header, read once; a missing or unreadable image names the first pair that uses it. */
+  private async imagesOf(fed: Array<{ where: string; source: string }>): Promise<Map<string, ImageInfo>> {
+    const images = new Map<string, ImageInfo>();
+    const { openImage } = await import('../domain/imagery/index.js');
+    for (const { where, source } of fed) {
+      if (images.has(source)) continue;
+      try {
+        const image = await openImage(source);
+        images.set(source, image.info);
+        await image.close();
+      } catch (err) {
+        if (!isVedaError(err)) throw err;
+        const Kind = err.constructor as new (message: string) => VedaError;
+        throw new Kind(`${where}: ${err.message}`);
+      }
+    }
+    return images;
+  }
+
+  /** Chips of the image's (selected) bands must stack with the dataset's. */
+  private checkBands(info: ImageInfo, bands: number[]): void {
+    const { shape, dtype } = this.record;
+    if (shape && (bands.length !== shape[0] || info.dtype !== dtype)) {
+      throw new InvalidInputError(`${info.uri}: ${bands.length} band(s) of ${info.dtype}, but the dataset's chips are ${shape[0]} band(s) of ${dtype}`);
+    }
+  }
+
   /**
-   * Caches whatever is not cached yet and returns the dataset document. Waits for the cache workflow, so
-   * `percent_cached` is 100 afterwards.
+   * Deletes datapoints by id, with their cached chips; returns how many were deleted (unknown ids are ignored).
+   * A chip a running cache workflow stores for a deleted datapoint afterwards stays unreferenced until the dataset goes.
    */
-  async save(): Promise<DatasetDoc> {
+  async remove(ids: string | string[]): Promise<number> {
+    this.requireOwner('remove datapoints from');
+    const list = typeof ids === 'string' ? [ids] : ids;
+    if (!Array.isArray(list) || list.some((id) => typeof id !== 'string' || !id)) throw new InvalidInputError('remove takes datapoint ids (strings)');
+    const removed = await this.catalog.deleteDatapoints(this.id, list);
+    for (const point of removed) if (point.chipKey) await this.veda.services.chips.deletePrefix(point.chipKey);
+    return removed.length;
+  }
+
+  /**
+   * pyveda's save: starts caching whatever is not cached yet and returns the dataset document at once, while
+   * `percent_cached` rises (`doc()` again to see it); `{ wait: true }` returns once everything is cached.
+   */
+  async save(options: SaveOptions = {}): Promise<DatasetDoc> {
+    rejectUnknownOptions(options, ['wait'], 'save');
     const counts = await this.catalog.counts(this.id);
-    if (counts.cached < counts.total && this.record.userId === this.veda.user) await (await this.cache()).result();
+    if (counts.cached < counts.total && this.record.userId === this.veda.user) {
+      const run = await this.cache();
+      if (options.wait) await run.result();
+    }
     return this.doc();
   }
 
@@ -235,15 +322,28 @@ export class VedaCollection {
       throw new NotFoundError(`dataset ${this.id} has no datapoint at index ${index}${options.group ? ` of group ${options.group}` : ''} (it has ${size})`);
     }
     const { encodePng, renderPreview } = await import('../domain/preview/index.js');
-    const { rgba, ...rendered } = renderPreview(await pair.image(), pair.data.label, this.mlType, this.record.classes, options);
-    return { ...rendered, png: await encodePng({ ...rendered, rgba }), datapoint: pair.data };
+    const chip = await pair.image();
+    const choice = options.bands ? { bands: options.bands, reason: 'as asked' } : await this.previewBands(pair.data.source, chip.bands);
+    const { rgba, ...rendered } = renderPreview(chip, pair.data.label, this.mlType, this.record.classes, { ...options, bands: choice.bands });
+    return { ...rendered, png: await encodePng({ ...rendered, rgba }), datapoint: pair.data, bandsReason: choice.reason };
+  }
+
+  /** Natural colour when the image (band colour interpretation or descriptions) or the dataset's sensor says how. */
+  private async previewBands(source: string, chipBandCount: number): Promise<BandChoice> {
+    const [{ naturalColourBands }, { readBandLabels }, { bandsForSource }] = await Promise.all([
+      import('../domain/preview/natural-colour.js'), import('../domain/imagery/band-labels.js'), import('../activities/cache.js'),
+    ]);
+    const sourceBands = bandsForSource(this.record, source) ?? Array.from({ length: chipBandCount }, (_, i) => i + 1);
+    // A chip cached from an image that is gone still previews, with what the sensor says.
+    const labels = await readBandLabels(source).catch(() => []);
+    return naturalColourBands(labels, sourceBands, this.record.sensors);
   }
 
   private pair(point: Datapoint): DatasetPair {
     const { chips } = this.veda.services;
     return {
       data: point,
-      y: serveLabel(point.label),
+      y: serveLabel(point.label, this.mlType),
       image: async () => {
         if (point.chipKey) return chips.get(point.chipKey);
         const [{ openImage }, { bandsForSource }] = await Promise.all([import('../domain/imagery/index.js'), import('../activities/cache.js')]);
@@ -265,12 +365,25 @@ export class VedaCollection {
   }
 }
 
-export function serveLabel(label: Label): ServedLabel {
-  if (!Array.isArray(label)) {
-    const rle = label as SegmentationLabel;
-    return { width: rle.width, height: rle.height, mask: decodeRle(rle) };
+function feedPair(item: FeedItem, where: string): FeedPair {
+  if (Array.isArray(item)) {
+    if (item.length !== 2) throw new InvalidInputError(`${where}: a tuple pair is [window, label]`);
+    return { window: item[0], label: item[1] };
   }
-  return label as number[] | DetectionLabel;
+  if (typeof item !== 'object' || item === null || !('window' in item)) {
+    throw new InvalidInputError(`${where}: a pair is [window, label] or { source, window, label }`);
+  }
+  return item;
+}
+
+function pixelWindow(window: FeedWindow, where: string): PixelWindow {
+  if (Array.isArray(window)) {
+    if (window.length !== 4) throw new InvalidInputError(`${where}: a window array is [x, y, width, height]`);
+    return { x: window[0], y: window[1], width: window[2], height: window[3] };
+  }
+  if (typeof window !== 'object' || window === null) throw new InvalidInputError(`${where}: a window is { x, y, width, height } or [x, y, width, height]`);
+  const { x, y, width, height } = window;
+  return { x, y, width, height };
 }
 
 function describeIngest(plan: { strategy: string; count?: number }, image: string): string {

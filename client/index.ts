@@ -1,6 +1,8 @@
 /** The package's main entry (`import { Veda } from 'veda'`): the client API, its configuration and error types. */
-export { Veda, type VedaOptions, type NewCollection, type WorkflowName } from './veda.js';
-export { VedaCollection, type DatasetPair, type FeedPair, type ChipPreview, type ServedLabel } from './collection.js';
+export { Veda, BINARY_CLASSES, type VedaOptions, type NewCollection, type WorkflowName } from './veda.js';
+export { VedaCollection, type DatasetPair, type FeedPair, type FeedItem, type FeedOptions, type FeedWindow, type SaveOptions, type ChipPreview, type ServedLabel } from './collection.js';
+export { openImage, VedaImage, type ImageWindow, type RandomWindowOptions, type GridWindowOptions, type WindowShape } from './image-windows.js';
+export type { DetectionTarget, MaskTarget, Target, TargetBox } from '../domain/labels/served-label.js';
 export { WorkflowRun, type RunProgress } from './workflow-run.js';
 export type { IngestOptions } from './ingest-options.js';
 export type { BatchOptions } from './batch-options.js';

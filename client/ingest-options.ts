@@ -8,6 +8,7 @@ import { InvalidInputError } from '../domain/errors.js';
 import { parseGroupName } from '../domain/catalog/validation.js';
 import { stacImageUri } from '../domain/imagery/index.js';
 import type { WindowPlan } from '../domain/types.js';
+import { rejectUnknownOptions } from './option-keys.js';
 
 export interface IngestOptions {
   /**
@@ -42,12 +43,27 @@ export interface IngestOptions {
   cache?: boolean;
 }
 
+/** Every option name, checked against IngestOptions by the compiler: a new option cannot be forgotten here. */
+const INGEST_OPTIONS = Object.keys({
+  image: true, assets: true, labels: true, layer: true, classProperty: true, windows: true, count: true, seed: true,
+  stride: true, jitter: true, group: true, groups: true, bands: true, maxNodata: true, allTouched: true,
+  minOverlap: true, minBoxSize: true, cache: true,
+} satisfies Record<keyof IngestOptions, true>);
+
+/**
+ * Detection boxes narrower or shorter than this many pixels are dropped unless `minBoxSize` says otherwise: on the
+ * Olinda land cover (125 random 64 x 64 windows, seed 42), 670 of 2762 boxes cover at most one pixel: slivers of
+ * polygons that touch a window's edge, which teach a detector nothing. The default keeps 1787 of them.
+ */
+export const DEFAULT_MIN_BOX_SIZE = 2;
+
 /** URLs stay as they are; local paths become absolute, since workers may run elsewhere than the client. */
 export function absoluteUri(uri: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? uri : path.resolve(uri);
 }
 
 export function ingestSpec(dataset: DatasetRecord, options: IngestOptions): IngestSpec {
+  rejectUnknownOptions(options, INGEST_OPTIONS, 'ingest');
   const images = (Array.isArray(options.image) ? options.image : [options.image]).filter((i) => i);
   if (images.length === 0) throw new InvalidInputError('ingest needs an image (a GeoTIFF or STAC item path or URL)');
   const scenes = [...new Set(images.map((image) => (options.assets ? stacImageUri(absoluteUri(image), options.assets) : absoluteUri(image))))];
@@ -119,7 +135,9 @@ export function ingestSpec(dataset: DatasetRecord, options: IngestOptions): Inge
     labelOptions: {
       ...(options.allTouched !== undefined ? { allTouched: options.allTouched } : {}),
       ...(options.minOverlap !== undefined ? { minOverlap: options.minOverlap } : {}),
-      ...(options.minBoxSize !== undefined ? { minBoxSize: options.minBoxSize } : {}),
+      ...(options.minBoxSize !== undefined || dataset.mlType === 'object_detection'
+        ? { minBoxSize: options.minBoxSize ?? DEFAULT_MIN_BOX_SIZE }
+        : {}),
     },
     ...(options.bands ? { bands: options.bands } : {}),
     ...(options.maxNodata !== undefined ? { maxNodata: options.maxNodata } : {}),

@@ -9,7 +9,7 @@
 import type { Client } from '@temporalio/client';
 import { loadConfig, type VedaConfig } from '../config/config.js';
 import type { DatasetRecord, DatasetSearch, NewDataset } from '../domain/catalog/types.js';
-import { NotFoundError, SetupError } from '../domain/errors.js';
+import { InvalidInputError, NotFoundError, SetupError } from '../domain/errors.js';
 import { openServices, type Services } from '../runtime/services.js';
 import { readDevState } from '../runtime/dev-state.js';
 import { datasetWorkflowsUrl, lazyClient } from '../temporal/connection.js';
@@ -18,6 +18,7 @@ import { VedaCollection } from './collection.js';
 import type { DatasetDoc, DocContext } from '../domain/catalog/dataset-doc.js';
 import { WorkflowRun } from './workflow-run.js';
 import { BatchSchedules } from './schedules.js';
+import { rejectUnknownOptions } from './option-keys.js';
 
 export interface VedaOptions {
   /** Null when no Temporal server is configured: catalog operations work, workflow operations say how to get one. */
@@ -33,7 +34,12 @@ export interface VedaOptions {
   parallelism?: number;
 }
 
-export type NewCollection = Omit<NewDataset, 'userId'>;
+/** `classes` may be left out for binary classification: it is then `['class1']`, as in pyveda's documents. */
+export type NewCollection = Omit<NewDataset, 'userId' | 'classes'> & { classes?: string[] };
+
+/** The class of a binary classification dataset created without classes (pyveda's document names it so). */
+export const BINARY_CLASSES = ['class1'];
+const NEW_COLLECTION_OPTIONS = ['name', 'mlType', 'tileSize', 'classes', 'public', 'sensors'] as const satisfies ReadonlyArray<keyof NewCollection>;
 export type WorkflowName = 'ingest' | 'cache' | 'batch';
 
 const WORKFLOW_TYPES: Record<WorkflowName, string> = { ingest: 'ingestWorkflow', cache: 'cacheWorkflow', batch: 'batchWorkflow' };
@@ -100,7 +106,13 @@ export class Veda {
   }
 
   async create(input: NewCollection): Promise<VedaCollection> {
-    const record = await this.services.catalog.createDataset({ ...input, userId: this.user });
+    rejectUnknownOptions(input, NEW_COLLECTION_OPTIONS, 'create');
+    let classes = input.classes;
+    if (classes === undefined) {
+      if (input.mlType !== 'classification') throw new InvalidInputError(`a ${input.mlType} dataset needs its classes (class names in label order)`);
+      classes = BINARY_CLASSES;
+    }
+    const record = await this.services.catalog.createDataset({ ...input, classes: [...classes], userId: this.user });
     return new VedaCollection(this, record);
   }
 

@@ -90,6 +90,11 @@ export class WorkflowRun {
     return this.client.workflow.getHandle(this.workflowId).query<Progress>(PROGRESS_QUERY);
   }
 
+  /** How the run stands in Temporal: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, ... */
+  async status(): Promise<string> {
+    return (await this.client.workflow.getHandle(this.workflowId).describe()).status.name;
+  }
+
   /**
    * Asks the run to stop. Its activities see the request at their next heartbeat (within seconds) and stop where
    * they are; the run then ends as cancelled (`result()` throws CancelledError). What was posted or cached stays,

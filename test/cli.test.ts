@@ -164,7 +164,8 @@ describe('veda commands against a running stack', () => {
       veda(['slice', id, '0', '2'], env),
       veda(['search', '--name', 'cli olinda'], env),
     ]);
-    expect(status.stdout.trim()).toBe(`veda-${id}-ingest-2: ${summary}`);
+    expect(status.code).toBe(0);
+    expect(status.stdout.trim()).toBe(`veda-${id}-ingest-2 completed: ${summary}`);
     const lines = slice.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
     for (const line of lines) expect(line).toMatch(/^[0-9a-f]+ train \[\d+,\d+,64,64\] cached y=\[[01],[01],[01]\]$/);
@@ -202,6 +203,37 @@ describe('veda commands against a running stack', () => {
     expect(failed.json.error.message).toMatch(new RegExp(`^workflow veda-${id}-ingest-3 failed: .*${missing}`));
     expect(failed.stderr).toContain(missing);
     expect((await catalogRows(id)).groups).toEqual({ train: 12, test: 40 });
+    // `veda status` says how the latest run ended, in its exit code too.
+    const status = await vedaJson<{ status: string; workflowId: string }>(['status', id], env);
+    expect(status.code).toBe(11);
+    expect(status.json).toMatchObject({ status: 'FAILED', workflowId: `veda-${id}-ingest-3` });
+  });
+
+  it('rm removes datapoints and their chips; unknown options and a bad rm are usage errors (exit 2)', async () => {
+    const before = await catalogRows(id);
+    const [a, b] = before.ids;
+    const removed = await vedaJson<{ removed: number; requested: number }>(['rm', id, a!, b!, 'no-such-datapoint'], env);
+    expect(removed.code).toBe(0);
+    expect(removed.json).toMatchObject({ datasetId: id, requested: 3, removed: 2 });
+    const after = await catalogRows(id);
+    expect(after.ids).toEqual(before.ids.slice(2));
+    expect(after.cached).toBe(before.cached - 2);
+    const again = await veda(['rm', id, a!], env);
+    expect(again.stdout.trim()).toBe(`removed 0 of 1 datapoint(s) from ${id} (the others were not in it)`);
+    const bobRm = await vedaJson<JsonError>(['--user', 'bob', 'rm', id, before.ids[3]!], env);
+    expect(bobRm.code).toBe(3); // private: bob cannot see it
+
+    const [noIds, snake, binary] = await Promise.all([
+      vedaJson<JsonError>(['rm', id], env),
+      vedaJson<JsonError>(['ingest', id, '--image', OLINDA.image, '--labels', OLINDA.labels, '--count', '2', '--class_property', 'kind'], env),
+      vedaJson<DatasetDoc>(['create', '--name', 'binary', '--ml-type', 'classification', '--tile-size', '32'], env),
+    ]);
+    expect(noIds.code).toBe(2);
+    expect(snake.code).toBe(2);
+    expect(snake.json.error.message).toMatch(/unknown option '--class_property'/);
+    expect(binary.code).toBe(0);
+    expect(binary.json).toMatchObject({ classes: ['class1'], nclasses: 1 });
+    expect((await catalogRows(id)).ids).toEqual(before.ids.slice(2)); // the rejected ingest posted nothing
   });
 
   it('deletes the dataset for its owner', async () => {
@@ -260,7 +292,7 @@ describe('veda dev', () => {
   it.concurrent('veda --help and veda ingest --help list the options of the contract', async ({ expect }) => {
     const [top, ingest] = await Promise.all([veda(['--help'], process.env), veda(['ingest', '--help'], process.env)]);
     for (const r of [top, ingest]) expect(r.code).toBe(0);
-    for (const command of ['create', 'ingest', 'status', 'show', 'slice', 'search', 'publish', 'unpublish', 'delete', 'dev', 'worker']) {
+    for (const command of ['create', 'ingest', 'status', 'show', 'slice', 'rm', 'search', 'publish', 'unpublish', 'delete', 'dev', 'worker']) {
       expect(top.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
     for (const flag of ['--json', '--user']) expect(top.stdout).toContain(flag);

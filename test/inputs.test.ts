@@ -17,6 +17,7 @@ import {
   windowLabelContext,
   type LabelSource,
 } from '../domain/labels/index.js';
+import type { MaskTarget } from '../domain/labels/served-label.js';
 import type { DetectionLabel, MlType, PixelWindow, Raster, SegmentationLabel } from '../domain/types.js';
 import { planWindows, sceneArea, spreadGroupCounts } from '../domain/windows/index.js';
 import type { DatasetRecord } from '../domain/catalog/types.js';
@@ -305,7 +306,7 @@ describe('ingest workflows from a STAC item and from GeoPackage / FlatGeobuf lab
     for (const [i, p] of pairs.entries()) {
       expect(bytes(await p.image()).equals(reference[i]!)).toBe(true);
       const want = decodeRle(encodeLabel('segmentation', windowLabelContext(labels, [288776.250000803149305, 28.499999999274539, 0, 9120760.750028736889362, 0, -28.499999999274539], p.data.window), {}) as SegmentationLabel);
-      expect(Buffer.from((p.y as { mask: Uint8Array }).mask).equals(Buffer.from(want))).toBe(true);
+      expect(Buffer.from((p.y as MaskTarget).data).equals(Buffer.from(want))).toBe(true);
     }
   }, 180_000);
 

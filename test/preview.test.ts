@@ -267,3 +267,61 @@ describe('veda preview', () => {
     expect(JSON.parse((err as { stdout: string }).stdout).error.message).toMatch(/no datapoint at index 99/);
   });
 });
+
+describe('natural colour by default', () => {
+  /** A copy of the scene whose bands carry GDAL descriptions and/or colour interpretations. */
+  async function described(name: string, descriptions: string[] | null, interps: string[] | null): Promise<string> {
+    const out = path.join(stack.dataDir, `${name}.tif`);
+    const script = `
+import sys, json
+from osgeo import gdal
+gdal.UseExceptions()
+ds = gdal.Translate(sys.argv[2], sys.argv[1])
+d, c = json.loads(sys.argv[3]), json.loads(sys.argv[4])
+for i in range(ds.RasterCount):
+    if d: ds.GetRasterBand(i + 1).SetDescription(d[i])
+    if c: ds.GetRasterBand(i + 1).SetColorInterpretation(getattr(gdal, 'GCI_' + c[i]))
+ds = None`;
+    await promisify(execFile)('/usr/bin/python3', ['-c', script, OLINDA.image, out, JSON.stringify(descriptions), JSON.stringify(interps)]);
+    return out;
+  }
+
+  async function previewOf(image: string, sensors: string[] = []): Promise<ChipPreview> {
+    const coll = await stack.veda().create({ name: 'colours', mlType: 'classification', tileSize: [16, 16], sensors });
+    await coll.feed([[{ source: image, x: 0, y: 0, width: 16, height: 16 }, [1]]]);
+    return coll.preview(0, { scale: 1 });
+  }
+
+  it('reads red, green, blue from the colour interpretation, the band descriptions, or Landsat 7 band names', async () => {
+    const etm = ['blue', 'green', 'red', 'near infrared', 'swir 1', 'swir 2'];
+    const [byInterp, byName, byLandsatName] = await Promise.all([
+      described('interp', null, ['BlueBand', 'GreenBand', 'RedBand', 'Undefined', 'Undefined', 'Undefined']),
+      described('names', etm, null),
+      described('landsat-names', ['B1', 'B2', 'B3', 'B4', 'B5', 'B7'], null),
+    ]);
+    const interp = await previewOf(byInterp);
+    expect(interp).toMatchObject({ bands: [3, 2, 1], bandsReason: expect.stringMatching(/colour interpretation/) });
+    const names = await previewOf(byName);
+    expect(names).toMatchObject({ bands: [3, 2, 1], bandsReason: expect.stringMatching(/band descriptions/) });
+    // 'B3' says red only for Landsat 7: without the sensor the default stays, and says why.
+    expect(await previewOf(byLandsatName)).toMatchObject({ bands: [1, 2, 3], bandsReason: expect.stringMatching(/does not say/) });
+    expect(await previewOf(byLandsatName, ['Landsat 7 ETM+'])).toMatchObject({ bands: [3, 2, 1], bandsReason: expect.stringMatching(/Landsat 7 bands 3,2,1 by band description/) });
+    // The Olinda file names no bands; its sensor does.
+    expect(await previewOf(OLINDA.image, ['Landsat 7 ETM+'])).toMatchObject({ bands: [3, 2, 1], bandsReason: expect.stringMatching(/the sensor/) });
+    expect(await previewOf(OLINDA.image)).toMatchObject({ bands: [1, 2, 3] });
+    // The pixels are those bands: the same PNG as asking for 3,2,1.
+    const coll = await stack.veda().create({ name: 'asked', mlType: 'classification', tileSize: [16, 16] });
+    await coll.feed([[{ source: byName, x: 0, y: 0, width: 16, height: 16 }, [1]]]);
+    const asked = await coll.preview(0, { scale: 1, bands: [3, 2, 1] });
+    expect(asked.bandsReason).toBe('as asked');
+    expect(names.png.equals(asked.png)).toBe(true);
+  });
+
+  it('veda preview says which bands it chose and why', async () => {
+    const coll = await stack.veda().create({ name: 'cli-colours', mlType: 'classification', tileSize: [16, 16], sensors: ['Landsat 7 ETM+'] });
+    await coll.feed([[{ source: OLINDA.image, x: 0, y: 0, width: 16, height: 16 }, [1]]]);
+    const out = path.join(stack.dataDir, 'natural.png');
+    const { stdout } = await promisify(execFile)(process.execPath, [path.resolve('bin/veda.js'), 'preview', coll.id, '0', '--out', out], { env: stack.childEnv });
+    expect(stdout).toContain('bands 3,2,1: natural colour: Landsat 7 bands 3,2,1 (the sensor; the image names no bands)');
+  });
+});

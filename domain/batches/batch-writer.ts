@@ -247,6 +247,8 @@ class GroupWriter {
   private boxBlock: { boxes: number[]; sample: number[]; classes: number[] } = { boxes: [], sample: [], classes: [] };
   private readonly ids: string[] = [];
   private readonly sources: string[] = [];
+  /** Detection: boxes of sample i are rows [boxOffsets[i], boxOffsets[i + 1]) of boxes / box_class. */
+  private readonly boxOffsets: number[] = [0];
   private buffered = 0;
   private written = 0;
   private boxesWritten = 0;
@@ -312,6 +314,7 @@ class GroupWriter {
       this.boxBlock.boxes.push(...boxes);
       this.boxBlock.classes.push(...classes);
       for (let i = 0; i < classes.length; i++) this.boxBlock.sample.push(this.count);
+      this.boxOffsets.push(this.boxOffsets.at(-1)! + classes.length);
     }
     this.imageBlock.set(sample.image.data, slot * this.sampleLength);
     const { x, y, width, height } = sample.window;
@@ -352,6 +355,11 @@ class GroupWriter {
     this.flush();
     this.group.create_dataset({ name: GROUP_DATASETS.ids, data: this.ids, shape: [this.ids.length], dtype: 'S' });
     this.group.create_dataset({ name: GROUP_DATASETS.sources, data: this.sources, shape: [this.sources.length], dtype: 'S' });
+    if (this.detection) {
+      // int64: a group's box count may outgrow int32 long before its sample count does.
+      const offsets = BigInt64Array.from(this.boxOffsets, BigInt);
+      this.group.create_dataset({ name: GROUP_DATASETS.boxOffsets, data: offsets, shape: [offsets.length], dtype: '<q' });
+    }
   }
 }
 

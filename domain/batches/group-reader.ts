@@ -4,20 +4,9 @@ import { allocateSamples } from '../imagery/dtypes.js';
 import { dtypeOfH5Type } from './dtypes.js';
 import type { H5Dataset, H5Group } from './h5.js';
 import { GROUP_DATASETS } from './layout.js';
+import type { DetectionTarget } from '../labels/served-label.js';
 
-/** A box of an object detection target: [minx, miny, maxx, maxy] in pixels from the window's upper-left. */
-export interface TargetBox {
-  box: [number, number, number, number];
-  class: number;
-}
-export type DetectionTarget = TargetBox[];
-/** A class-index mask (0 = background, i + 1 = class i), row-major. */
-export interface MaskTarget {
-  data: Uint8Array | Uint16Array;
-  shape: [height: number, width: number];
-}
-/** Classification: a one-hot (or multi-hot) Uint8Array over the classes. */
-export type Target = Uint8Array | MaskTarget | DetectionTarget;
+export type { DetectionTarget, MaskTarget, Target, TargetBox } from '../labels/served-label.js';
 
 /** Samples [from, to) as read from the file: images and fixed-size labels stacked, boxes per sample. */
 export interface SampleRange {
@@ -121,9 +110,22 @@ export class GroupReader {
     return targets;
   }
 
-  /** Box rows of sample i are [offsets[i], offsets[i + 1]): box_sample is written in sample order. */
+  /** Box rows of sample i are [offsets[i], offsets[i + 1]): `box_offsets`, or counted from the sorted `box_sample`. */
   private loadBoxOffsets(): Float64Array {
     if (this.boxOffsets) return this.boxOffsets;
+    const stored = this.group.get(GROUP_DATASETS.boxOffsets);
+    this.boxOffsets = stored ? this.storedBoxOffsets(stored as H5Dataset) : this.countedBoxOffsets();
+    return this.boxOffsets;
+  }
+
+  private storedBoxOffsets(dataset: H5Dataset): Float64Array {
+    const values = dataset.value as ArrayLike<number | bigint>;
+    if (values.length !== this.length + 1) throw this.broken(`box_offsets has ${values.length} rows, expected ${this.length + 1}`);
+    return Float64Array.from(values, Number);
+  }
+
+  /** Files written before box_offsets existed: count each sample's rows in box_sample. */
+  private countedBoxOffsets(): Float64Array {
     const boxSample = this.dataset(GROUP_DATASETS.boxSample);
     const count = boxSample.shape?.[0] ?? 0;
     const owners = count > 0 ? (boxSample.slice([[0, count]]) as Int32Array) : new Int32Array(0);
@@ -135,7 +137,6 @@ export class GroupReader {
       previous = owner;
     }
     for (let i = 0; i < this.length; i++) offsets[i + 1]! += offsets[i]!;
-    this.boxOffsets = offsets;
     return offsets;
   }
 

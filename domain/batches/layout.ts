@@ -22,6 +22,7 @@ export const GROUP_DATASETS = {
   labels: 'labels',
   boxes: 'boxes',
   boxSample: 'box_sample',
+  boxOffsets: 'box_offsets',
   boxClass: 'box_class',
   ids: 'ids',
   windows: 'windows',

@@ -392,6 +392,15 @@ export class SqlCatalog implements Catalog {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
+  async deleteDatapoints(datasetId: string, ids: string[]): Promise<Datapoint[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.client.query<DatapointRow>(
+      `delete from datapoints where dataset_id = $1::text and id = any($2::text[]) returning ${DATAPOINT_COLUMNS}`,
+      [datasetId, ids],
+    );
+    return rows.map(datapointFromRow);
+  }
+
   async listUncached(datasetId: string, limit: number): Promise<Datapoint[]> {
     const { rows } = await this.client.query<DatapointRow>(
       `select ${DATAPOINT_COLUMNS} from datapoints where dataset_id = $1::text and chip_key is null

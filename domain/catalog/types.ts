@@ -132,6 +132,8 @@ export interface Catalog {
   getDatapoint(datasetId: string, id: string): Promise<Datapoint | null>;
   /** The datapoints with these ids, in the order of `ids` (unknown ids are left out). */
   getDatapoints(datasetId: string, ids: string[]): Promise<Datapoint[]>;
+  /** Deletes the datapoints with these ids (unknown ids are left out); returns those deleted, with their chip keys. */
+  deleteDatapoints(datasetId: string, ids: string[]): Promise<Datapoint[]>;
   /** Up to `limit` datapoints not cached yet, in posting order. */
   listUncached(datasetId: string, limit: number): Promise<Datapoint[]>;
   markCached(datasetId: string, chips: Array<{ id: string; chipKey: string }>): Promise<void>;

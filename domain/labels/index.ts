@@ -16,3 +16,4 @@ export { PIXEL_EPSILON } from './rasterize.js';
 export { decodeRle, encodeRle } from './rle.js';
 export { windowLabelContext, windowPixelFeatures, type PixelFeature, type WindowLabelContext } from './window-features.js';
 export { isDetectionLabel, isOneHot, isPixelBox, isSegmentationLabel } from './label-shape.js';
+export { serveLabel, type DetectionTarget, type MaskTarget, type Target, type TargetBox } from './served-label.js';

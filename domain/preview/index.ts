@@ -3,4 +3,5 @@ export { blendChannel, legendSquare, outlineWidth, MASK_OPACITY } from './label-
 export { classColour, hexColour, type Rgb } from './class-colours.js';
 export { bandRange, DEFAULT_PERCENTILES } from './stretch.js';
 export { encodePng } from './png.js';
+export { naturalColourBands, type BandChoice } from './natural-colour.js';
 export type { RgbaImage } from './canvas.js';
