@@ -6,7 +6,8 @@ import type { GroupCount, IngestSpec } from '../activities/types.js';
 import type { DatasetRecord } from '../domain/catalog/types.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { parseGroupName } from '../domain/catalog/validation.js';
-import { stacImageUri } from '../domain/imagery/index.js';
+// stac-item.js itself, not the imagery index: opening a collection must not load the TIFF readers (`veda show` stays fast).
+import { stacImageUri } from '../domain/imagery/stac-item.js';
 import type { WindowPlan } from '../domain/types.js';
 import { rejectUnknownOptions } from './option-keys.js';
 

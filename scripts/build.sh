@@ -16,9 +16,10 @@ echo "veda: building dist/ (tsc)" >&2
 started=$(mktemp)
 # From scratch beside the old build, then swapped in: a removed source does not live on in dist/, and a `veda`
 # command running meanwhile keeps a whole dist/.
-rm -rf dist.next dist.old
-node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir dist.next
-mv "$started" dist.next/.built
-[ -d dist ] && mv dist dist.old
-mv dist.next dist
-rm -rf dist.old
+# Named per build: two builds at once (npm pack inside a test run, say) never share a directory.
+next=dist.next.$$ old=dist.old.$$
+node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$next"
+mv "$started" "$next/.built"
+if [ -d dist ]; then mv dist "$old"; fi
+mv "$next" dist
+rm -rf "$old"
