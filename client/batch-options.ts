@@ -11,6 +11,8 @@ export interface BatchOptions {
   groups?: string[];
   /** Re-partition into train/test/validate by ratios: { train: 70, test: 20, validate: 10 } or [70, 20, 10]. */
   split?: Record<string, number> | number[];
+  /** Split even when windows share pixels (refused otherwise: the same pixels would land in two splits). */
+  allowLeakage?: boolean;
   seed?: number;
   shuffle?: boolean;
   /** gzip level 1-9 for images and masks (none by default: h5wasm's gzip is 10x slower to write). */
@@ -52,6 +54,7 @@ export function batchWorkflowInput(datasetId: string, options: BatchOptions): Ba
     ...(options.size !== undefined ? { size: options.size } : {}),
     ...(options.groups?.length ? { groups: options.groups } : {}),
     ...(split ? { split } : {}),
+    ...(split && options.allowLeakage ? { allowLeakage: true } : {}),
     seed: options.seed ?? 0,
     ...(options.shuffle !== undefined ? { shuffle: options.shuffle } : {}),
     ...(options.compression ? { compression: options.compression } : {}),

@@ -66,6 +66,17 @@ export function tileSizeArg(value: string): [number, number] {
 
 // ---- output -------------------------------------------------------------------------------------------------
 
+let exitStatus = 0;
+/** A command that succeeded but found something to report (veda check: groups share pixels) exits with this. */
+export function setExitStatus(code: number): void {
+  exitStatus = code;
+}
+export function takeExitStatus(): number {
+  const code = exitStatus;
+  exitStatus = 0;
+  return code;
+}
+
 export function emit(opts: GlobalOptions, data: unknown, human: () => string): void {
   process.stdout.write(opts.json ? `${JSON.stringify(data, jsonReplacer, 2)}\n` : `${human()}\n`);
 }
