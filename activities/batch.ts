@@ -13,6 +13,9 @@ import type { ChipStore } from '../domain/chips/types.js';
 import { datasetDoc } from '../domain/catalog/dataset-doc.js';
 import { selectBatch, writeBatch, type BatchSample } from '../domain/batches/index.js';
 import type { BuildBatchInput, BuildBatchResult } from './types.js';
+import type { PixelWindow } from '../domain/types.js';
+import { checkLeakage, windowOverlap } from '../domain/splits/leakage.js';
+import { batchManifest } from '../domain/manifest/manifest.js';
 import type { ActivityResources } from './resources.js';
 
 /** Datapoints read from the catalog per query while collecting candidates, and while writing. */
@@ -26,15 +29,16 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
     const counts = await catalog.counts(dataset.id);
     // Select on ids and groups only: labels (a segmentation mask each) are fetched a page at a time while writing,
     // so memory follows the page size, not the dataset. Pages follow the key, so each costs the same.
-    const candidates: Array<{ id: string; group: string }> = [];
+    const candidates: Array<{ id: string; group: string; source: string; window: PixelWindow }> = [];
     for (let after: string | null = null; ; ) {
       const page = await catalog.pageDatapoints(dataset.id, { after, limit: PAGE });
-      for (const p of page.points) if (p.chipKey !== null) candidates.push({ id: p.id, group: p.group });
+      for (const p of page.points) if (p.chipKey !== null) candidates.push({ id: p.id, group: p.group, source: p.source, window: p.window });
       ctx.heartbeat({ collected: candidates.length });
       if (page.points.length < PAGE) break;
       after = page.last;
     }
     const selected = selectBatch(candidates, input);
+    const leakage = input.split ? resplitLeakage(dataset.id, selected.map((s) => s.item), input.allowLeakage) : undefined;
 
     // Started outside a workflow (a standalone activity), a build is a run of its own.
     const { workflowId, runId } = ctx.info.workflowExecution ?? { workflowId: `batch-${ctx.info.activityId}`, runId: ctx.info.activityId };
@@ -66,7 +70,14 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
         classes: dataset.classes,
         mlType: dataset.mlType,
         seed: input.seed,
-        inputs: { sources: dataset.sources, ingests: dataset.ingests, selection: { ...input, output: undefined }, workflowId, runId },
+        inputs: {
+          ...batchManifest(dataset.sources),
+          ingests: dataset.ingests,
+          selection: { ...input, output: undefined },
+          ...(leakage ? { leakage } : {}),
+          workflowId,
+          runId,
+        },
         groups,
       },
       samples(),
@@ -107,6 +118,30 @@ function outputInside(dir: string, output: string): string {
     );
   }
   return file;
+}
+
+/**
+ * A --split shuffles samples across new groups. Refused when the dataset's own groups are spatially separate
+ * (the split would undo that), and when windows share pixels (the same pixels would land in two splits) unless
+ * the user allows it; then the measured overlap is returned to be recorded in the file.
+ */
+function resplitLeakage(datasetId: string, items: ReadonlyArray<{ group: string; source: string; window: PixelWindow }>, allow?: boolean) {
+  const groups = [...new Set(items.map((i) => i.group))];
+  if (groups.length > 1 && !checkLeakage(items.map((i) => ({ ...i, label: [] })), 'classification', []).leaks && !allow) {
+    throw new InvalidInputError(
+      `dataset ${datasetId}'s groups ${groups.join(', ')} share no pixel: --split would shuffle them into one another. ` +
+        'Drop --split to keep them (choose with --groups)',
+    );
+  }
+  const overlap = windowOverlap(items);
+  if (overlap.overlapping > 0 && !allow) {
+    throw new InvalidInputError(
+      `${overlap.overlapping} of ${overlap.windows} windows of dataset ${datasetId} share pixels with another window ` +
+        `(${(overlap.pixelShare * 100).toFixed(1)} % of the pixels they cover lie in two or more): a shuffled --split ` +
+        'would put the same pixels in two splits. Ingest with --spatial-split instead, or pass --allow-leakage',
+    );
+  }
+  return overlap;
 }
 
 /** Removes `<file>.tmp-*` left by a writer that never finished (BatchWriter's temporary names). */

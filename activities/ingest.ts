@@ -10,8 +10,13 @@ import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import { nodataShare, type ImageSource } from '../domain/imagery/index.js';
 import { claimChipShape, extendDatasetBbox, extendExtent } from './dataset-extent.js';
-import { encodeLabel, featureAnchors, readWindowLabelContext } from '../domain/labels/index.js';
-import { planSize, sceneArea, spreadGroupCounts, windowRange } from '../domain/windows/index.js';
+import { encodeLabel, featureAnchors, readWindowLabelContext, windowLabelContext } from '../domain/labels/index.js';
+import { cellsPerGroup, drawCellLayout, planSize, sceneArea, spreadGroupCounts, windowRange, windowsAt, type CellLayout, type HeldWindow } from '../domain/windows/index.js';
+import { candidatePlan, selectBalanced } from '../domain/windows/balance.js';
+import { describeSource, VEDA_VERSION } from '../domain/manifest/manifest.js';
+import { LABEL_ENCODING_VERSION } from '../domain/labels/encoding-version.js';
+import { cellsOutsideAoi, loadAoi } from '../domain/labels/aoi.js';
+import type { LabelSource } from '../domain/labels/index.js';
 import { windowBounds } from '../domain/geo/index.js';
 import type { PlannedWindow } from '../domain/types.js';
 import type {
@@ -28,6 +33,8 @@ import type { ActivityResources, ImageLeases } from './resources.js';
 const POST_BATCH = 64;
 /** Chips a failed ingest deletes at once. */
 const CHIP_DELETES = 16;
+/** Datapoints read per catalog query while collecting the windows other groups hold. */
+const HELD_PAGE = 5000;
 
 export function createIngestActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources) {
   async function openInputs(spec: IngestSpec, images: ImageLeases): Promise<{ dataset: DatasetRecord; image: ImageSource }> {
@@ -54,6 +61,9 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
 
   async function prepare(spec: IngestSpec, images: ImageLeases): Promise<PreparedIngest> {
     if (!spec.scenes || spec.scenes.length <= 1) return prepareScene(spec, images, { labelsOverImage: true });
+    if (spec.split?.spatial || spec.aoi || spec.balance) {
+      throw new InvalidInputError('spatial splits, regions of interest and balanced classes take one scene per ingest: ingest each scene on its own');
+    }
     const scenes: Array<{ spec: IngestSpec; total: number }> = [];
     let ignoredFeatures = 0;
     for (const sceneSpec of await splitByScene(spec, spec.scenes, images)) {
@@ -109,7 +119,10 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
       );
     }
     const shape: [number, number, number] = [bands.length, tileH, tileW];
-    const total = planSize(info, spec.plan, spec.groups, await anchorsFor(spec, dataset, image));
+    // Several scenes at once keep the plain plans (see prepare); one scene gets a layout and balance when asked.
+    const layout = checks.labelsOverImage ? await layoutFor(spec, image) : null;
+    const balanced = spec.balance ? pickBalanced(spec, dataset, image, labels, layout) : undefined;
+    const total = balanced ? balanced.picks.length : planSize(info, spec.plan, spec.groups, await anchorsFor(spec, dataset, image), layout ?? undefined);
     await claimChipShape(catalog, dataset, shape, info.dtype, spec.image);
     await catalog.addSources(dataset.id, [spec.image]);
     const { scene } = info;
@@ -118,19 +131,110 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
       const sensors = [...new Set([...dataset.sensors, ...[scene.platform, ...scene.instruments].filter((s) => s !== null)])];
       if (sensors.length !== dataset.sensors.length) await catalog.updateDataset(dataset.id, { sensors });
     }
-    await catalog.recordIngest(dataset.id, { workflowId: ingestRun(), at: new Date().toISOString(), ...spec, ...(scene ? { scene } : {}) });
+    const split = layout ? { cell: layout.cell, buffer: layout.buffer, columns: layout.columns, rows: layout.rows, cells: cellsPerGroup(layout) } : null;
+    const manifest = {
+      vedaVersion: VEDA_VERSION,
+      labelEncodingVersion: LABEL_ENCODING_VERSION,
+      image: await describeSource(spec.image),
+      labels: await describeSource(spec.labels.uri),
+      ...(spec.aoi ? { aoi: await describeSource(spec.aoi) } : {}),
+      split,
+      ...(balanced ? { balanced: balanced.groups } : {}),
+    };
+    await catalog.recordIngest(dataset.id, { workflowId: ingestRun(), at: new Date().toISOString(), ...spec, ...(scene ? { scene } : {}), manifest });
     const { skipped } = labels;
-    return { total, ignoredFeatures: skipped.unknownClass + skipped.missingClass + skipped.unsupportedGeometry };
+    return {
+      total,
+      ignoredFeatures: skipped.unknownClass + skipped.missingClass + skipped.unsupportedGeometry,
+      layout,
+      ...(balanced ? { picks: balanced.picks, balanced: balanced.groups } : {}),
+    };
   }
 
-  async function postChunk({ spec, start, end }: IngestChunkInput, images: ImageLeases): Promise<IngestChunkResult> {
+  /** Scans the candidate plan in order and keeps what the quotas allow (see domain/windows/balance.ts). */
+  function pickBalanced(spec: IngestSpec, dataset: DatasetRecord, image: ImageSource, labels: LabelSource, layout: CellLayout | null) {
+    const candidates = candidatePlan(image.info, spec.plan, spec.groups, layout ?? undefined);
+    return selectBalanced({
+      mlType: dataset.mlType,
+      classes: dataset.classes,
+      balance: spec.balance!,
+      groups: spec.groups,
+      candidateGroups: candidates.groups,
+      candidates: (s, e) => windowRange(image.info, candidates.plan, candidates.groups, s, e, undefined, layout ?? undefined),
+      label: (w) => encodeLabel(dataset.mlType, windowLabelContext(labels, image.info.geoTransform, w), spec.labelOptions),
+      onProgress: (scanned) => Context.current().heartbeat({ scanned }),
+    });
+  }
+
+  /**
+   * The cells each group may use: drawn for a spatial split, or the whole image less what other groups hold.
+   * Null (the plain plan) when the ingest is not split and no other group holds pixels of the image.
+   */
+  async function layoutFor(spec: IngestSpec, image: ImageSource): Promise<CellLayout | null> {
+    const split = spec.split ?? { spatial: false, seed: 0 };
+    const aoi = spec.aoi ? await loadAoi(spec.aoi, image.info.epsg) : null;
+    const held = spec.allowOverlap ? [] : await heldWindows(spec.datasetId, spec.image);
+    const ours = new Set(spec.groups.map((g) => g.group));
+    const others = held.filter((w) => !ours.has(w.group));
+    if (!split.spatial) {
+      if (others.length === 0 && !spec.aoi) return null;
+      if (spec.groups.length > 1 && spec.aoi && others.length === 0) {
+        throw new InvalidInputError('a region of interest with several groups needs a spatial split (--spatial-split)');
+      }
+      if (spec.groups.length > 1) {
+        const names = [...new Set(others.map((w) => w.group))].join(', ');
+        throw new InvalidInputError(
+          `dataset ${spec.datasetId} already holds windows of ${spec.image} in ${names}: ingest several groups at once with a ` +
+            'spatial split, one group at a time, or allow the overlap',
+        );
+      }
+    }
+    const layout = drawCellLayout({
+      image: image.info,
+      tile: spec.plan.tileSize,
+      groups: spec.groups,
+      seed: split.seed,
+      ...(split.cell !== undefined ? { cell: split.cell } : {}),
+      buffer: split.buffer ?? 0,
+      spatial: split.spatial,
+      held,
+      ...(aoi ? { blocked: (grid: { cell: number; columns: number; rows: number }) => cellsOutsideAoi(aoi, image.info.geoTransform, image.info, grid) } : {}),
+    });
+    if (!/[^-]/.test(layout.cells)) {
+      throw new InvalidInputError(
+        aoi && others.length === 0
+          ? `the region of interest ${spec.aoi} covers no whole cell of ${layout.cell} px of ${spec.image}: use smaller cells (--cell)`
+          : `the other groups of dataset ${spec.datasetId}${aoi ? ' and the region of interest' : ''} leave no cell of ${layout.cell} px of ` +
+              `${spec.image}: use smaller cells, another image, or allow the overlap`,
+      );
+    }
+    return layout;
+  }
+
+  /** Windows the dataset already has on this image (ingested or fed), whatever their group. */
+  async function heldWindows(datasetId: string, source: string): Promise<HeldWindow[]> {
+    const held: HeldWindow[] = [];
+    for (let after: string | null = null; ; ) {
+      const page = await catalog.pageDatapoints(datasetId, { after, limit: HELD_PAGE });
+      for (const p of page.points) if (p.source === source) held.push({ group: p.group, ...p.window });
+      Context.current().heartbeat({ held: held.length });
+      if (page.points.length < HELD_PAGE || !page.last) break;
+      after = page.last;
+    }
+    return held;
+  }
+
+
+  async function postChunk({ spec, start, end, layout, picks }: IngestChunkInput, images: ImageLeases): Promise<IngestChunkResult> {
     const ctx = Context.current();
     const { dataset, image } = await openInputs(spec, images);
     const labels = await resources.labelWindows(spec.labels, dataset.classes, image.info.epsg);
     const resumeAt = (ctx.info.heartbeatDetails as { next?: number } | undefined)?.next ?? start;
     const previous = (ctx.info.heartbeatDetails as { result?: IngestChunkResult } | undefined)?.result;
     const result: IngestChunkResult = previous ?? { windows: 0, posted: 0, skipped: 0, extent: null };
-    const windows = windowRange(image.info, spec.plan, spec.groups, resumeAt, end, await anchorsFor(spec, dataset, image));
+    const windows = picks
+      ? pickedWindows(spec, image, layout, picks.slice(resumeAt - start))
+      : windowRange(image.info, spec.plan, spec.groups, resumeAt, end, await anchorsFor(spec, dataset, image), layout ?? undefined);
 
     for (let i = 0; i < windows.length; i += POST_BATCH) {
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
@@ -201,6 +305,11 @@ function ingestRun(): string | null {
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
+
+function pickedWindows(spec: IngestSpec, image: ImageSource, layout: CellLayout | null | undefined, picks: number[]): PlannedWindow[] {
+  const candidates = candidatePlan(image.info, spec.plan, spec.groups, layout ?? undefined);
+  return windowsAt(image.info, candidates.plan, candidates.groups, picks, undefined, layout ?? undefined);
+}
 
 async function rejectsNodata(image: ImageSource, w: PlannedWindow, spec: IngestSpec): Promise<boolean> {
   const raster = await image.readWindow(w, spec.bands);

@@ -4,6 +4,8 @@
  */
 import type { DatapointKey, DatasetCounts } from '../domain/catalog/types.js';
 import type { LabelOptions, MlType, WindowPlan } from '../domain/types.js';
+import type { CellLayout } from '../domain/windows/index.js';
+import type { Balance, BalanceResult } from '../domain/windows/balance.js';
 
 export interface GroupCount {
   group: string;
@@ -31,6 +33,26 @@ export interface IngestSpec {
   bands?: number[];
   /** Reject windows whose nodata share exceeds this (0..1); decided from the pixels. */
   maxNodata?: number;
+  /** How the groups keep apart (absent in ingests recorded before splits: no layout, no seed of its own). */
+  split?: IngestSplit;
+  /** Let windows land on pixels that other groups of the dataset already hold in this image. */
+  allowOverlap?: boolean;
+  /** Region of interest (GeoJSON polygons, any CRS): every window lies inside it. */
+  aoi?: string;
+  /** Balanced classes (random plans): class quotas, or a minimum labelled share for segmentation. */
+  balance?: Balance;
+}
+
+/** See domain/windows/cell-layout.ts. */
+export interface IngestSplit {
+  /** Cells are drawn among the groups, so no pixel lies in windows of two groups. */
+  spatial: boolean;
+  /** Seed of the cell draw (the plan's seed when it has one). */
+  seed: number;
+  /** Cell side in pixels (default: from the tile size). */
+  cell?: number;
+  /** Minimum gap in pixels between windows of two groups. */
+  buffer?: number;
 }
 
 export interface PreparedIngest {
@@ -38,13 +60,21 @@ export interface PreparedIngest {
   total: number;
   ignoredFeatures: number;
   /** A several-scene ingest: one single-scene spec per scene that gets windows, and its window count. */
-  scenes?: Array<{ spec: IngestSpec; total: number }>;
+  scenes?: Array<{ spec: IngestSpec; total: number; layout?: CellLayout | null; picks?: number[] }>;
+  /** The cells each group may use, when the ingest is split or other groups hold pixels of the image. */
+  layout?: CellLayout | null;
+  /** A balanced ingest: the candidate windows kept (indexes, ascending), and what each group got per class. */
+  picks?: number[];
+  balanced?: BalanceResult['groups'];
 }
 
 export interface IngestChunkInput {
   spec: IngestSpec;
   start: number;
   end: number;
+  layout?: CellLayout | null;
+  /** A balanced ingest: the candidate indexes of windows [start, end). */
+  picks?: number[];
 }
 
 export interface IngestChunkResult {
@@ -99,6 +129,8 @@ export interface BuildBatchInput {
   groups?: string[];
   /** Re-partition the samples by ratios, e.g. { train: 70, test: 20, validate: 10 }. */
   split?: Record<string, number>;
+  /** Re-partition even when windows share pixels (their measured overlap is recorded in the file). */
+  allowLeakage?: boolean;
   seed: number;
   shuffle?: boolean;
   /** gzip level 1-9 for images and masks (none by default). */

@@ -11,6 +11,8 @@ export interface BatchOptions {
   groups?: string[];
   /** Re-partition into train/test/validate by ratios: { train: 70, test: 20, validate: 10 } or [70, 20, 10]. */
   split?: Record<string, number> | number[];
+  /** Split even when windows share pixels (refused otherwise: the same pixels would land in two splits). */
+  allowLeakage?: boolean;
   seed?: number;
   shuffle?: boolean;
   /** gzip level 1-9 for images and masks (none by default: h5wasm's gzip is 10x slower to write). */
@@ -25,7 +27,7 @@ export interface BatchOptions {
 
 /** Every option name, checked against BatchOptions by the compiler: a new option cannot be forgotten here. */
 export const BATCH_OPTIONS = Object.keys({
-  size: true, groups: true, split: true, seed: true, shuffle: true, compression: true, out: true,
+  size: true, groups: true, split: true, seed: true, shuffle: true, compression: true, out: true, allowLeakage: true,
 } satisfies Record<keyof BatchOptions, true>);
 
 const SPLIT_NAMES = ['train', 'test', 'validate'];
@@ -57,6 +59,7 @@ export function batchWorkflowInput(datasetId: string, options: BatchOptions): Ba
     ...(options.size !== undefined ? { size: options.size } : {}),
     ...(options.groups?.length ? { groups: options.groups } : {}),
     ...(split ? { split } : {}),
+    ...(split && options.allowLeakage ? { allowLeakage: true } : {}),
     seed: options.seed ?? 0,
     ...(options.shuffle !== undefined ? { shuffle: options.shuffle } : {}),
     ...(options.compression ? { compression: options.compression } : {}),

@@ -13,6 +13,7 @@ function addBatchOptions(cmd: Command): Command {
     .option('--size <n>', 'samples in the batch (default: every cached datapoint)', intArg('--size', 1))
     .option('--groups <a,b>', 'data groups to draw from (default: all)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .option('--split <70,20,10>', 're-partition the samples into train,test,validate by these ratios', numberList('--split'))
+    .option('--allow-leakage', '--split even when windows share pixels (refused otherwise; the overlap is recorded)')
     .option('--seed <s>', 'seed of the shuffle and the split', intArg('--seed'), 0)
     .option('--no-shuffle', 'take samples in posting order')
     .option('--compression <level>', 'gzip level 1-9 for images and masks (default: none)', intArg('--compression'))
@@ -24,6 +25,7 @@ function batchOptions(o: Record<string, unknown>): BatchOptions {
     size: o.size as number | undefined,
     groups: o.groups as string[] | undefined,
     split: o.split as number[] | undefined,
+    allowLeakage: o.allowLeakage as boolean | undefined,
     seed: o.seed as number,
     shuffle: o.shuffle as boolean,
     compression: o.compression as number | undefined,

@@ -13,6 +13,52 @@ import { registerBatchCommands } from './cli-batch.js';
 import { vedaVersion } from './version.js';
 import { collect, emit, follow, globals, intArg, jsonReplacer, nameList, numberList, shareArg, tileSizeArg, withVeda } from './cli-context.js';
 import { DEFAULT_MIN_BOX_SIZE } from './ingest-options.js';
+import { describeLeakage } from './leakage-report.js';
+
+/** `veda VERB <id>`: reads something of one dataset and prints it (text, or the value itself with --json). */
+function readCommand<T>(
+  program: Command,
+  outcome: CliOutcome,
+  name: string,
+  description: string,
+  read: (coll: VedaCollection) => Promise<T>,
+  text: (value: T) => string,
+  exitStatus?: (value: T) => number,
+): void {
+  program
+    .command(name)
+    .description(description)
+    .action(async (id: string, _o, cmd: Command) => {
+      const opts = globals(cmd);
+      await withVeda(opts, async (veda) => {
+        const value = await read(await veda.fromId(id));
+        emit(opts, value, () => text(value));
+        if (exitStatus) outcome.exitCode = exitStatus(value);
+      });
+    });
+}
+
+/** `equal`, or class ratios like `water=1,urban=2`. */
+function balanceArg(value: string): Record<string, number> | 'equal' {
+  return value.trim() === 'equal' ? 'equal' : namedCounts('--balance', value);
+}
+
+/** `train=70,val=20,test=10` -> { train: 70, val: 20, test: 10 }. */
+function groupCounts(value: string): Record<string, number> {
+  return namedCounts('--groups', value);
+}
+
+function namedCounts(flag: string, value: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([^=\s]+)=(\d+)$/.exec(part);
+    if (!match) throw new InvalidArgumentError(`${flag} takes name=count pairs like a=70,b=30, got '${part}'`);
+    if (match[1]! in out) throw new InvalidArgumentError(`${flag} names ${match[1]} twice`);
+    out[match[1]!] = Number(match[2]);
+  }
+  if (Object.keys(out).length === 0) throw new InvalidArgumentError(`${flag} needs at least one name=count pair`);
+  return out;
+}
 
 /**
  * `veda status` exit codes: how the dataset's latest run ended, so `veda status ID && veda batch ID` goes on only
@@ -80,10 +126,18 @@ export function buildProgram(outcome: CliOutcome = { exitCode: 0 }): Command {
     .option('--class-property <name>', 'feature property holding the class name', 'class')
     .addOption(new Option('--windows <plan>', 'window plan').choices(['random', 'grid', 'features']).default('random'))
     .option('--count <n>', 'windows to plan (random: required)', intArg('--count', 1))
-    .option('--seed <s>', 'seed of the random / features plan', intArg('--seed'), 0)
+    .option('--seed <s>', 'seed of the plan and the cell draw (default: drawn, printed and recorded)', intArg('--seed'))
     .option('--stride <px>', 'grid stride in pixels (default: the tile size)', intArg('--stride', 1))
     .option('--jitter <px>', 'features plan: random shift of the window centre', intArg('--jitter'))
     .option('--group <name>', 'data group the windows feed', 'train')
+    .option('--groups <a=n,b=n>', 'windows per group, e.g. train=70,val=20,test=10 (percentages with --count)', groupCounts)
+    .option('--spatial-split', 'cut the image into cells drawn among the groups: no pixel in windows of two groups')
+    .option('--cell <px>', 'cell side of a spatial split (default: from the tile size)', intArg('--cell', 1))
+    .option('--buffer <px>', 'minimum gap between windows of two groups', intArg('--buffer'))
+    .option('--allow-overlap', 'let windows land on pixels other groups of the dataset already hold')
+    .option('--aoi <file>', 'region of interest (GeoJSON polygons, any CRS): windows lie inside it')
+    .option('--balance <equal|a=n,b=n>', 'class quotas of each group (random windows; classification, detection)', balanceArg)
+    .option('--min-labelled <share>', 'segmentation: keep windows with at least this share of labelled pixels', shareArg('--min-labelled'))
     .option('--bands <1,2,3>', 'bands to keep, 1-based (default: all)', numberList('--bands'))
     .option('--max-nodata <share>', 'reject windows with more nodata than this share', shareArg('--max-nodata'))
     .option('--all-touched', 'segmentation: burn every pixel a polygon touches')
@@ -107,6 +161,14 @@ export function buildProgram(outcome: CliOutcome = { exitCode: 0 }): Command {
           stride: o.stride,
           jitter: o.jitter,
           group: o.group,
+          groups: o.groups,
+          spatialSplit: o.spatialSplit,
+          cell: o.cell,
+          buffer: o.buffer,
+          allowOverlap: o.allowOverlap,
+          aoi: o.aoi,
+          balance: o.balance,
+          minLabelled: o.minLabelled,
           bands: o.bands,
           maxNodata: o.maxNodata,
           allTouched: o.allTouched,
@@ -114,9 +176,9 @@ export function buildProgram(outcome: CliOutcome = { exitCode: 0 }): Command {
           minBoxSize: o.minBoxSize,
           cache: o.cache,
         });
-        const final = await follow(run, { ...opts, wait: o.wait }, `ingest into ${id}: workflow ${run.workflowId}`);
-        emit(opts, { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, progress: final }, () =>
-          final ? describeProgress(final) : `started ${run.workflowId}${run.uiUrl ? `\n  ${run.uiUrl}` : ''}`,
+        const final = await follow(run, { ...opts, wait: o.wait }, `ingest into ${id}: workflow ${run.workflowId} (seed ${run.seed})`);
+        emit(opts, { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, seed: run.seed, progress: final }, () =>
+          final ? `${describeProgress(final)} (seed ${run.seed})` : `started ${run.workflowId} (seed ${run.seed})${run.uiUrl ? `\n  ${run.uiUrl}` : ''}`,
         );
       });
     });
@@ -182,16 +244,11 @@ export function buildProgram(outcome: CliOutcome = { exitCode: 0 }): Command {
       });
     });
 
-  program
-    .command('show <id>')
-    .description('the dataset document')
-    .action(async (id: string, _o, cmd: Command) => {
-      const opts = globals(cmd);
-      await withVeda(opts, async (veda) => {
-        const doc = await (await veda.fromId(id)).doc();
-        emit(opts, doc, () => JSON.stringify(doc, null, 2));
-      });
-    });
+  readCommand(program, outcome, 'check <id>', 'leakage check: pixels and windows groups share, class counts per group (exit 1 when groups share pixels)',
+    (coll) => coll.check(), describeLeakage, (report) => (report.leaks ? 1 : 0));
+  readCommand(program, outcome, 'manifest <id>', 'how the dataset was made: versions, and each ingest with its sources, checksums, plan, seed and split cells',
+    (coll) => coll.manifest(), (manifest) => JSON.stringify(manifest, null, 2));
+  readCommand(program, outcome, 'show <id>', 'the dataset document', (coll) => coll.doc(), (doc) => JSON.stringify(doc, null, 2));
 
   program
     .command('slice <id> <start> <end>')

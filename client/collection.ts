@@ -21,6 +21,11 @@ import type { ImageWindow } from './image-windows.js';
 import { rejectUnknownOptions } from './option-keys.js';
 // Imagery, previews and batches load when first used: opening a collection (`veda show`) must stay fast.
 import type { BandChoice, PreviewOptions, RenderedPreview } from '../domain/preview/index.js';
+import { batchManifest } from '../domain/manifest/manifest.js';
+import { checkLeakage, type LeakageReport } from '../domain/splits/leakage.js';
+
+/** Datapoints read per catalog query by the leakage check. */
+const CHECK_PAGE = 5000;
 
 /** A label as served, the same form as in batches (see domain/labels/served-label.ts). */
 export type ServedLabel = Target;
@@ -114,11 +119,15 @@ export class VedaCollection {
     return (await this.catalog.counts(this.id)).groups;
   }
 
-  /** Starts an ingest workflow (plan windows, encode labels, post datapoints, cache chips). */
-  async ingest(options: IngestOptions): Promise<WorkflowRun> {
+  /**
+   * Starts an ingest workflow (plan windows, encode labels, post datapoints, cache chips). The run carries the
+   * seed the plan used: the one given, or the one drawn for it.
+   */
+  async ingest(options: IngestOptions): Promise<WorkflowRun & { seed: number }> {
     this.requireOwner('ingest into');
     const spec = ingestSpec(this.record, options);
-    return this.veda.startWorkflow('ingest', this.record, { spec, cache: options.cache }, describeIngest(spec.plan, spec.scenes ? `${spec.scenes.length} scenes` : spec.image));
+    const run = await this.veda.startWorkflow('ingest', this.record, { spec, cache: options.cache }, describeIngest(spec.plan, spec.scenes ? `${spec.scenes.length} scenes` : spec.image));
+    return Object.assign(run, { seed: spec.split!.seed });
   }
 
   /**
@@ -296,6 +305,32 @@ export class VedaCollection {
     this.requireOwner('delete');
     await this.catalog.deleteDataset(this.id);
     await this.veda.services.chips.deletePrefix(`datasets/${this.id}/`);
+  }
+
+  /**
+   * How the dataset was made: veda and label-encoding versions, and every ingest in order with its plan, options,
+   * seed, split cells per group, and its image and label sources with sizes and checksums (or ETags). Re-running
+   * an ingest's spec into the dataset posts the same datapoint ids (nothing new); into a fresh dataset, the same
+   * windows and labels.
+   */
+  async manifest(): Promise<{ datasetId: string; vedaVersion: string; labelEncodingVersion: number; sources: string[]; ingests: unknown[] }> {
+    await this.refresh();
+    return { datasetId: this.id, ...batchManifest(this.record.sources), ingests: this.record.ingests };
+  }
+
+  /**
+   * The leakage check over every datapoint (ingested or fed): pixels shared by each pair of groups (count and
+   * share of each group's pixels), windows present in two groups, and per-group class counts.
+   */
+  async check(): Promise<LeakageReport & { datasetId: string }> {
+    const points: Datapoint[] = [];
+    for (let after: string | null = null; ; ) {
+      const page = await this.catalog.pageDatapoints(this.id, { after, limit: CHECK_PAGE });
+      points.push(...page.points);
+      if (page.points.length < CHECK_PAGE || !page.last) break;
+      after = page.last;
+    }
+    return { datasetId: this.id, ...checkLeakage(points, this.mlType, this.record.classes) };
   }
 
   /** Pairs [start, end) in posting order (half-open, like Array.prototype.slice), optionally of one group. */

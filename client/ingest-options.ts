@@ -1,8 +1,10 @@
 /**
  * Turns the user's ingest options (API or CLI) into an IngestSpec: defaults, absolute paths, and the window plan.
  */
+import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import type { GroupCount, IngestSpec } from '../activities/types.js';
+import { partitionCounts } from '../domain/batches/partition.js';
 import type { DatasetRecord } from '../domain/catalog/types.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { parseGroupName } from '../domain/catalog/validation.js';
@@ -27,14 +29,35 @@ export interface IngestOptions {
   windows?: 'random' | 'grid' | 'features';
   /** Windows in the plan (random: required unless `groups` says it; grid/features: all when omitted). */
   count?: number;
+  /** Seed of the plan and of the cell draw; drawn at random (and recorded in the dataset) when omitted. */
   seed?: number;
   /** Grid stride in pixels (default: the tile size). */
   stride?: number | [number, number];
   /** Features plan: seeded jitter of the window centre, in pixels. */
   jitter?: number;
-  /** The group the windows feed (default `train`), or counts per group, e.g. { train: 100, test: 25 }. */
+  /**
+   * The group the windows feed (default `train`), or counts per group, e.g. { train: 100, test: 25 }; with a
+   * `count` they are shares of it (percentages), e.g. { train: 70, val: 20, test: 10 }.
+   */
   group?: string;
   groups?: Record<string, number>;
+  /** Spatially separate groups: the image is cut into cells drawn among the groups (see README, Splits and leakage). */
+  spatialSplit?: boolean;
+  /** Cell side in pixels of a spatial split (default: from the tile size). */
+  cell?: number;
+  /** Minimum gap in pixels between windows of two groups. */
+  buffer?: number;
+  /** Let windows land on pixels other groups of the dataset already hold in this image (off by default). */
+  allowOverlap?: boolean;
+  /** Region of interest: a GeoJSON file or URL of polygons, any CRS; every window lies inside it. */
+  aoi?: string;
+  /**
+   * Balanced classes (random windows, classification / detection): class ratios of each group's count, e.g.
+   * { water: 1, urban: 1 }, or 'equal'. A window counts for every class its label has.
+   */
+  balance?: Record<string, number> | 'equal';
+  /** Segmentation (random windows): keep only windows with at least this share of labelled pixels. */
+  minLabelled?: number;
   bands?: number[];
   maxNodata?: number;
   allTouched?: boolean;
@@ -48,7 +71,8 @@ export interface IngestOptions {
 const INGEST_OPTIONS = Object.keys({
   image: true, assets: true, labels: true, layer: true, classProperty: true, windows: true, count: true, seed: true,
   stride: true, jitter: true, group: true, groups: true, bands: true, maxNodata: true, allTouched: true,
-  minOverlap: true, minBoxSize: true, cache: true,
+  minOverlap: true, minBoxSize: true, cache: true, spatialSplit: true, cell: true, buffer: true, allowOverlap: true,
+  aoi: true, balance: true, minLabelled: true,
 } satisfies Record<keyof IngestOptions, true>);
 
 /**
@@ -98,12 +122,24 @@ export function ingestSpec(dataset: DatasetRecord, options: IngestOptions): Inge
   }
   if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) throw new InvalidInputError(`seed ${String(options.seed)} must be an integer`);
   const sum = groups.reduce((n, g) => n + g.count, 0);
-  const count = options.groups ? sum : options.count;
   if (options.groups && options.count !== undefined && options.count !== sum) {
-    throw new InvalidInputError(`count ${options.count} differs from the sum of the group counts (${sum})`);
+    // Shares of the count: largest-remainder rounding, so the counts add up to it exactly.
+    const counts = partitionCounts(options.count, Object.fromEntries(groups.map((g) => [g.group, g.count])));
+    groups = groups.map((g) => ({ group: g.group, count: counts[g.group]! }));
+  }
+  const count = options.groups ? (options.count ?? sum) : options.count;
+  for (const [name, value] of [['cell', options.cell], ['buffer', options.buffer]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= (name === 'cell' ? 1 : 0))) {
+      throw new InvalidInputError(`${name} ${String(value)} must be a whole number of pixels`);
+    }
+  }
+  if (!options.spatialSplit && (options.cell !== undefined || options.buffer !== undefined) && groups.length > 1) {
+    throw new InvalidInputError('cell and buffer apply to a spatial split (or to one group kept apart from the others)');
   }
   const tileSize = dataset.tileSize;
-  const seed = options.seed ?? 0;
+  if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) throw new InvalidInputError(`seed ${String(options.seed)} must be an integer`);
+  // Never a fixed default: two ingests without a seed would plan the very same windows.
+  const seed = options.seed ?? randomInt(1, 2 ** 31);
   let plan: WindowPlan;
   switch (strategy) {
     case 'random':
@@ -142,5 +178,16 @@ export function ingestSpec(dataset: DatasetRecord, options: IngestOptions): Inge
     },
     ...(options.bands ? { bands: options.bands } : {}),
     ...(options.maxNodata !== undefined ? { maxNodata: options.maxNodata } : {}),
+    split: {
+      spatial: Boolean(options.spatialSplit),
+      seed,
+      ...(options.cell !== undefined ? { cell: options.cell } : {}),
+      ...(options.buffer !== undefined ? { buffer: options.buffer } : {}),
+    },
+    ...(options.allowOverlap ? { allowOverlap: true } : {}),
+    ...(options.aoi ? { aoi: absoluteUri(options.aoi) } : {}),
+    ...(options.balance !== undefined || options.minLabelled !== undefined
+      ? { balance: { ...(options.balance !== undefined ? { classes: options.balance } : {}), ...(options.minLabelled !== undefined ? { minLabelled: options.minLabelled } : {}) } }
+      : {}),
   };
 }

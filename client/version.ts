@@ -1,12 +1,2 @@
-/** veda's version, from its package.json (found upward from this file: client/ in the sources, dist/client/ built). */
-import { existsSync, readFileSync } from 'node:fs';
-
-export function vedaVersion(): string {
-  for (let dir = new URL('.', import.meta.url); dir.pathname !== '/'; dir = new URL('..', dir)) {
-    const file = new URL('package.json', dir);
-    if (!existsSync(file)) continue;
-    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-    if (pkg.name === 'veda' && pkg.version) return pkg.version;
-  }
-  return 'unknown';
-}
+/** veda's version (see domain/manifest/version.ts, where manifests read it too). */
+export { vedaVersion } from '../domain/manifest/version.js';

@@ -5,7 +5,8 @@
  *
  * Starts a local Temporal dev server (unless TEMPORAL_ADDRESS is set), the embedded catalog (unless DATABASE_URL
  * is set) and a worker, then creates the dataset, ingests 100 random 64x64 windows into `train` and 25 into
- * `test` with labels from the land-cover polygons, caches the chips, and prints what a user would look at.
+ * `test` with labels from the land-cover polygons, spatially split (train and test windows lie in separate cells of
+ * the image, 8 px apart), caches the chips, checks for leakage, and prints what a user would look at.
  * It keeps its data where the CLI looks (VEDA_DATA_DIR, default ~/.veda), so `npx veda search` finds its dataset;
  * with a `veda dev` running there it joins that server instead of starting its own.
  */
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { loadConfig } from '../config/config.js';
 import { followWithBars } from '../client/progress-bars.js';
+import { describeLeakage } from '../client/leakage-report.js';
 import { startLocalStack } from '../runtime/local-stack.js';
 import { readDevState } from '../runtime/dev-state.js';
 
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
       classes: ['water', 'vegetation', 'urban'],
       sensors: ['Landsat 7 ETM+'],
     });
-    const run = await collection.ingest({ image, labels, groups: { train: 100, test: 25 }, seed: 42 });
+    const run = await collection.ingest({ image, labels, groups: { train: 100, test: 25 }, spatialSplit: true, buffer: 8, seed: 42 });
     const final = await followWithBars(run, `Ingesting into dataset ${collection.id} (workflow ${run.workflowId})`);
     const doc = await collection.save();
     const [first] = await collection.slice(0, 1);
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
     console.log(`First pair: window ${JSON.stringify(first!.data.window)} in ${first!.data.group}, label ${JSON.stringify(Array.from(first!.y as Uint8Array))} ` +
       `(${collection.classes.join(', ')}), chip ${chip.bands}x${chip.height}x${chip.width} ${chip.dtype}`);
     console.log(`Workflow: ${final.stage}, ${final.posted} datapoints posted, ${final.percentCached}% cached`);
+    console.log(`Leakage check (veda check ${collection.id}):\n${describeLeakage(await collection.check())}`);
     console.log(`Temporal Web UI: ${doc.links.workflows?.href ?? stack.uiUrl ?? '(not served)'}`);
     console.log(dev ? `  (served by your \`veda dev\`)` : `  (this demo's server stops when it exits; run \`npx veda dev\` for one that stays up)`);
     console.log(`Data: ${config.dataDir} (the CLI's too: npx veda show ${collection.id})`);

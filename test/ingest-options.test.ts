@@ -379,7 +379,8 @@ describe('bad input', () => {
     await expect(ingest({})).rejects.toThrow(/random window plan needs a count/);
     await expect(ingest({ count: 5, stride: 16 })).rejects.toThrow(/stride applies to grid windows, not random/);
     await expect(ingest({ windows: 'grid', jitter: 4 })).rejects.toThrow(/jitter applies to features windows, not grid/);
-    await expect(ingest({ count: 5, groups: { train: 3, test: 3 } })).rejects.toThrow(/count 5 differs from the sum of the group counts \(6\)/);
+    await expect(ingest({ count: 5, groups: { train: 0, test: 0 } })).rejects.toThrow(/split ratios must not all be zero/);
+    await expect(ingest({ count: 5, buffer: -1 })).rejects.toThrow(/buffer -1 must be a whole number of pixels/);
     expect(await coll.count()).toEqual({});
     expect((await stack.services.catalog.getDataset(coll.id))!.ingests).toEqual([]);
   });

@@ -65,15 +65,16 @@ async function ingestStages(input: IngestWorkflowInput, progress: Progress, chun
 
   reportStage(progress, 'posting');
   // One part per scene; each chunk is a range of one scene's plan and reads that scene.
-  const parts = prepared.scenes ?? [{ spec, total: prepared.total }];
+  // A single scene may carry a cell layout (splits, held pixels, a region) and balanced picks, sliced per chunk.
+  const parts = prepared.scenes ?? [{ spec, total: prepared.total, layout: prepared.layout, picks: prepared.picks }];
   const sceneNote = (part: number) => (parts.length > 1 ? ` (scene ${part + 1}/${parts.length}: ${parts[part]!.spec.image.split('/').pop()})` : '');
   const extents: Array<[number, number, number, number] | null> = parts.map(() => null);
   const ranges = parts.flatMap((part, p) => chunkRanges(part.total, chunkSize).map((range) => ({ part: p, ...range })));
   await mapBounded(ranges, parallelism, async ({ part, start, end }, i) => {
-    const { spec: sceneSpec, total } = parts[part]!;
+    const { spec: sceneSpec, total, layout, picks } = parts[part]!;
     const result = await activities.ingestChunk.executeWithOptions(
       { ...ACTIVITY_OPTIONS, summary: `label and post windows ${start}-${end - 1} of ${total} of dataset ${spec.datasetId} (chunk ${i + 1}/${ranges.length})${sceneNote(part)}` },
-      [{ spec: sceneSpec, start, end }],
+      [{ spec: sceneSpec, start, end, ...(layout ? { layout } : {}), ...(picks ? { picks: picks.slice(start, end) } : {}) }],
     );
     progress.done += result.windows;
     progress.posted += result.posted;

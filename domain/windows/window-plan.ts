@@ -8,6 +8,8 @@ import { featureWindows } from './feature-windows.js';
 import { gridWindows } from './grid-windows.js';
 import { randomWindows } from './random-windows.js';
 import type { FeatureAnchor, ImageSize, WindowSequence } from './window-sequence.js';
+import type { CellLayout } from './cell-layout.js';
+import { splitSequences } from './split-windows.js';
 
 const WINDOW_STRATEGIES = ['random', 'grid', 'features'] as const satisfies ReadonlyArray<WindowPlan['strategy']>;
 
@@ -27,6 +29,8 @@ export interface WindowGroup {
  *   through the features when count exceeds them); the group counts must add up to it.
  * - grid / features without a count: every grid window / one window per feature. With one group it takes them
  *   all (its count is ignored); with several, their counts must add up to that number.
+ * With a cell layout (a spatial split, held pixels, a region of interest) each group's windows lie inside its own
+ * cells instead (split-windows.ts); the groups still follow each other in plan order.
  * Throws InvalidInputError on a bad image size, tile, stride, count, seed, jitter, group or missing features.
  */
 export function planWindows(
@@ -34,8 +38,9 @@ export function planWindows(
   plan: WindowPlan,
   groups: readonly WindowGroup[],
   features?: readonly FeatureAnchor[],
+  layout?: CellLayout,
 ): PlannedWindow[] {
-  const planned = preparePlan(image, plan, groups, features);
+  const planned = preparePlan(image, plan, groups, features, layout);
   return sliceOf(planned, 0, planned.total);
 }
 
@@ -45,8 +50,9 @@ export function planSize(
   plan: WindowPlan,
   groups: readonly WindowGroup[],
   features?: readonly FeatureAnchor[],
+  layout?: CellLayout,
 ): number {
-  return preparePlan(image, plan, groups, features).total;
+  return preparePlan(image, plan, groups, features, layout).total;
 }
 
 /**
@@ -60,12 +66,36 @@ export function windowRange(
   start: number,
   end: number,
   features?: readonly FeatureAnchor[],
+  layout?: CellLayout,
 ): PlannedWindow[] {
-  const planned = preparePlan(image, plan, groups, features);
+  const planned = preparePlan(image, plan, groups, features, layout);
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > planned.total) {
     throw new InvalidInputError(`window range [${start}, ${end}) is outside the plan's ${planned.total} windows`);
   }
   return sliceOf(planned, start, end);
+}
+
+/** The windows at these plan indexes (any order, each in [0, planSize)), as planWindows would give them. */
+export function windowsAt(
+  image: ImageSize,
+  plan: WindowPlan,
+  groups: readonly WindowGroup[],
+  indexes: readonly number[],
+  features?: readonly FeatureAnchor[],
+  layout?: CellLayout,
+): PlannedWindow[] {
+  const planned = preparePlan(image, plan, groups, features, layout);
+  const ends: number[] = [];
+  let at = 0;
+  for (const g of planned.groups) ends.push((at += g.count));
+  if (planned.groups.length === 1) ends[0] = planned.total;
+  return indexes.map((index) => {
+    if (!Number.isInteger(index) || index < 0 || index >= planned.total) {
+      throw new InvalidInputError(`window ${index} is outside the plan's ${planned.total} windows`);
+    }
+    const g = ends.findIndex((end) => index < end);
+    return { ...planned.sequence.at(index), index, group: planned.groups[g]!.group };
+  });
 }
 
 interface PreparedPlan {
@@ -91,6 +121,7 @@ function preparePlan(
   plan: WindowPlan,
   groups: readonly WindowGroup[],
   features: readonly FeatureAnchor[] | undefined,
+  layout?: CellLayout,
 ): PreparedPlan {
   if (!(WINDOW_STRATEGIES as readonly string[]).includes(plan.strategy)) {
     throw new InvalidInputError(`unknown window strategy '${String(plan.strategy)}' (use random, grid or features)`);
@@ -130,6 +161,7 @@ function preparePlan(
       break;
     }
   }
+  if (layout) return splitPlan(image, tile, plan, groups, features, layout);
   if (sequence.size > MAX_WINDOWS) {
     throw new InvalidInputError(
       `the ${plan.strategy} plan makes ${sequence.size} windows, more than ${MAX_WINDOWS}: set a count or a larger stride`,
@@ -142,6 +174,39 @@ function preparePlan(
     throw new InvalidInputError(`group counts (${listed}) add up to ${groupTotal}, but the plan has ${sequence.size} windows`);
   }
   return { sequence, total: sequence.size, groups };
+}
+
+/** Each group's own sequence from the layout, one after the other in the layout's group order. */
+function splitPlan(
+  image: ImageSize,
+  tile: [number, number],
+  plan: WindowPlan,
+  groups: readonly WindowGroup[],
+  features: readonly FeatureAnchor[] | undefined,
+  layout: CellLayout,
+): PreparedPlan {
+  const names = groups.map((g) => g.group);
+  if (layout.groups.length !== names.length || layout.groups.some((g, i) => g !== names[i])) {
+    throw new InvalidInputError(`the cell layout's groups (${layout.groups.join(', ')}) differ from the plan's (${names.join(', ')})`);
+  }
+  const parts = splitSequences(image, tile, layout, plan, new Map(groups.map((g) => [g.group, g.count])), features);
+  const total = parts.reduce((n, p) => n + p.sequence.size, 0);
+  if (total > MAX_WINDOWS) throw new InvalidInputError(`the split ${plan.strategy} plan makes ${total} windows, more than ${MAX_WINDOWS}`);
+  const starts: number[] = [];
+  let at = 0;
+  for (const p of parts) {
+    starts.push(at);
+    at += p.sequence.size;
+  }
+  const sequence: WindowSequence = {
+    size: total,
+    at: (i) => {
+      let g = parts.length - 1;
+      while (starts[g]! > i || parts[g]!.sequence.size === 0) g--;
+      return parts[g]!.sequence.at(i - starts[g]!);
+    },
+  };
+  return { sequence, total, groups: parts.map((p) => ({ group: p.group, count: p.sequence.size })) };
 }
 
 function checkTile(image: ImageSize, tileSize: readonly number[] | undefined): [number, number] {

@@ -1,0 +1,39 @@
+/**
+ * How a dataset or a batch was made: which veda and which label encoding, and each source with its size and
+ * checksum (local files: SHA-256 of the bytes) or ETag (http(s): from a HEAD request, never a download).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { LABEL_ENCODING_VERSION } from '../labels/encoding-version.js';
+import { vedaVersion } from './version.js';
+
+/** veda's version, read once. */
+export const VEDA_VERSION: string = vedaVersion();
+
+export interface SourceRecord {
+  uri: string;
+  bytes: number | null;
+  sha256?: string;
+  etag?: string;
+}
+
+/** Size and checksum of a local file, or size and ETag of an http(s) resource; the URI alone for anything else. */
+export async function describeSource(uri: string): Promise<SourceRecord> {
+  if (/^https?:\/\//i.test(uri)) {
+    const response = await fetch(uri, { method: 'HEAD' });
+    const length = response.headers.get('content-length');
+    const etag = response.headers.get('etag');
+    return { uri, bytes: length === null ? null : Number(length), ...(etag ? { etag } : {}) };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) return { uri, bytes: null };
+  const { size } = await stat(uri);
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(uri)) hash.update(chunk as Buffer);
+  return { uri, bytes: size, sha256: hash.digest('hex') };
+}
+
+/** What a batch file records besides the dataset's ingests (which carry their own sources and checksums). */
+export function batchManifest(sources: readonly string[]) {
+  return { vedaVersion: VEDA_VERSION, labelEncodingVersion: LABEL_ENCODING_VERSION, sources: [...sources] };
+}
