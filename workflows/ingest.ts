@@ -6,7 +6,7 @@
  * A run that fails takes back the datapoints (and chips) it posted and records why on the dataset, so a broken
  * input never leaves anything that looks like data; a cancelled run keeps them, for a new run to resume.
  */
-import { ApplicationFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { DatasetCounts, IngestSpec } from '../activities/types.js';
 import type { VedaActivities } from '../activities/index.js';
 import { chunkRanges, mapBounded } from './chunks.js';
@@ -27,6 +27,9 @@ export interface IngestWorkflowInput {
 
 const activities = proxyActivities<VedaActivities>(ACTIVITY_OPTIONS);
 
+/** patched() id: a failed run takes back what it posted (runs of the previous release failed without doing so). */
+const ABANDON_FAILED_INGEST = 'veda-abandon-failed-ingest';
+
 export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progress> {
   const { spec } = input;
   if (!spec?.datasetId || !spec.image) throw ApplicationFailure.nonRetryable('ingest needs a dataset id and an image');
@@ -36,7 +39,7 @@ export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progre
     try {
       await ingestStages(input, progress, chunkSize, parallelism);
     } catch (err) {
-      if (isCancellation(err)) throw err;
+      if (isCancellation(err) || !patched(ABANDON_FAILED_INGEST)) throw err;
       try {
         const { removed } = await activities.abandonIngest.executeWithOptions(
           { ...ACTIVITY_OPTIONS, summary: `take back the datapoints this failed run posted to dataset ${spec.datasetId}` },
