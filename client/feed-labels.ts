@@ -56,12 +56,14 @@ export function normalizeFedLabel(mlType: MlType, nclasses: number, tile: [numbe
         }
         label = Array.from(label.data);
       }
-      const mask = label instanceof Uint8Array ? label : Array.isArray(label) ? Uint8Array.from(label as number[]) : null;
-      if (mask) {
-        if (mask.length !== width * height || mask.some((v) => v > nclasses)) {
-          throw new InvalidInputError(`${where}: a segmentation mask has ${width * height} values from 0 (background) to ${nclasses}`);
+      // Checked before any conversion to bytes, which would turn 256 into 0 and 1.7 into 1.
+      const values: ArrayLike<unknown> | null = label instanceof Uint8Array || Array.isArray(label) ? (label as ArrayLike<unknown>) : null;
+      if (values) {
+        const isClass = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= nclasses;
+        if (values.length !== width * height || !Array.prototype.every.call(values, isClass)) {
+          throw new InvalidInputError(`${where}: a segmentation mask has ${width * height} whole values from 0 (background) to ${nclasses}`);
         }
-        return encodeRle(mask, width, height);
+        return encodeRle(Uint8Array.from(values as ArrayLike<number>), width, height);
       }
       if (!isSegmentationLabel(label) || label.width !== width || label.height !== height) {
         throw new InvalidInputError(`${where}: a segmentation label is a ${width}x${height} mask or its RLE { width, height, runs }`);

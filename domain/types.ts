@@ -4,6 +4,12 @@
  */
 
 export const ML_TYPES = ['classification', 'object_detection', 'segmentation'] as const;
+
+/**
+ * Classes a dataset may have: label features are indexed to a byte and segmentation masks are uint8 (0 is
+ * background, i + 1 is class i), so 255. Checked when a dataset is created, so none is made that cannot be ingested.
+ */
+export const MAX_CLASSES = 255;
 export type MlType = (typeof ML_TYPES)[number];
 
 export const DTYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;

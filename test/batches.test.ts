@@ -95,7 +95,7 @@ function makeFixture(
       entry.oneHot = Uint8Array.from(classNames, (_, c) => ((i + c) % 3 === 0 ? 1 : 0));
       label = Array.from(entry.oneHot);
     } else if (mlType === 'segmentation') {
-      const mask = classes > 255 ? new Uint16Array(height * width) : new Uint8Array(height * width);
+      const mask = new Uint8Array(height * width);
       for (let p = 0; p < mask.length; p++) mask[p] = (Math.floor(p / 3) * 61 + i * 7) % (classes + 1);
       entry.mask = mask;
       label = { width, height, runs: runLengthEncode(mask) } satisfies SegmentationLabel;
@@ -259,17 +259,18 @@ describe.each([
 });
 
 describe('batch layout details', () => {
-  it('stores masks of more than 255 classes as uint16', async () => {
-    const fixture = makeFixture('segmentation', 'uint8', { classes: 300, count: 4, groups: ['train'] });
+  it('stores masks of 255 classes as uint8 and refuses more, which no dataset can have', async () => {
+    const fixture = makeFixture('segmentation', 'uint8', { classes: 255, count: 4, groups: ['train'] });
     const path = join(dir, 'many-classes.h5');
     await writeBatch(path, fixture.meta, fixture.samples);
     const seen = await summarizeWithH5py(path);
     const masks = fixture.samples.map((s) => fixture.expected.get(s.id)!.mask!);
-    expect(masks.some((m) => Math.max(...m) > 255)).toBe(true);
-    expect(seen.groups.train!.labels).toMatchObject({ dtype: '<u2', shape: [4, 5, 4], sha256: sha256(concat(masks)) });
+    expect(seen.groups.train!.labels).toMatchObject({ dtype: '|u1', shape: [4, 5, 4], sha256: sha256(concat(masks)) });
     const batch = await openBatch(path);
     expect((batch.train.at(3)[1] as MaskTarget).data).toEqual(masks[3]);
     batch.close();
+    const tooMany = makeFixture('segmentation', 'uint8', { classes: 256, count: 1, groups: ['train'] });
+    await expect(writeBatch(join(dir, 'too-many.h5'), tooMany.meta, tooMany.samples)).rejects.toThrow(/at most 255 classes, the dataset has 256/);
   });
 
   it('compresses images and masks with gzip at the level asked for, losslessly', async () => {

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { isDetectionLabel, isOneHot, isPixelBox, isSegmentationLabel } from '../labels/label-shape.js';
-import type { Label } from '../types.js';
+import { MAX_CLASSES, type Label } from '../types.js';
 
 /**
  * Labels as the arrays a batch file stores: one-hot rows, class-index masks, flat box lists. Each encoder
@@ -8,13 +8,12 @@ import type { Label } from '../types.js';
  * label found here would otherwise surface as a silently wrong training file.
  */
 
-export type MaskDtype = 'uint8' | 'uint16';
+export type MaskDtype = 'uint8';
 
-/** Mask values are 0 (background) and i + 1 for class i, so 255 classes still fit a byte. */
+/** Mask values are 0 (background) and i + 1 for class i: a dataset's classes (at most MAX_CLASSES) fit a byte. */
 export function maskDtypeFor(classCount: number): MaskDtype {
-  if (classCount <= 0xff) return 'uint8';
-  if (classCount <= 0xffff) return 'uint16';
-  throw new InvalidInputError(`segmentation supports at most 65535 classes, the dataset has ${classCount}`);
+  if (classCount <= MAX_CLASSES) return 'uint8';
+  throw new InvalidInputError(`segmentation masks hold at most ${MAX_CLASSES} classes, the dataset has ${classCount}`);
 }
 
 export function writeOneHot(

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
-import { DTYPES, ML_TYPES, type Label } from '../types.js';
+import { DTYPES, MAX_CLASSES, ML_TYPES, type Label } from '../types.js';
 import type { Datapoint, DatapointPage, DatasetPatch, DatasetSearch, NewDataset } from './types.js';
 
 /** Largest tile edge in pixels: bigger chips do not fit the batch writer's memory budget per sample. */
@@ -18,6 +18,7 @@ const mlType = z.enum(ML_TYPES);
 const classes = z
   .array(nonEmpty)
   .min(1, 'must name at least one class')
+  .max(MAX_CLASSES, `may name at most ${MAX_CLASSES} classes (labels are indexed to a byte; masks are uint8)`)
   .superRefine((names, ctx) => {
     const repeated = new Set(names.filter((name, i) => names.indexOf(name) !== i));
     if (repeated.size === 0) return;

@@ -5,7 +5,6 @@ export { encodeSegmentation, segmentationMask } from './encode-segmentation.js';
 export {
   featureAnchors,
   loadLabelSource,
-  MAX_CLASSES,
   type LabelFeature,
   type LabelSource,
   type LabelSourceOptions,

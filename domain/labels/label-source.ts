@@ -6,13 +6,11 @@ import { InvalidInputError } from '../errors.js';
 import { crsFromEpsg, epsgFromCrsName } from '../geo/crs.js';
 import { geoToPixel, invertGeoTransform, type Bounds } from '../geo/geotransform.js';
 import { pointTransform } from '../geo/transform.js';
-import type { GeoTransform } from '../types.js';
+import { MAX_CLASSES, type GeoTransform } from '../types.js';
 import type { GeoJsonFeature, PolygonCoordinates } from './geojson.js';
 import { readLabelFile } from './label-file.js';
 import { createBoxIndex } from './spatial-index.js';
 
-/** Masks are uint8: 0 is background, so at most 255 classes. */
-export const MAX_CLASSES = 255;
 
 /**
  * One label feature. Rings are flat closed [x0, y0, x1, y1, ...] in the image CRS, each turned clockwise (y up),
