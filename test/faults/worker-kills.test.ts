@@ -41,12 +41,13 @@ afterAll(async () => {
 });
 
 /** Kills the worker at each point that `progress` reaches before the run ends, starting a new one after each. */
-async function killAt(stage: string, points: number[], progress: () => Promise<number>): Promise<void> {
+async function killAt(stage: string, points: number[], progress: () => Promise<number>, onKill = () => {}): Promise<void> {
   survived[stage] = [];
   for (const point of points) {
     const at = await waitFor(progress, point);
     expect(at, `${stage}: the run ended before kill point ${point}`).toBeLessThan(TOTAL);
     await worker.kill('SIGKILL');
+    onKill();
     survived[stage].push(at);
     worker = stack.startWorker();
   }
@@ -76,13 +77,20 @@ describe('a worker SIGKILLed three times in each stage', () => {
     // gzip level 9 makes the write take long enough to be killed part way, three times.
     const run = await coll.startBatch({ split: { train: 80, test: 20 }, seed: 5, compression: 9 });
     const handle = stack.client.workflow.getHandle(run.workflowId);
+    // Samples written by the attempt now running. A pending activity keeps the last heartbeat of a killed attempt
+    // until the retry beats, so only a beat of a later attempt, since it started, counts: each kill hits a live writer.
+    let running = 0;
+    let killed = 0;
     const written = async () => {
       const { raw } = await handle.describe();
-      const payload = raw.pendingActivities?.find((a) => a.activityType?.name === 'buildBatch')?.heartbeatDetails?.payloads?.[0];
-      const done = payload ? defaultPayloadConverter.fromPayload<{ done?: number }>(payload).done : undefined;
-      return done ?? 0;
+      const build = raw.pendingActivities?.find((a) => a.activityType?.name === 'buildBatch');
+      const payload = build?.heartbeatDetails?.payloads?.[0];
+      const beatSinceStart = Number(build?.lastHeartbeatTime?.seconds ?? 0) >= Number(build?.lastStartedTime?.seconds ?? Infinity);
+      if (!build || !payload || !beatSinceStart || (build.attempt ?? 1) <= killed) return 0;
+      running = build.attempt ?? 1;
+      return defaultPayloadConverter.fromPayload<{ done?: number }>(payload).done ?? 0;
     };
-    await killAt('batching', killPoints(TOTAL, 3, 3, 0.1, 0.7), written);
+    await killAt('batching', killPoints(TOTAL, 3, 3, 0.1, 0.7), written, () => (killed = running));
     const final = await run.result();
     expect(final.done).toBe(TOTAL);
     const rows = await h5Rows(final.output!);
