@@ -1,19 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
-/** Test files that run workflows on a stack (test/support/stack.ts): each runs once per catalog. */
+/**
+ * Test files that run workflows on a stack (test/support/stack.ts): each runs once per catalog. A new such file
+ * belongs here (test/embedded-catalog.test.ts picks its catalogs itself).
+ */
 const WORKFLOW_TESTS = [
+  'test/access.test.ts',
   'test/batch-workflow.test.ts',
   'test/cancellation.test.ts',
   'test/cli.test.ts',
   'test/collection-api.test.ts',
+  'test/hostile-input.test.ts',
   'test/ingest-options.test.ts',
+  'test/inputs.test.ts',
   'test/ingest-workflow.test.ts',
   'test/package.test.ts',
   'test/plugin.test.ts',
   'test/preview.test.ts',
   'test/process-signals.test.ts',
+  'test/pyveda-home.test.ts',
   'test/replay.test.ts',
   'test/schedules.test.ts',
+  'test/splits-ingest.test.ts',
   'test/waiting-clients.test.ts',
   'test/webui.test.ts',
   'test/worker-crash.test.ts',
