@@ -150,8 +150,9 @@ describe('veda commands against a running stack', () => {
   });
 
   it('prints readable output without --json, and ingest --wait draws progress bars on stderr', async () => {
+    // Train's 12 windows reach every cell of this small scene: without --allow-overlap veda refuses to put test there.
     const ingest = await veda(['ingest', id, '--image', OLINDA.image, '--labels', OLINDA.labels, '--count', '40', '--seed', '4',
-      '--group', 'test', '--wait'], env);
+      '--group', 'test', '--allow-overlap', '--wait'], env);
     expect(ingest.code).toBe(0);
     expect(ingest.stderr).toContain(`workflow veda-${id}-ingest-2`);
     expect(ingest.stderr).toMatch(/(posting datapoints|caching chips)\s*\|[█░]+\| \d+\/\d+/);
