@@ -157,7 +157,7 @@ describe('veda commands against a running stack', () => {
     expect(ingest.stderr).toContain(`workflow veda-${id}-ingest-2`);
     expect(ingest.stderr).toMatch(/(posting datapoints|caching chips)\s*\|[█░]+\| \d+\/\d+/);
     const summary = `ingest ${id}: done 52/52 (100%); groups test 40, train 12; cached 100%`;
-    expect(ingest.stdout.trim()).toBe(summary);
+    expect(ingest.stdout.trim()).toBe(`${summary} (seed 4)`); // the seed each ingest used is always printed
     expect((await catalogRows(id)).groups).toEqual({ train: 12, test: 40 });
 
     const [status, slice, search] = await Promise.all([
