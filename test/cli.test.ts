@@ -150,13 +150,14 @@ describe('veda commands against a running stack', () => {
   });
 
   it('prints readable output without --json, and ingest --wait draws progress bars on stderr', async () => {
+    // Train's 12 windows reach every cell of this small scene: without --allow-overlap veda refuses to put test there.
     const ingest = await veda(['ingest', id, '--image', OLINDA.image, '--labels', OLINDA.labels, '--count', '40', '--seed', '4',
-      '--group', 'test', '--wait'], env);
+      '--group', 'test', '--allow-overlap', '--wait'], env);
     expect(ingest.code).toBe(0);
     expect(ingest.stderr).toContain(`workflow veda-${id}-ingest-2`);
     expect(ingest.stderr).toMatch(/(posting datapoints|caching chips)\s*\|[█░]+\| \d+\/\d+/);
     const summary = `ingest ${id}: done 52/52 (100%); groups test 40, train 12; cached 100%`;
-    expect(ingest.stdout.trim()).toBe(summary);
+    expect(ingest.stdout.trim()).toBe(`${summary} (seed 4)`); // the seed each ingest used is always printed
     expect((await catalogRows(id)).groups).toEqual({ train: 12, test: 40 });
 
     const [status, slice, search] = await Promise.all([
