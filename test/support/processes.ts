@@ -3,8 +3,10 @@
  * veda did not start (a plain Temporal dev server, an S3-compatible server), always on free loopback ports.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort, refusesConnections } from './cli.js';
+
+export { freePort };
 
 const BIN = path.resolve('bin/veda.js');
 
@@ -31,16 +33,6 @@ export async function runVedaJson<T>(args: string[], env: NodeJS.ProcessEnv): Pr
   } catch {
     throw new Error(`veda ${args.join(' ')} --json printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Background {
@@ -97,13 +89,6 @@ export function startVedaWorker(env: NodeJS.ProcessEnv): Promise<Background> {
 }
 
 /** Resolves when something accepts TCP connections on 127.0.0.1:port. */
-export function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+export async function accepts(port: number): Promise<boolean> {
+  return !(await refusesConnections(port));
 }
