@@ -1,16 +1,18 @@
 /**
- * The batch activity: stream cached chips and labels of the selected datapoints into one HDF5 file. Writing goes
- * to a temporary name and is renamed into place, so a retry or a killed worker leaves the old file or a complete
- * new one. The file name derives from the workflow run, so a retried build rewrites the same version while every
- * run (a schedule's runs may share a workflow id) writes a new one.
+ * The batch activity: stream cached chips and labels of the selected datapoints into one HDF5 file in this
+ * worker's scratch space, then put it in the batch store (multipart to S3) and make the dataset's `latest.h5` the
+ * same file. The store's writes are atomic, so a retry or a killed worker leaves the old object or a complete new
+ * one. The name derives from the workflow run, so a retried build rewrites the same version while every run (a
+ * schedule's runs may share a workflow id) writes a new one. Workers write only there: clients fetch copies.
  */
-import { mkdir, readdir, rename, symlink, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Catalog } from '../domain/catalog/types.js';
-import { InvalidInputError } from '../domain/errors.js';
 import type { ChipStore } from '../domain/chips/types.js';
+import type { ObjectStore } from '../domain/storage/object-store.js';
 import { datasetDoc } from '../domain/catalog/dataset-doc.js';
+import { InvalidInputError } from '../domain/errors.js';
 import { selectBatch, writeBatch, type BatchSample } from '../domain/batches/index.js';
 import type { BuildBatchInput, BuildBatchResult } from './types.js';
 import type { PixelWindow } from '../domain/types.js';
@@ -22,7 +24,7 @@ import type { ActivityResources } from './resources.js';
 const PAGE = 5000;
 const WRITE_PAGE = 256;
 
-export function createBatchActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources, batchDir: string) {
+export function createBatchActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources, batches: ObjectStore, scratchDir: string) {
   async function buildBatch(input: BuildBatchInput): Promise<BuildBatchResult> {
     const ctx = Context.current();
     const dataset = await resources.dataset(input.datasetId);
@@ -42,11 +44,12 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
 
     // Started outside a workflow (a standalone activity), a build is a run of its own.
     const { workflowId, runId } = ctx.info.workflowExecution ?? { workflowId: `batch-${ctx.info.activityId}`, runId: ctx.info.activityId };
-    const dir = path.join(batchDir, dataset.id);
-    const file = input.output ? outputInside(dir, input.output) : path.join(dir, `${workflowId}.${runId.slice(-8)}.h5`);
+    const name = `${workflowId}.${runId.slice(-8)}.h5`;
+    const key = `${dataset.id}/${name}`;
+    const file = path.join(scratchDir, 'batches', dataset.id, `${name}.${ctx.info.attempt}`);
     await mkdir(path.dirname(file), { recursive: true });
-    // An earlier attempt of this build died mid-write (a killed worker): drop its partial file.
-    if (ctx.info.attempt > 1) await removePartials(file);
+    // An earlier attempt of this build died mid-write (a killed worker) on this machine: drop its scratch files.
+    await removeScratch(path.dirname(file), name);
 
     async function* samples(): AsyncGenerator<BatchSample> {
       for (let start = 0; start < selected.length; start += WRITE_PAGE) {
@@ -88,36 +91,18 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
       },
     );
 
-    let latest: string | undefined;
-    if (!input.output) {
-      latest = path.join(dir, 'latest.h5');
-      // Move the pointer atomically: a new symlink under a temporary name, renamed over the old one.
-      const tmp = `${latest}.tmp-${process.pid}`;
-      await rm(tmp, { force: true });
-      await symlink(path.basename(file), tmp);
-      await rename(tmp, latest);
+    try {
+      ctx.heartbeat({ done: selected.length, total: selected.length, storing: key });
+      await batches.putFile(key, file);
+      const latest = `${dataset.id}/latest.h5`;
+      await batches.copy(key, latest);
+      return { key, uri: batches.uri(key), latest: batches.uri(latest), groups: summary.groups, samples: summary.samples };
+    } finally {
+      await rm(file, { force: true });
     }
-    return { path: file, latest, groups: summary.groups, samples: summary.samples };
   }
 
   return { buildBatch };
-}
-
-/**
- * A named output, which must lie in the dataset's own batch folder: the workflow input comes from a client, and
- * no client may make a worker write elsewhere (over another dataset's files, the catalog, or outside veda's
- * storage). A user's own copy elsewhere is the client's to make (`batch(size, { out })`, `veda batch --out`).
- */
-function outputInside(dir: string, output: string): string {
-  const file = path.resolve(dir, output);
-  const relative = path.relative(dir, file);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative) || output.split(/[\\/]/).includes('..')) {
-    throw new InvalidInputError(
-      `batch output ${output} is outside the dataset's batch folder ${dir}: workers write only under veda's storage ` +
-        '(the client copies the file to --out)',
-    );
-  }
-  return file;
 }
 
 /**
@@ -144,9 +129,8 @@ function resplitLeakage(datasetId: string, items: ReadonlyArray<{ group: string;
   return overlap;
 }
 
-/** Removes `<file>.tmp-*` left by a writer that never finished (BatchWriter's temporary names). */
-async function removePartials(file: string): Promise<void> {
-  const prefix = `${path.basename(file)}.tmp-`;
-  const names = await readdir(path.dirname(file)).catch(() => [] as string[]);
-  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(path.join(path.dirname(file), n), { force: true })));
+/** Removes this build's scratch files: `<name>.<attempt>` and the writer's `.tmp-*` beside them. */
+async function removeScratch(dir: string, name: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith(`${name}.`)).map((n) => rm(path.join(dir, n), { force: true })));
 }

@@ -3,6 +3,7 @@
  */
 import type { Catalog } from '../domain/catalog/types.js';
 import type { ChipStore } from '../domain/chips/types.js';
+import type { ObjectStore } from '../domain/storage/object-store.js';
 import { createBatchActivities } from './batch.js';
 import { createCacheActivities } from './cache.js';
 import { withFailureMapping } from './errors.js';
@@ -12,8 +13,10 @@ import { ActivityResources } from './resources.js';
 export interface ActivityDependencies {
   catalog: Catalog;
   chips: ChipStore;
-  /** Where batch files go unless a build names its output. */
-  batchDir: string;
+  /** Where batch files go (keys `<dataset>/<name>.h5`): the only place a worker writes them. */
+  batches: ObjectStore;
+  /** Local scratch space: batch files are written here, then stored. */
+  scratchDir: string;
 }
 
 export function createActivities(deps: ActivityDependencies) {
@@ -21,7 +24,7 @@ export function createActivities(deps: ActivityDependencies) {
   return withFailureMapping({
     ...createIngestActivities(deps.catalog, deps.chips, resources),
     ...createCacheActivities(deps.catalog, deps.chips, resources),
-    ...createBatchActivities(deps.catalog, deps.chips, resources, deps.batchDir),
+    ...createBatchActivities(deps.catalog, deps.chips, resources, deps.batches, deps.scratchDir),
   });
 }
 

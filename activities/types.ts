@@ -1,6 +1,6 @@
 /**
  * The contract between workflows and activities: small, JSON-serialisable inputs and outputs (ids, ranges,
- * paths; never pixels).
+ * storage keys; never pixels).
  */
 import type { DatapointKey, DatasetCounts } from '../domain/catalog/types.js';
 import type { LabelOptions, MlType, WindowPlan } from '../domain/types.js';
@@ -16,7 +16,7 @@ export interface GroupCount {
 export interface IngestSpec {
   datasetId: string;
   mlType: MlType;
-  /** GeoTIFF or STAC item: a path (absolute, readable by every worker) or an http(s) URL. */
+  /** GeoTIFF or STAC item: a path (absolute, readable by every worker), an http(s) or s3:// URL. */
   image: string;
   /**
    * Several scenes under one plan (`image` is the first): the plan's counts are spread over them by ground area,
@@ -135,14 +135,19 @@ export interface BuildBatchInput {
   shuffle?: boolean;
   /** gzip level 1-9 for images and masks (none by default). */
   compression?: number;
-  /** Explicit output path; by default <dataDir>/batches/<dataset>/<workflow id>.h5 plus a `latest.h5` pointer. */
-  output?: string;
 }
 
+/**
+ * Where the file went: always the batch store (`<dataset>/<workflow id>.<run>.h5`, and `<dataset>/latest.h5` made
+ * the same file). A worker never writes where a caller names: the client fetches its copy from the store.
+ */
 export interface BuildBatchResult {
-  path: string;
-  /** The `latest.h5` pointer moved to this file (default output location only). */
-  latest?: string;
+  /** Key in the batch store. */
+  key: string;
+  /** The stored file as a user names it: a local path or an s3:// URI. */
+  uri: string;
+  /** The dataset's `latest.h5`, now this file. */
+  latest: string;
   groups: Record<string, number>;
   samples: number;
 }

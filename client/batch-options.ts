@@ -1,6 +1,4 @@
 /** The user's batch options (API and CLI), checked and turned into the batch workflow's input. */
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { InvalidInputError } from '../domain/errors.js';
 import type { BatchWorkflowInput } from '../workflows/batch.js';
 
@@ -18,9 +16,8 @@ export interface BatchOptions {
   /** gzip level 1-9 for images and masks (none by default: h5wasm's gzip is 10x slower to write). */
   compression?: number;
   /**
-   * `batch()` and `veda batch`: where the client puts its copy of the file (any path). `startBatch` and schedules:
-   * a file name inside the dataset's batch folder, where the worker writes (by default a versioned file there,
-   * with a `latest.h5` pointer).
+   * Where the client puts its copy of the file (the worker stores it in the batch store, as
+   * `<dataset>/<workflow id>.<run>.h5` and `<dataset>/latest.h5`, and never writes a path a caller names).
    */
   out?: string;
 }
@@ -51,6 +48,11 @@ export function batchWorkflowInput(datasetId: string, options: BatchOptions): Ba
       throw new InvalidInputError('split ratios are non-negative numbers, at least one of them positive');
     }
   }
+  if (options.out !== undefined) {
+    throw new InvalidInputError(
+      `out (${options.out}) is where batch() and \`veda batch --out\` put the client's copy: a started batch is stored in the batch store (<dataset>/<run>.h5 and <dataset>/latest.h5)`,
+    );
+  }
   if (options.compression !== undefined && !(Number.isInteger(options.compression) && options.compression >= 0 && options.compression <= 9)) {
     throw new InvalidInputError('compression is a gzip level from 0 to 9');
   }
@@ -63,22 +65,5 @@ export function batchWorkflowInput(datasetId: string, options: BatchOptions): Ba
     seed: options.seed ?? 0,
     ...(options.shuffle !== undefined ? { shuffle: options.shuffle } : {}),
     ...(options.compression ? { compression: options.compression } : {}),
-    // Resolved by the worker inside the dataset's batch folder (an absolute path elsewhere is refused there).
-    ...(options.out ? { output: options.out } : {}),
   };
-}
-
-/** Copies a built batch file to the user's destination, atomically (a reader sees the old file or the new one). */
-export async function copyBatchFile(from: string, to: string): Promise<string> {
-  const target = path.resolve(to);
-  await mkdir(path.dirname(target), { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}`;
-  try {
-    await copyFile(from, tmp);
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  return target;
 }

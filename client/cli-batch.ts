@@ -3,6 +3,7 @@
  * rebuild it: create, list, describe, trigger, pause, unpause, delete). Every command takes --json.
  */
 import type { Command } from 'commander';
+import { fetchBatchFile } from './batch-files.js';
 import type { BatchOptions } from './batch-options.js';
 import type { ScheduleSummary } from './schedules.js';
 import { emit, follow, globals, intArg, numberList, withVeda, type GlobalOptions } from './cli-context.js';
@@ -17,7 +18,7 @@ function addBatchOptions(cmd: Command): Command {
     .option('--seed <s>', 'seed of the shuffle and the split', intArg('--seed'), 0)
     .option('--no-shuffle', 'take samples in posting order')
     .option('--compression <level>', 'gzip level 1-9 for images and masks (default: none)', intArg('--compression'))
-    .option('--out <file.h5>', 'batch: copy the file here; schedule: a file name in the dataset\'s batch folder (default: a versioned file there, with a latest.h5 pointer)');
+    .option('--out <file.h5>', 'fetch a copy of the stored file here (the worker stores it as <dataset>/<run>.h5 and <dataset>/latest.h5)');
 }
 
 function batchOptions(o: Record<string, unknown>): BatchOptions {
@@ -53,11 +54,13 @@ export function registerBatchCommands(program: Command): void {
   ).action(async (id: string, o, cmd: Command) => {
     const opts = globals(cmd);
     await withVeda(opts, async (veda) => {
-      const { run, final, path } = await (await veda.fromId(id)).buildBatch(batchOptions(o), async (run) =>
-        (await follow(run, { ...opts, wait: true }, `batch of ${id}: workflow ${run.workflowId}`))!,
-      );
-      const file = { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, path, groups: final.groups, samples: final.total };
-      emit(opts, file, () => `${file.path}\n  ${describeGroups(file.groups)}`);
+      const { out: _copyTo, ...options } = batchOptions(o); // --out is the client's copy, fetched below
+      const run = await (await veda.fromId(id)).startBatch(options);
+      const final = (await follow(run, { ...opts, wait: true }, `batch of ${id}: workflow ${run.workflowId}`))!;
+      // path: a local file (the --out copy fetched from the store, else the local store's own file); uri: the stored one.
+      const local = o.out ? await fetchBatchFile(veda.services, final, o.out) : (veda.services.batches.localPath(final.outputKey!) ?? null);
+      const file = { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, path: local, uri: final.output, groups: final.groups, samples: final.total };
+      emit(opts, file, () => `${file.path ?? file.uri}\n  ${describeGroups(file.groups)}`);
     });
   });
 

@@ -3,7 +3,7 @@
  * bars on stderr, and a non-zero exit with a clear message on error (exit codes by error type, see README).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { isVedaError } from '../domain/errors.js';
+import { isVedaError, messageWithCauses } from '../domain/errors.js';
 import { ML_TYPES, type MlType } from '../domain/types.js';
 import { describeProgress } from '../workflows/progress.js';
 import type { VedaCollection } from './collection.js';
@@ -121,7 +121,7 @@ export function buildProgram(outcome: CliOutcome = { exitCode: 0 }): Command {
     .description('plan windows over an image, encode their labels, post datapoints and cache chips (a workflow)')
     .requiredOption('--image <path|url>', 'GeoTIFF / Cloud-Optimized GeoTIFF or STAC item (.json); repeat for several scenes', collect)
     .option('--assets <a,b,c>', 'STAC item assets or band names, in band order (default: its data assets)', nameList('--assets'))
-    .requiredOption('--labels <path|url>', 'labelled polygons: GeoJSON, GeoPackage (.gpkg) or FlatGeobuf (.fgb)')
+    .requiredOption('--labels <path|url>', 'labelled polygons: GeoJSON, GeoPackage (.gpkg) or FlatGeobuf (.fgb); a path, an http(s) or s3:// URL')
     .option('--layer <name>', 'GeoPackage layer to read (when it has several)')
     .option('--class-property <name>', 'feature property holding the class name', 'class')
     .addOption(new Option('--windows <plan>', 'window plan').choices(['random', 'grid', 'features']).default('random'))
@@ -333,7 +333,8 @@ export async function main(argv = process.argv): Promise<number> {
     const usage = err instanceof CommanderError;
     if (usage && err.exitCode === 0) return 0; // --help, help, --version
     const printed = usage && !(err instanceof InvalidArgumentError);
-    const raw = err instanceof Error ? err.message : String(err);
+    // Not a usage error: the cause chain carries the reason ("Failed to start Workflow" alone says nothing).
+    const raw = usage ? err.message : messageWithCauses(err);
     const message = printed ? raw.replace(/^error: /, '') : raw;
     const kind = usage ? 'InvalidInputError' : isVedaError(err) ? err.kind : 'Error';
     if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { kind, message } })}\n`);

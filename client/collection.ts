@@ -14,7 +14,8 @@ import { absoluteUri, ingestSpec, type IngestOptions } from './ingest-options.js
 import type { Veda } from './veda.js';
 import type { WorkflowRun } from './workflow-run.js';
 import { openBatch, type OpenedBatch } from '../domain/batches/index.js';
-import { BATCH_OPTIONS, batchWorkflowInput, copyBatchFile, type BatchOptions } from './batch-options.js';
+import { fetchBatchFile } from './batch-files.js';
+import { BATCH_OPTIONS, batchWorkflowInput, type BatchOptions } from './batch-options.js';
 import type { Progress } from '../workflows/progress.js';
 import { BatchSchedules } from './schedules.js';
 import type { ImageWindow } from './image-windows.js';
@@ -176,12 +177,15 @@ export class VedaCollection {
     return openBatch((await this.buildBatch({ ...options, size: size ?? options.size })).path);
   }
 
-  /** Builds a batch and waits for it; with `out`, copies the file there (the worker writes only under veda's storage). */
+  /**
+   * Builds a batch and waits for it. The worker stores the file in the batch store; the client fetches its copy to
+   * `out` (with a local store and no `out`, the stored file itself).
+   */
   async buildBatch(options: BatchOptions = {}, follow?: (run: WorkflowRun) => Promise<Progress>): Promise<{ run: WorkflowRun; final: Progress; path: string }> {
     const { out, ...rest } = options;
     const run = await this.startBatch(rest);
     const final = await (follow ? follow(run) : run.result());
-    return { run, final, path: out ? await copyBatchFile(final.output!, out) : final.output! };
+    return { run, final, path: await fetchBatchFile(this.veda.services, final, out) };
   }
 
   /** The dataset's batch schedules (Temporal Schedules that rebuild batches). */

@@ -1,6 +1,6 @@
 /**
  * Batch rebuilds on Temporal Schedules: each dataset's schedules start the batch workflow (overlap: skip, so a slow
- * build is never stacked), and each run writes a new versioned file and moves the dataset's `latest.h5` pointer.
+ * build is never stacked), and each run writes a new versioned file and makes the dataset's `latest.h5` that file.
  * Schedule ids are `veda-<dataset>-batches-<name>`; their runs show in the Web UI like any workflow.
  */
 import {
@@ -63,6 +63,9 @@ export class BatchSchedules {
     const { every, cron } = options;
     if (Boolean(every) === Boolean(cron)) throw new InvalidInputError('a schedule needs exactly one of --every (e.g. 24h) or --cron (e.g. "0 3 * * *")');
     if (every && !INTERVAL.test(every)) throw new InvalidInputError(`--every ${every}: use a number and a unit, e.g. 30m, 24h, 7d`);
+    if (options.out) {
+      throw new InvalidInputError('scheduled batches go to the batch store (<dataset>/latest.h5 is the newest); --out is for `veda batch`, which fetches a copy');
+    }
     const scheduleId = this.id(options.name);
     const input = batchWorkflowInput(this.dataset.id, options);
     const handle = await this.client.schedule.create({

@@ -9,11 +9,12 @@
 import type { Client } from '@temporalio/client';
 import { loadConfig, type VedaConfig } from '../config/config.js';
 import type { DatasetRecord, DatasetSearch, NewDataset } from '../domain/catalog/types.js';
-import { InvalidInputError, NotFoundError, SetupError } from '../domain/errors.js';
+import { InvalidInputError, messageWithCauses, NotFoundError, SetupError } from '../domain/errors.js';
 import { openServices, type Services } from '../runtime/services.js';
 import { readDevState } from '../runtime/dev-state.js';
 import { datasetWorkflowsUrl, lazyClient } from '../temporal/connection.js';
-import { DATASET_ID, ML_TYPE, STAGE } from '../temporal/search-attributes.js';
+import { registerCommands } from '../temporal/register-search-attributes.js';
+import { DATASET_ID, ML_TYPE, STAGE, VEDA_SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
 import { VedaCollection } from './collection.js';
 import type { DatasetDoc, DocContext } from '../domain/catalog/dataset-doc.js';
 import { WorkflowRun } from './workflow-run.js';
@@ -141,20 +142,35 @@ export class Veda {
   async startWorkflow(kind: WorkflowName, record: DatasetRecord, input: object, summary: string): Promise<WorkflowRun> {
     const n = await this.services.catalog.nextRunNumber(record.id, kind);
     const workflowId = `veda-${record.id}-${kind}-${n}`;
-    await this.temporal.workflow.start(WORKFLOW_TYPES[kind], {
-      taskQueue: this.options.taskQueue,
-      workflowId,
-      args: [{ chunkSize: this.options.chunkSize, parallelism: this.options.parallelism, ...input }],
-      typedSearchAttributes: [
-        { key: DATASET_ID, value: record.id },
-        { key: ML_TYPE, value: record.mlType },
-        { key: STAGE, value: 'starting' },
-      ],
-      staticSummary: `${summary} (dataset ${record.name} ${record.id}, ${record.mlType})`,
-      staticDetails: ['Started by `' + this.user + '` with:', '```json', JSON.stringify(input, null, 2), '```'].join('\n'),
-      memo: { datasetId: record.id, datasetName: record.name, user: this.user },
-    });
+    await this.temporal.workflow
+      .start(WORKFLOW_TYPES[kind], {
+        taskQueue: this.options.taskQueue,
+        workflowId,
+        args: [{ chunkSize: this.options.chunkSize, parallelism: this.options.parallelism, ...input }],
+        typedSearchAttributes: [
+          { key: DATASET_ID, value: record.id },
+          { key: ML_TYPE, value: record.mlType },
+          { key: STAGE, value: 'starting' },
+        ],
+        staticSummary: `${summary} (dataset ${record.name} ${record.id}, ${record.mlType})`,
+        staticDetails: ['Started by `' + this.user + '` with:', '```json', JSON.stringify(input, null, 2), '```'].join('\n'),
+        memo: { datasetId: record.id, datasetName: record.name, user: this.user },
+      })
+      .catch((err: unknown) => {
+        throw this.startError(workflowId, err);
+      });
     return this.run(workflowId);
+  }
+
+  /** A failed start with its cause; a namespace without veda's search attributes says how to register them. */
+  private startError(workflowId: string, err: unknown): unknown {
+    const message = messageWithCauses(err);
+    if (!VEDA_SEARCH_ATTRIBUTES.some((k) => message.includes(k.name))) return err;
+    return new SetupError(
+      `cannot start workflow ${workflowId}: ${message}. A veda worker registers the search attributes when it starts; ` +
+        `or register them once with: ${registerCommands(this.options.namespace)}`,
+      { cause: err },
+    );
   }
 
   /** @internal */

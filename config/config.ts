@@ -3,6 +3,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import type { S3Settings } from '../domain/storage/s3-location.js';
 
 export interface TemporalSettings {
   /** host:port of a Temporal frontend; undefined means "start a local dev server" (demo, tests, `veda dev`). */
@@ -35,8 +36,12 @@ export interface VedaConfig {
   logLevel: LogLevel;
   /** postgres:// URL of the catalog; undefined means the embedded PGlite catalog under dataDir. */
   databaseUrl?: string;
-  /** Root of veda's local state: embedded catalog, chip store, batch files, dev server state. */
+  /** Root of veda's local state: embedded catalog, dev server state, scratch files; chips and batches by default. */
   dataDir: string;
+  /** Where chips and batch files go (VEDA_STORE): a local directory or `s3://bucket/prefix`; undefined: dataDir. */
+  store?: string;
+  /** How to reach S3 for `s3://` stores, images and labels: the standard AWS variables. */
+  s3: S3Settings;
   /** Who is acting (owner of new datasets; checked on feed, publish, unpublish, delete). */
   user: string;
   worker: WorkerSettings;
@@ -64,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VedaConfig {
   const cores = Math.max(1, os.availableParallelism());
   const logLevel = (nonEmpty(env.VEDA_LOG_LEVEL)?.toUpperCase() ?? 'WARN') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`VEDA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.VEDA_LOG_LEVEL}"`);
+  const dataDir = path.resolve(nonEmpty(env.VEDA_DATA_DIR) ?? path.join(os.homedir(), '.veda'));
   return {
     logLevel,
     temporal: {
@@ -76,12 +82,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VedaConfig {
       uiUrl: nonEmpty(env.TEMPORAL_UI_URL),
     },
     databaseUrl: nonEmpty(env.DATABASE_URL),
-    dataDir: path.resolve(nonEmpty(env.VEDA_DATA_DIR) ?? path.join(os.homedir(), '.veda')),
+    dataDir,
+    store: storeLocation(nonEmpty(env.VEDA_STORE)),
+    s3: s3Settings(env),
     user: nonEmpty(env.VEDA_USER) ?? safeUsername(),
     worker: {
       maxConcurrentActivities: positiveInt('VEDA_WORKER_ACTIVITIES', env.VEDA_WORKER_ACTIVITIES, cores * 2),
       chunkParallelism: positiveInt('VEDA_CHUNK_PARALLELISM', env.VEDA_CHUNK_PARALLELISM, cores * 2),
     },
+  };
+}
+
+/** An s3:// URI as given; anything else is a directory, resolved against the working directory. */
+function storeLocation(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : path.resolve(value);
+}
+
+function s3Settings(env: NodeJS.ProcessEnv): S3Settings {
+  const endpoint = nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+  const pathStyle = nonEmpty(env.VEDA_S3_PATH_STYLE)?.toLowerCase();
+  if (pathStyle !== undefined && pathStyle !== 'true' && pathStyle !== 'false') {
+    throw new Error(`VEDA_S3_PATH_STYLE must be true or false, got "${env.VEDA_S3_PATH_STYLE}"`);
+  }
+  const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
+  const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+  const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+  return {
+    // S3-compatible servers rarely care about the region, but the SDK needs one.
+    region: nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined),
+    endpoint,
+    // Servers other than AWS mostly need path-style addressing (no bucket-name DNS).
+    forcePathStyle: pathStyle === undefined ? endpoint !== undefined : pathStyle === 'true',
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined,
   };
 }
 

@@ -43,3 +43,18 @@ export const NON_RETRYABLE_ERROR_KINDS = ['InvalidInputError', 'NotFoundError', 
 export function isVedaError(err: unknown): err is VedaError {
   return err instanceof VedaError;
 }
+
+/**
+ * The error's message followed by its causes' (`Failed to start Workflow: 3 INVALID_ARGUMENT: ...`): the SDK's
+ * wrappers say what failed, their causes say why. Repeated messages are said once.
+ */
+export function messageWithCauses(err: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e !== undefined && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const message = (e instanceof Error ? e.message : String(e)).trim();
+    if (message && !parts.some((p) => p.includes(message))) parts.push(message);
+  }
+  return parts.join(': ');
+}

@@ -11,6 +11,7 @@ import type { VedaConfig } from '../config/config.js';
 import { serveEmbeddedCatalog, type EmbeddedCatalogServer } from '../domain/catalog/index.js';
 import { Veda } from '../client/veda.js';
 import { connectClient, connectWorkerConnection } from '../temporal/connection.js';
+import { ensureSearchAttributes } from '../temporal/register-search-attributes.js';
 import { startLocalTemporal, type LocalTemporal } from '../temporal/local-server.js';
 import { installQuietRuntime } from '../temporal/runtime.js';
 import { createVedaWorker } from '../worker/worker.js';
@@ -62,6 +63,8 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
       client = await connectClient({ ...config.temporal, address });
       connection = await connectWorkerConnection({ ...config.temporal, address });
       cleanups.push(() => client.connection.close(), () => connection.close());
+      // A server veda did not start may lack the search attributes every workflow start sets.
+      if (options.worker !== false) await ensureSearchAttributes(client.connection.operatorService, namespace);
     } else {
       server = await startLocalTemporal({
         cliPath: config.temporal.cliPath,

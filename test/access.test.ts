@@ -111,13 +111,20 @@ describe('the client API, as another user', () => {
     }
   });
 
-  it('no workflow input makes a worker write outside the dataset\'s batch folder', async () => {
-    for (const out of [path.join(tmp, 'evil.h5'), '../../evil.h5', `../${secret.id}/latest.h5`]) {
-      const run = await (await bob.fromId(shared.id)).startBatch({ size: 2, out });
-      const err = await run.result().then(() => null, (e: Error) => e);
-      expect(err, out).toBeInstanceOf(InvalidInputError);
-      expect(err!.message, out).toMatch(/is outside the dataset's batch folder .*: workers write only under veda's storage/);
+  it('no workflow input makes a worker write outside veda\'s batch store', async () => {
+    const before = await secret.count();
+    for (const [i, out] of [path.join(tmp, 'evil.h5'), '../../evil.h5', `../${secret.id}/latest.h5`].entries()) {
+      // The client API has no way to name the worker's output: `out` is where batch() puts the client's copy.
+      await expect((await bob.fromId(shared.id)).startBatch({ size: 2, out }), out).rejects.toThrow(InvalidInputError);
+      // A hand-made workflow input naming a file changes nothing: the worker stores the batch in the store only.
+      const final = (await stack.client.workflow.execute('batchWorkflow', {
+        taskQueue: stack.config.temporal.taskQueue,
+        workflowId: `veda-${shared.id}-batch-crafted-${i}`,
+        args: [{ datasetId: shared.id, size: 2, output: out }],
+      })) as { outputKey: string };
+      expect(final.outputKey, out).toMatch(new RegExp(`^${shared.id}/veda-${shared.id}-batch-crafted-${i}\\.`));
     }
+    expect(await secret.count()).toEqual(before);
     expect(existsSync(path.join(tmp, 'evil.h5'))).toBe(false);
     expect(existsSync(path.join(stack.dataDir, 'evil.h5'))).toBe(false);
   }, 60_000);

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readlink } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,10 +117,11 @@ describe.each(ML)('a %s batch of the Olinda scene', (mlType) => {
   });
   afterAll(() => batch?.close());
 
-  it('is a versioned file under the data dir with latest.h5 pointing at it', async () => {
-    const dir = path.join(stack.services.batchDir, coll.id);
-    expect(path.dirname(batch.path)).toBe(dir);
-    expect(await readlink(path.join(dir, 'latest.h5'))).toBe(path.basename(batch.path));
+  it('is a versioned file in the batch store (the data dir by default) and latest.h5 is that file', async () => {
+    const latest = stack.services.batches.localPath(`${coll.id}/latest.h5`)!;
+    expect(path.dirname(batch.path)).toBe(path.join(stack.dataDir, 'batches', coll.id));
+    expect(path.basename(batch.path)).toMatch(new RegExp(`^veda-${coll.id}-batch-\\d+\\.[0-9a-f-]{8}\\.h5$`));
+    expect((await stat(latest)).ino).toBe((await stat(batch.path)).ino);
   });
 
   it('holds, as h5py reads it, a seeded draw of cached datapoints in their own groups', () => {
@@ -284,13 +285,13 @@ async function exited(child: ChildProcess): Promise<void> {
   await new Promise((resolve) => child.once('exit', resolve));
 }
 
-/** The partial files a writer has open next to `file`. */
-async function partials(file: string): Promise<string[]> {
-  return (await readdir(path.dirname(file))).filter((n) => n.startsWith(`${path.basename(file)}.tmp-`));
+/** Files a batch writer has in this machine's scratch space for the dataset (partial files of a running build). */
+async function scratchFiles(datasetId: string): Promise<string[]> {
+  return readdir(path.join(stack.services.scratchDir, 'batches', datasetId)).catch(() => []);
 }
 
 describe('a worker killed mid-batch', () => {
-  it('leaves the previous complete file at the output path, and a restarted worker completes the run', async () => {
+  it('leaves the previous complete latest.h5 in the store, and a restarted worker completes the run', async () => {
     // The build under test runs on a task queue only the child workers poll, so the kill hits it.
     const queue = `${stack.config.temporal.taskQueue}-crash`;
     const first = startWorker(queue);
@@ -298,17 +299,16 @@ describe('a worker killed mid-batch', () => {
     try {
       // 300 chips of 6 x 128 x 128 with gzip level 9: several seconds of writing.
       const coll = await ingest('segmentation', { train: 300 }, 128, 21);
-      // startBatch's worker writes a named file only inside the dataset's batch folder.
-      const out = path.join(stack.dataDir, 'batches', coll.id, 'olinda.h5');
-      const previous = await coll.batch(12, { out, seed: 1 });
+      const latest = stack.services.batches.localPath(`${coll.id}/latest.h5`)!;
+      const previous = await coll.batch(12, { seed: 1 });
       previous.close();
-      const before = await summarizeWithH5py(out);
+      const before = await summarizeWithH5py(latest);
       expect(before.groups.train!.images!.shape[0]).toBe(12);
 
       const crashVeda = Veda.over({ client: stack.client, namespace: stack.namespace, taskQueue: queue, services: stack.services, user: 'alice' });
-      const build = await (await crashVeda.fromId(coll.id)).startBatch({ out, seed: 2, compression: 9 });
+      const build = await (await crashVeda.fromId(coll.id)).startBatch({ seed: 2, compression: 9 });
       // Mid-batch: the progress stream (which folds in the writer's heartbeats) shows samples written but not all,
-      // and the writer's partial file is on disk.
+      // and the writer's partial file is in the worker's scratch space, not in the store.
       let midway = -1;
       for await (const p of build.progress({ intervalMs: 100 })) {
         if (p.stage === 'batching' && p.done > 0 && p.done < p.total) {
@@ -317,28 +317,28 @@ describe('a worker killed mid-batch', () => {
         }
       }
       expect(midway).toBeGreaterThan(0);
-      expect(await partials(out)).toHaveLength(1);
+      expect(await scratchFiles(coll.id)).toHaveLength(1);
       first.kill('SIGKILL');
       await exited(first);
 
-      // Never torn: the output path still holds the previous file, complete.
-      const during = await summarizeWithH5py(out);
+      // Never torn: latest.h5 is still the previous file, complete.
+      const during = await summarizeWithH5py(latest);
       expect(idsOf(during)).toEqual(idsOf(before));
       expect(during.groups.train!.images!.sha256).toBe(before.groups.train!.images!.sha256);
 
       second.push(startWorker(queue));
       const final = await build.result();
-      expect(final).toMatchObject({ stage: 'done', total: 300, groups: { train: 300 }, output: out });
-      const after = await summarizeWithH5py(out);
+      expect(final).toMatchObject({ stage: 'done', total: 300, groups: { train: 300 }, output: stack.services.batches.uri(final.outputKey!) });
+      const after = await summarizeWithH5py(latest);
       expect(after.groups.train!.images).toMatchObject({ shape: [300, 6, 128, 128], compression: 'gzip', compressionOpts: 9 });
       expect([...idsOf(after).train!].sort()).toEqual([...(await stored(coll)).keys()].sort());
-      // The retry removed the dead attempt's partial file.
-      expect(await partials(out)).toEqual([]);
+      // The retry removed the dead attempt's partial file, and its own scratch copy once stored.
+      expect(await scratchFiles(coll.id)).toEqual([]);
     } finally {
       for (const child of [first, ...second]) {
         child.kill('SIGTERM');
         await exited(child);
       }
     }
-  }, 90_000);
+  }, 300_000);
 });

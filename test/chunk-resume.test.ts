@@ -25,7 +25,7 @@ let services: Services;
 beforeAll(async () => {
   db = await createTestDatabase();
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'veda-resume-'));
-  services = await openServices({ databaseUrl: db.url, dataDir });
+  services = await openServices({ databaseUrl: db.url, dataDir, s3: { forcePathStyle: false } });
 });
 afterAll(async () => {
   await services?.close();
@@ -38,7 +38,7 @@ describe('a retried ingest chunk', () => {
     const { catalog } = services;
     const dataset = await catalog.createDataset({ name: 'resume', mlType: 'classification', tileSize: [32, 32], classes: OLINDA.classes, userId: 'alice' });
     const spec = ingestSpec(dataset, { image: OLINDA.image, labels: OLINDA.labels, count: 200, seed: 11 });
-    const activities = createActivities({ catalog, chips: services.chips, batchDir: path.join(dataDir, 'batches') });
+    const activities = createActivities(services);
     await new MockActivityEnvironment().run(activities.prepareIngest, spec);
 
     // The first attempt posted windows 0-63 of the chunk 0-127 and heartbeat { next: 64 } before it died.

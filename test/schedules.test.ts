@@ -1,10 +1,10 @@
 /**
  * Batch rebuilds on Temporal Schedules, against the real Temporal server and real PostgreSQL: a triggered schedule
- * runs the batch workflow, each run writes a new versioned file and moves `latest.h5`; the schedule's life cycle
+ * runs the batch workflow, each run writes a new versioned file and makes `latest.h5` that file; the schedule's life cycle
  * (pause, unpause, describe, list, delete) through the API and the CLI; ownership and bad input.
  */
 import { execFile } from 'node:child_process';
-import { access, readlink } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -61,7 +61,7 @@ async function cli(...args: string[]): Promise<{ code: number; json: unknown }> 
 }
 
 describe('a batch schedule', () => {
-  it('rebuilds on trigger: each run writes a new versioned file and moves latest.h5 to it', async () => {
+  it('rebuilds on trigger: each run writes a new versioned file and makes latest.h5 that file', async () => {
     const schedules = coll.schedules;
     const created = await schedules.create({ name: 'hourly', every: '1h', size: 8, seed: 2 });
     expect(created).toMatchObject({ id: `veda-${coll.id}-batches-hourly`, datasetId: coll.id, paused: false, runs: 0, spec: 'every 1h' });
@@ -69,11 +69,11 @@ describe('a batch schedule', () => {
     expect(next).toBeGreaterThan(Date.now());
     expect(next).toBeLessThanOrEqual(Date.now() + 3600_000);
 
-    const latest = path.join(stack.services.batchDir, coll.id, 'latest.h5');
+    const latest = stack.services.batches.localPath(`${coll.id}/latest.h5`)!;
     const first = await triggerAndWait(schedules, 'hourly');
     expect(first.workflowId.startsWith(`veda-${coll.id}-batch-scheduled`)).toBe(true);
     expect(path.dirname(first.file)).toBe(path.dirname(latest));
-    expect(await readlink(latest)).toBe(path.basename(first.file));
+    expect((await stat(latest)).ino).toBe((await stat(first.file)).ino); // latest.h5 is that file
     const h5 = await summarizeWithH5py(latest);
     expect(h5.groups.train!.images!.shape).toEqual([8, 6, 32, 32]);
     expect(h5.attrs.seed).toBe(2);
@@ -91,7 +91,7 @@ describe('a batch schedule', () => {
 
     const second = await triggerAndWait(schedules, 'hourly');
     expect(second.file).not.toBe(first.file);
-    expect(await readlink(latest)).toBe(path.basename(second.file));
+    expect((await stat(latest)).ino).toBe((await stat(second.file)).ino);
     await access(first.file); // the earlier version stays
     expect((await summarizeWithH5py(second.file)).groups.train!.ids!.strings).toEqual(h5.groups.train!.ids!.strings);
     expect((await schedules.describe('hourly')).runs).toBe(2);

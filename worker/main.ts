@@ -8,6 +8,7 @@ import { openServices } from '../runtime/services.js';
 import { readDevState } from '../runtime/dev-state.js';
 import { onStopSignals } from '../runtime/stop-signals.js';
 import { connectWorkerConnection } from '../temporal/connection.js';
+import { ensureSearchAttributes } from '../temporal/register-search-attributes.js';
 import { installQuietRuntime } from '../temporal/runtime.js';
 import { createVedaWorker } from './worker.js';
 
@@ -20,6 +21,11 @@ export async function runWorker(config: VedaConfig = loadConfig(), log: (line: s
     ({ temporalAddress: address, namespace } = dev);
   }
   const connection = await connectWorkerConnection({ ...config.temporal, address, namespace });
+  const added = await ensureSearchAttributes(connection.operatorService, namespace).catch(async (err) => {
+    await connection.close();
+    throw err;
+  });
+  if (added.length) log(`veda worker registered search attributes ${added.join(', ')} on namespace ${namespace}`);
   const services = await openServices(config);
   try {
     const worker = await createVedaWorker({

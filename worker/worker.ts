@@ -23,7 +23,7 @@ export interface VedaWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  services: Pick<Services, 'catalog' | 'chips' | 'batchDir'>;
+  services: Pick<Services, 'catalog' | 'chips' | 'batches' | 'scratchDir'>;
   settings: WorkerSettings;
   /** Worker identity shown in the Web UI (defaults to the SDK's pid@host). */
   identity?: string;

@@ -1,7 +1,7 @@
 /**
  * Batch: cache whatever is not cached yet, then stream the selected chips and labels into one HDF5 file that
- * users train from. Started by the client, the CLI, or a Temporal Schedule (`veda schedule create`), whose runs
- * each write a new versioned file and move the dataset's `latest.h5` pointer. The write is one long activity:
+ * users train from, in the batch store. Started by the client, the CLI, or a Temporal Schedule (`veda schedule
+ * create`), whose runs each write a new versioned file and make the dataset's `latest.h5` that file. The write is one long activity:
  * its heartbeats carry how far it is (WorkflowRun.progress folds them in), and a retry rewrites the file whole.
  */
 import { proxyActivities } from '@temporalio/workflow';
@@ -43,6 +43,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<Progress
     );
     progress.done = progress.total = result.samples;
     progress.groups = result.groups;
-    progress.output = result.path;
+    progress.output = result.uri;
+    progress.outputKey = result.key;
   });
 }

@@ -25,8 +25,10 @@ export interface Progress {
   /** Label features ignored because their class is not one of the dataset's classes. */
   ignoredFeatures: number;
   percentCached: number;
-  /** Where the batch workflow wrote its file (a storage path), once done. */
+  /** Where the batch workflow stored its file (a local path or an s3:// URI), once done. */
   output?: string;
+  /** The file's key in the batch store (what clients fetch), once done. */
+  outputKey?: string;
   errors: string[];
 }
 

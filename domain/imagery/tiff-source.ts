@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { GeoTIFF, fromFile, type GeoTIFFImage } from 'geotiff';
 import { InvalidInputError, NotFoundError, isVedaError } from '../errors.js';
 import { HttpRangeSource, RemoteReadError } from './http-range-source.js';
+import { RangeSource } from './range-source.js';
+import { remoteFile, schemeOf } from '../storage/remote-files.js';
 
 export interface OpenedTiff {
   tiff: GeoTIFF;
@@ -17,18 +19,17 @@ export interface OpenTiffOptions {
   httpTimeoutMs?: number;
 }
 
-/** Opens a TIFF from a local path, a file: URL or an http(s) URL, mapping failures to errors a user can act on. */
+/** Opens a TIFF from a local path, a file: URL or an http(s) / s3:// URL, mapping failures to errors a user can act on. */
 export async function openTiff(uri: string, options: OpenTiffOptions = {}): Promise<OpenedTiff> {
   if (uri.trim() === '') throw new InvalidInputError('no image given: the image location is empty');
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
-  const isRemote = scheme === 'http' || scheme === 'https';
-  if (!isRemote && scheme !== undefined && scheme !== 'file') {
-    throw new InvalidInputError(`${uri}: unsupported image location (use a local path or an http(s) URL)`);
-  }
+  const scheme = schemeOf(uri);
+  // Any remote scheme of remote-files.ts (http(s), s3) reads through RangeSource; http keeps its own time-out.
+  const file = remoteFile(uri, 'image');
+  const isRemote = file !== null;
   const path = scheme === 'file' ? fileURLToPath(uri) : uri;
   const localSize = isRemote ? 0 : await readableFileSize(path);
   if (!isRemote && localSize === 0) throw new InvalidInputError(`${uri} is empty (0 bytes), not a TIFF file`);
-  const remote = isRemote ? new HttpRangeSource(uri, options.httpTimeoutMs) : null;
+  const remote = !file ? null : scheme === 'http' || scheme === 'https' ? new HttpRangeSource(uri, options.httpTimeoutMs) : new RangeSource(file);
   let tiff: GeoTIFF | undefined;
   try {
     tiff = remote ? await GeoTIFF.fromSource(remote) : await fromFile(path);

@@ -1,22 +1,25 @@
 /**
  * Where inputs live: local paths, file: URLs and http(s) URLs. The one place that tells them apart, reads a whole
  * input (label files, STAC items) and resolves an href relative to the document that holds it, so another kind of
- * location (s3://) plugs in here.
+ * location plugs in here (s3://, read through the process's S3 settings: domain/storage/remote-files.ts).
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidInputError, NotFoundError, isVedaError } from '../errors.js';
 import { DEFAULT_HTTP_TIMEOUT_MS, HttpRangeSource, RemoteReadError } from '../imagery/http-range-source.js';
+import { RangeSource } from '../imagery/range-source.js';
+import { remoteFile } from '../storage/remote-files.js';
 
-export type LocationKind = 'local' | 'http';
+export type LocationKind = 'local' | 'http' | 's3';
 
-/** 'http' for http(s) URLs, 'local' for paths and file: URLs; InvalidInputError for any other scheme. */
+/** 'http' for http(s) URLs, 's3' for s3://bucket/key, 'local' for paths and file: URLs; else InvalidInputError. */
 export function locationKind(uri: string, what = 'input'): LocationKind {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
   if (scheme === undefined || scheme === 'file') return 'local';
   if (scheme === 'http' || scheme === 'https') return 'http';
-  throw new InvalidInputError(`${uri}: unsupported ${what} location (use a local path or an http(s) URL)`);
+  if (scheme === 's3') return 's3';
+  throw new InvalidInputError(`${uri}: unsupported ${what} location (use a local path, an http(s) or an s3:// URL)`);
 }
 
 /** The file-system path of a local location (a path or a file: URL). */
@@ -27,7 +30,7 @@ export function localPath(uri: string): string {
 /** `href` as seen from the document at `base`: absolute hrefs stay, relative ones join base's folder (or URL). */
 export function resolveHref(base: string, href: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(href)) return href;
-  if (locationKind(base) === 'http') return new URL(href, base).href;
+  if (locationKind(base) !== 'local') return new URL(href, base).href;
   if (path.isAbsolute(href)) return href;
   const resolved = new URL(href, pathToFileURL(path.resolve(localPath(base)))).href;
   return fileURLToPath(resolved);
@@ -35,7 +38,7 @@ export function resolveHref(base: string, href: string): string {
 
 /** The last path segment of a location, without a query (for messages and format detection). */
 export function locationName(uri: string): string {
-  const pathname = locationKind(uri) === 'http' ? new URL(uri).pathname : localPath(uri);
+  const pathname = locationKind(uri) !== 'local' ? new URL(uri).pathname : localPath(uri);
   return decodeURIComponent(pathname.split('/').pop() ?? pathname);
 }
 
@@ -44,7 +47,9 @@ export function locationName(uri: string): string {
  * InvalidInputError; network errors, time-outs and HTTP 5xx/408/429 -> RemoteReadError (retryable).
  */
 export async function readWholeInput(uri: string, what: string): Promise<Uint8Array> {
-  if (locationKind(uri, what) === 'local') {
+  const kind = locationKind(uri, what);
+  if (kind === 's3') return remoteFile(uri, what)!.readAll();
+  if (kind === 'local') {
     const file = localPath(uri);
     try {
       if (!(await stat(file)).isFile()) throw new InvalidInputError(`${what} ${file} is not a file`);
@@ -96,6 +101,10 @@ export interface ByteRanges {
  * reads cached in blocks). Errors as readWholeInput.
  */
 export function byteRanges(uri: string, what: string): ByteRanges {
+  if (locationKind(uri, what) === 's3') {
+    const source = new RangeSource(remoteFile(uri, what)!);
+    return { read: async (offset, length) => new Uint8Array((await source.fetchSlice({ offset, length })).data) };
+  }
   if (locationKind(uri, what) === 'http') {
     const source = new HttpRangeSource(uri, DEFAULT_HTTP_TIMEOUT_MS, what);
     return { read: async (offset, length) => new Uint8Array((await source.fetchSlice({ offset, length })).data) };

@@ -56,3 +56,28 @@ export async function summarizeWithH5py(path: string): Promise<H5pySummary> {
   const { stdout } = await run('python3', ['-c', SUMMARY_SCRIPT, path], { maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout) as H5pySummary;
 }
+
+const SAMPLES_SCRIPT = `
+import hashlib, json, sys
+import h5py, numpy as np
+
+sha = lambda a: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+with h5py.File(sys.argv[1], "r") as f:
+    out = {}
+    for name, g in f.items():
+        rows = []
+        for i in range(g["images"].shape[0]):
+            label = sha(g["labels"][i]) if "labels" in g else None
+            rows.append(f"{','.join(str(int(v)) for v in g['windows'][i])} {g['images'][i].dtype.str} {sha(g['images'][i])} {label}")
+        out[name] = sorted(rows)
+print(json.dumps(out))
+`;
+
+/**
+ * Each group's samples as h5py reads them, one line per sample (window, image dtype and hash, label hash), sorted:
+ * equal for two files that hold the same samples whatever their order, ids and sources.
+ */
+export async function samplesWithH5py(path: string): Promise<Record<string, string[]>> {
+  const { stdout } = await run('python3', ['-c', SAMPLES_SCRIPT, path], { maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(stdout) as Record<string, string[]>;
+}

@@ -1,0 +1,50 @@
+import { NotFoundError } from '../errors.js';
+import { LocalObjectStore } from '../storage/local-object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { Raster } from '../types.js';
+import { decodeChip, encodeChip } from './chip-format.js';
+import type { ChipStore } from './types.js';
+
+/**
+ * Chips as objects of a store (a local directory or an S3 prefix), one object per key in veda's chip format
+ * (chip-format.ts). The store's writes are atomic, so a crashed writer leaves the old chip or none, never a torn
+ * one, and writing a key twice just replaces it.
+ */
+export class ObjectChipStore implements ChipStore {
+  constructor(readonly objects: ObjectStore) {}
+
+  async put(key: string, chip: Raster): Promise<void> {
+    await this.objects.put(key, encodeChip(chip));
+  }
+
+  async get(key: string): Promise<Raster> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.objects.get(key);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new NotFoundError(`chip ${key} is not in the chip store ${this.objects.location}`, { cause: err });
+      throw err;
+    }
+    return decodeChip(bytes, key);
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.objects.has(key);
+  }
+
+  /** Removes every chip whose key starts with `prefix` ("datasets/<id>/" for a dataset); empty prefixes are refused. */
+  deletePrefix(prefix: string): Promise<void> {
+    return this.objects.deletePrefix(prefix);
+  }
+}
+
+/** Chips as files under a local directory. */
+export class LocalChipStore extends ObjectChipStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    const objects = new LocalObjectStore(root);
+    super(objects);
+    this.root = objects.root;
+  }
+}

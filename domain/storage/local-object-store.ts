@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { checkKey } from './object-keys.js';
+import type { ObjectStore } from './object-store.js';
+
+/**
+ * Objects as files under a root directory. Every write goes to a temporary file beside its target and is renamed
+ * into place: a crashed writer leaves the old object or none, never a torn one. (No fsync: this protects against
+ * process crashes, not power loss.)
+ */
+export class LocalObjectStore implements ObjectStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  get location(): string {
+    return this.root;
+  }
+
+  uri(key: string): string {
+    return this.file(key, 'key');
+  }
+
+  localPath(key: string): string {
+    return this.file(key, 'key');
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    await this.replace(this.file(key, 'key'), (tmp) => writeFile(tmp, bytes));
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      return await readFile(this.file(key, 'key'));
+    } catch (err) {
+      throw notFound(err, key, this.root);
+    }
+  }
+
+  async has(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.file(key, 'key'))).isFile();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async putFile(key: string, file: string): Promise<void> {
+    await this.replace(this.file(key, 'key'), (tmp) => linkOrCopy(file, tmp));
+  }
+
+  async getFile(key: string, file: string): Promise<void> {
+    const source = this.file(key, 'key');
+    await this.replace(resolve(file), (tmp) => copyFile(source, tmp)).catch((err) => {
+      throw notFound(err, key, this.root);
+    });
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    const source = this.file(from, 'key');
+    await this.replace(this.file(to, 'key'), (tmp) => linkOrCopy(source, tmp)).catch((err) => {
+      throw notFound(err, from, this.root);
+    });
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    const target = this.file(prefix, 'prefix');
+    if (prefix.endsWith('/')) {
+      await rm(target, { recursive: true, force: true });
+      return;
+    }
+    // Part way through a name: every entry of the folder whose name starts with it (files and folders).
+    const folder = dirname(target);
+    const start = basename(target);
+    const names = await readdir(folder).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    await Promise.all(
+      names.filter((name) => name.startsWith(start)).map((name) => rm(join(folder, name), { recursive: true, force: true })),
+    );
+  }
+
+  /** The file of a key (or the path a prefix starts) under the root. */
+  private file(key: string, kind: 'key' | 'prefix'): string {
+    checkKey(key, kind);
+    const file = resolve(this.root, key);
+    if (!file.startsWith(this.root + sep)) {
+      throw new InvalidInputError(`store ${kind} "${key}" must be a relative path of plain segments inside the store`);
+    }
+    return file;
+  }
+
+  /** Writes `target` through a temporary file beside it, renamed into place. */
+  private async replace(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      await write(tmp);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+}
+
+/** A hard link where the filesystem allows (no bytes copied; the source may then be removed), else a copy. */
+async function linkOrCopy(source: string, target: string): Promise<void> {
+  try {
+    await link(source, target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw err;
+    await copyFile(source, target);
+  }
+}
+
+function notFound(err: unknown, key: string, root: string): unknown {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT' ? new NotFoundError(`${key} is not in the store ${root}`) : err;
+}
