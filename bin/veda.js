@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `veda` command: runs the compiled CLI in dist/ (built by scripts/build.sh, which `npm install`, `npm start`
 // and `npm test` run). Plain JavaScript loads in a tenth of a second; each command loads what it needs.
+// The AWS SDK warns on every command that its 2027 releases will need Node 22: noise on stderr, not news for a user.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 let cli;
 try {
   cli = await import('../dist/client/cli.js');
