@@ -1,0 +1,70 @@
+/**
+ * veda's layers point one way: domain at the bottom (no Temporal, no configuration), then the Temporal plumbing,
+ * activities and workflows, then the worker and the client API, then the composition roots (the CLI, the one-process
+ * stack) on top. `npm run lint:layers` checks it; CI runs it.
+ */
+const UP_FROM_DOMAIN = '^(activities|workflows|worker|client|cli|stack|runtime|temporal|config|plugin)/';
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      severity: 'error',
+      comment: 'Modules that import each other cannot be understood, tested or moved one at a time.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'domain-is-pure',
+      severity: 'error',
+      comment: 'Domain code knows nothing of Temporal, configuration or the layers above it.',
+      from: { path: '^domain/' },
+      to: { path: [UP_FROM_DOMAIN, '^node_modules/@temporalio/'] },
+    },
+    {
+      name: 'workflows-import-activity-types-only',
+      severity: 'error',
+      comment: 'Workflows run in the deterministic sandbox: activity code, Node APIs and I/O stay out.',
+      from: { path: '^workflows/' },
+      to: { path: '^activities/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'workflows-stay-in-the-sandbox',
+      severity: 'error',
+      from: { path: '^workflows/' },
+      to: { path: ['^(worker|client|cli|stack|runtime|temporal|config|plugin)/', '^node_modules/@temporalio/(client|worker|activity)/'] },
+    },
+    {
+      name: 'activities-point-down',
+      severity: 'error',
+      from: { path: '^activities/' },
+      to: { path: '^(workflows|worker|client|cli|stack|plugin)/' },
+    },
+    {
+      name: 'services-point-down',
+      severity: 'error',
+      comment: 'runtime/ opens the shared services from configuration; temporal/ connects to Temporal.',
+      from: { path: '^(runtime|temporal|config)/' },
+      to: { path: '^(activities|workflows|worker|client|cli|stack|plugin)/' },
+    },
+    {
+      name: 'worker-is-not-a-client',
+      severity: 'error',
+      from: { path: '^worker/' },
+      to: { path: '^(client|cli|stack)/' },
+    },
+    {
+      name: 'client-is-not-a-worker',
+      severity: 'error',
+      comment: 'The client API starts and queries workflows; it never runs activities or a worker.',
+      from: { path: '^client/' },
+      to: { path: ['^(activities|worker|cli|stack|plugin)/', '^node_modules/@temporalio/(worker|activity)/'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|test|bench|examples|scripts)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
