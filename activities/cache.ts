@@ -7,22 +7,13 @@ import { Context } from '@temporalio/activity';
 import type { Catalog, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
 import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
-import type { CacheChunkInput, CacheChunkRange, CacheChunkResult, IngestSpec } from './types.js';
+import type { CacheChunkInput, CacheChunkRange, CacheChunkResult } from './types.js';
+import { bandsForSource, ingestOf } from '../domain/catalog/dataset-ingests.js';
 import type { ActivityResources, ImageLeases } from './resources.js';
 import { checkChipShape, extendDatasetBbox, extendExtent, type PixelExtent } from './dataset-extent.js';
 
 /** Chips stored between two catalog updates (and heartbeats). */
 const MARK_BATCH = 32;
-
-/** The latest ingest that read a source and did not fail, or undefined for a source only fed directly. */
-function ingestOf(dataset: DatasetRecord, source: string): Partial<IngestSpec> | undefined {
-  return (dataset.ingests as Array<Partial<IngestSpec> & { failed?: unknown }>).filter((i) => i.image === source && !i.failed).at(-1);
-}
-
-/** The bands the dataset's ingests read from a source (all bands for datapoints fed directly). */
-export function bandsForSource(dataset: DatasetRecord, source: string): number[] | undefined {
-  return ingestOf(dataset, source)?.bands;
-}
 
 export function createCacheActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources) {
   const cacheChunk = (input: CacheChunkInput) => resources.withImages((images) => cacheRange(input, images));

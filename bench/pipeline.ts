@@ -16,7 +16,7 @@ import { openImage, type ImageSource } from '../domain/imagery/index.js';
 import { encodeLabel, loadLabelSource, windowLabelContext, type LabelSource } from '../domain/labels/index.js';
 import type { MlType } from '../domain/types.js';
 import { planWindows } from '../domain/windows/index.js';
-import { startLocalStack, type LocalStack } from '../runtime/local-stack.js';
+import { startLocalStack, type LocalStack } from '../stack/local-stack.js';
 import type { Services } from '../runtime/services.js';
 import { OLINDA } from './fixtures.js';
 import { compare, timeRounds, type BenchOptions, type Comparison } from './harness.js';

@@ -3,7 +3,7 @@
  * worker, until Ctrl-C) and `veda worker` (a worker against the configured server).
  */
 import type { Command } from 'commander';
-import type { LocalStack } from '../runtime/local-stack.js';
+import type { LocalStack } from '../stack/local-stack.js';
 import { onStopSignals } from '../runtime/stop-signals.js';
 import { configFor, emit, globals, intArg } from './cli-context.js';
 
@@ -18,7 +18,7 @@ export function registerDevCommands(program: Command): void {
       const opts = globals(cmd);
       const config = configFor(opts);
       const { clearDevState, writeDevState } = await import('../runtime/dev-state.js');
-      const { startLocalStack } = await import('../runtime/local-stack.js');
+      const { startLocalStack } = await import('../stack/local-stack.js');
       const localServer = !config.temporal.address;
       // Listen before starting: a signal during start-up then stops the Temporal server too, instead of orphaning it.
       let stack: LocalStack | undefined;

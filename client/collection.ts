@@ -219,7 +219,7 @@ export class VedaCollection {
       return { where, window: w, source: absoluteUri(source), label };
     });
     const images = await this.imagesOf(fed);
-    const [checks, { bandsForSource }] = await Promise.all([import('../domain/imagery/window-checks.js'), import('../activities/cache.js')]);
+    const [checks, { bandsForSource }] = await Promise.all([import('../domain/imagery/window-checks.js'), import('../domain/catalog/dataset-ingests.js')]);
     for (const { where, window, source } of fed) {
       try {
         checks.assertWindowInImage(images.get(source)!, window);
@@ -370,7 +370,7 @@ export class VedaCollection {
   /** Natural colour when the image (band colour interpretation or descriptions) or the dataset's sensor says how. */
   private async previewBands(source: string, chipBandCount: number): Promise<BandChoice> {
     const [{ naturalColourBands }, { readBandLabels }, { bandsForSource }] = await Promise.all([
-      import('../domain/preview/natural-colour.js'), import('../domain/imagery/band-labels.js'), import('../activities/cache.js'),
+      import('../domain/preview/natural-colour.js'), import('../domain/imagery/band-labels.js'), import('../domain/catalog/dataset-ingests.js'),
     ]);
     const sourceBands = bandsForSource(this.record, source) ?? Array.from({ length: chipBandCount }, (_, i) => i + 1);
     // A chip cached from an image that is gone still previews, with what the sensor says.
@@ -385,7 +385,7 @@ export class VedaCollection {
       y: serveLabel(point.label, this.mlType),
       image: async () => {
         if (point.chipKey) return chips.get(point.chipKey);
-        const [{ openImage }, { bandsForSource }] = await Promise.all([import('../domain/imagery/index.js'), import('../activities/cache.js')]);
+        const [{ openImage }, { bandsForSource }] = await Promise.all([import('../domain/imagery/index.js'), import('../domain/catalog/dataset-ingests.js')]);
         const bands = bandsForSource(this.record, point.source);
         const source = await openImage(point.source);
         try {

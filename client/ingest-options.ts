@@ -3,7 +3,7 @@
  */
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
-import type { GroupCount, IngestSpec } from '../activities/types.js';
+import type { GroupCount, IngestSpec } from '../domain/ingest-spec.js';
 import { partitionCounts } from '../domain/batches/partition.js';
 import type { DatasetRecord } from '../domain/catalog/types.js';
 import { InvalidInputError } from '../domain/errors.js';

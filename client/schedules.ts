@@ -12,7 +12,7 @@ import {
 } from '@temporalio/client';
 import type { DatasetRecord } from '../domain/catalog/types.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
-import { DATASET_ID, ML_TYPE, STAGE } from '../temporal/search-attributes.js';
+import { DATASET_ID, ML_TYPE, STAGE } from '../workflows/search-attributes.js';
 import type { BatchOptions } from './batch-options.js';
 import { batchWorkflowInput } from './batch-options.js';
 

@@ -14,7 +14,7 @@ import { openServices, type Services } from '../runtime/services.js';
 import { readDevState } from '../runtime/dev-state.js';
 import { datasetWorkflowsUrl, lazyClient } from '../temporal/connection.js';
 import { registerCommands } from '../temporal/register-search-attributes.js';
-import { DATASET_ID, ML_TYPE, STAGE, VEDA_SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
+import { DATASET_ID, ML_TYPE, STAGE, VEDA_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { VedaCollection } from './collection.js';
 import type { DatasetDoc, DocContext } from '../domain/catalog/dataset-doc.js';
 import { WorkflowRun } from './workflow-run.js';

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/config.js';
 import { followWithBars } from '../client/progress-bars.js';
 import { describeLeakage } from '../client/leakage-report.js';
-import { startLocalStack } from '../runtime/local-stack.js';
+import { startLocalStack } from '../stack/local-stack.js';
 import { readDevState } from '../runtime/dev-state.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

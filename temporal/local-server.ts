@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { SetupError } from '../domain/errors.js';
 import { findTemporalCli } from './cli-binary.js';
-import { VEDA_SEARCH_ATTRIBUTES } from './search-attributes.js';
+import { VEDA_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
 export interface LocalTemporalOptions {
   cliPath?: string;

@@ -4,7 +4,7 @@
  */
 import proto from '@temporalio/proto'; // CommonJS: its namespaces are not named exports
 import { messageWithCauses, SetupError } from '../domain/errors.js';
-import { VEDA_SEARCH_ATTRIBUTES } from './search-attributes.js';
+import { VEDA_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
 const KEYWORD = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VedaCollection } from '../client/collection.js';
 import type { BatchSchedules, ScheduleSummary } from '../client/schedules.js';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../domain/errors.js';
-import { DATASET_ID } from '../temporal/search-attributes.js';
+import { DATASET_ID } from '../workflows/search-attributes.js';
 import { summarizeWithH5py } from './support/h5py.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 

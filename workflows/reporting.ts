@@ -5,7 +5,7 @@
 import { ActivityCancellationType, setCurrentDetails, upsertSearchAttributes, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_KINDS } from '../domain/errors.js';
 import type { MlType } from '../domain/types.js';
-import { DATASET_ID, ML_TYPE, STAGE } from '../temporal/search-attributes.js';
+import { DATASET_ID, ML_TYPE, STAGE } from './search-attributes.js';
 import { describeProgress, type Progress, type Stage } from './progress.js';
 
 export const ACTIVITY_OPTIONS: ActivityOptions = {

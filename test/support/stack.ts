@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type VedaConfig } from '../../config/config.js';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../runtime/local-stack.js';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../stack/local-stack.js';
 import { createTestDatabase } from './database.js';
 
 export const OLINDA = {

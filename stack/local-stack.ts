@@ -15,7 +15,7 @@ import { ensureSearchAttributes } from '../temporal/register-search-attributes.j
 import { startLocalTemporal, type LocalTemporal } from '../temporal/local-server.js';
 import { installQuietRuntime } from '../temporal/runtime.js';
 import { createVedaWorker } from '../worker/worker.js';
-import { openServices, type Services } from './services.js';
+import { openServices, type Services } from '../runtime/services.js';
 
 export interface LocalStackOptions {
   /** Serve the Temporal Web UI from a local dev server. */
