@@ -3,7 +3,8 @@
  * GeoPackage and FlatGeobuf, local and over HTTP. Fixtures are made with GDAL/OGR from the Olinda scene at test time;
  * GDAL's read of the original file is the reference for pixels, the GeoJSON labels the reference for labels.
  */
-import { copyFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
@@ -24,6 +25,8 @@ import type { DatasetRecord } from '../domain/catalog/types.js';
 import { ingestSpec } from '../client/ingest-options.js';
 import { gdalTranslate, makeTempDir, readGdalWindows, removeTempDir, runGdal } from './support/gdal.js';
 import { serveFiles, type FileServer } from './support/http-files.js';
+import { startS3Server, type S3Server } from './support/s3-server.js';
+import { registerRemoteScheme, s3Client, S3File } from '../domain/storage/index.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 
 /** ETM+ bands 1, 2, 3, 4, 5, 7 of L7_ETMs.tif, with their STAC common names. */
@@ -32,6 +35,9 @@ const ML: MlType[] = ['classification', 'object_detection', 'segmentation'];
 
 let dir: string;
 let server: FileServer;
+/** The same files in an S3 bucket (a real S3-compatible server): `s3://veda-inputs/<name>`. */
+let s3: S3Server;
+const S3_DIR = 's3://veda-inputs';
 
 /** A STAC item for the six band files (hrefs relative to the item), written as `name`. */
 async function writeItem(name: string, hrefs: string[]): Promise<string> {
@@ -75,10 +81,17 @@ beforeAll(async () => {
   await runGdal('ogr2ogr', ['-update', '-f', 'GPKG', path.join(dir, 'two-layers.gpkg'), OLINDA.labels4326, '-nln', 'landcover_wgs84']);
   await copyFile(OLINDA.labels, path.join(dir, 'landcover.geojson'));
   server = await serveFiles(dir);
-}, 120_000);
+  s3 = await startS3Server();
+  await s3.createBucket('veda-inputs');
+  registerRemoteScheme('s3', (uri) => new S3File(s3Client(s3.settings), uri));
+  for (const name of await readdir(dir)) {
+    await s3.client.send(new PutObjectCommand({ Bucket: 'veda-inputs', Key: name, Body: await readFile(path.join(dir, name)) }));
+  }
+}, 180_000);
 
 afterAll(async () => {
   await server?.close();
+  await s3?.stop();
   if (dir) await removeTempDir(dir);
 });
 
@@ -98,9 +111,9 @@ const WINDOWS: PixelWindow[] = [
 ];
 
 describe('a STAC item of single-band COGs, read as one image', () => {
-  const where = { local: () => path.join(dir, 'item.json'), http: () => `${server.url}/item.json` };
+  const where = { local: () => path.join(dir, 'item.json'), http: () => `${server.url}/item.json`, s3: () => `${S3_DIR}/item.json` };
 
-  describe.each(['local', 'http'] as const)('%s', (kind) => {
+  describe.each(['local', 'http', 's3'] as const)('%s', (kind) => {
     it('with three assets in band order: the pixels of GDAL reading those bands of the original file', async () => {
       const image = await openImage(stacImageUri(where[kind](), ['red', 'green', 'B1']));
       try {
@@ -170,6 +183,8 @@ describe('label files in GeoPackage and FlatGeobuf give the labels of the same f
     'GeoPackage over HTTP': () => `${server.url}/landcover.gpkg`,
     'FlatGeobuf over HTTP': () => `${server.url}/landcover.fgb`,
     'GeoJSON over HTTP': () => `${server.url}/landcover.geojson`,
+    'GeoPackage in S3': () => `${S3_DIR}/landcover.gpkg`,
+    'FlatGeobuf in S3': () => `${S3_DIR}/landcover.fgb`,
   };
 
   it.each(Object.keys(files) as Array<keyof typeof files>)('%s', async (which) => {
@@ -194,8 +209,8 @@ describe('label files in GeoPackage and FlatGeobuf give the labels of the same f
     }
   });
 
-  it.each(['local', 'http'] as const)('a FlatGeobuf file (%s) is read through its spatial index: a window reads only its features', async (kind) => {
-    const uri = kind === 'local' ? path.join(dir, 'landcover.fgb') : `${server.url}/landcover.fgb`;
+  it.each(['local', 'http', 's3'] as const)('a FlatGeobuf file (%s) is read through its spatial index: a window reads only its features', async (kind) => {
+    const uri = { local: path.join(dir, 'landcover.fgb'), http: `${server.url}/landcover.fgb`, s3: `${S3_DIR}/landcover.fgb` }[kind];
     const options = { classes: OLINDA.classes, imageEpsg: 31985 };
     const windowed = await openLabelWindows(uri, options);
     expect(windowed.access).toBe('indexed');
