@@ -308,7 +308,7 @@ describe('batch layout details', () => {
     await expect(writeBatch(join(dir, 'bad.h5'), fixture.meta, [badLabel])).rejects.toThrow(/sample dp-classification-001: a classification label must be 3 values/);
     const seg = makeFixture('segmentation', 'uint8', { count: 1, groups: ['train'] });
     const short = { ...seg.samples[0]!, label: { width: 4, height: 5, runs: [0, 19] } };
-    await expect(writeBatch(join(dir, 'bad.h5'), seg.meta, [short])).rejects.toThrow(/runs cover 19 of 20 pixels/);
+    await expect(writeBatch(join(dir, 'bad.h5'), seg.meta, [short])).rejects.toThrow(/is not a valid mask: segmentation runs cover 19 pixels, but the mask is 4x5/);
     expect((await readdir(dir)).filter((f) => f.startsWith('bad.h5'))).toEqual([]);
   });
 });

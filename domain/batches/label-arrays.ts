@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { isDetectionLabel, isOneHot, isPixelBox, isSegmentationLabel } from '../labels/label-shape.js';
+import { decodeRle } from '../labels/rle.js';
 import { MAX_CLASSES, type Label } from '../types.js';
 
 /**
@@ -45,22 +46,16 @@ export function writeMask(
   if (label.width !== size.width || label.height !== size.height) {
     throw bad(`is ${label.width} x ${label.height}, the image is ${size.width} x ${size.height}`);
   }
-  const { runs } = label;
-  if (runs.length % 2 !== 0) throw bad('runs must alternate value and length');
-  const total = size.width * size.height;
-  let at = 0;
-  for (let r = 0; r < runs.length; r += 2) {
-    const value = runs[r]!;
-    const length = runs[r + 1]!;
-    if (!Number.isInteger(value) || value < 0 || value > classCount) {
-      throw bad(`has value ${value}; values are 0 (background) to ${classCount}`);
-    }
-    if (!Number.isInteger(length) || length < 0) throw bad(`has run length ${length}; lengths are whole numbers`);
-    if (at + length > total) throw bad(`runs cover more than ${total} pixels`);
-    out.fill(value, offset + at, offset + at + length);
-    at += length;
+  // One reading of RLE (domain/labels/rle.ts) for feeding, serving and batches: the same runs are valid everywhere.
+  let mask: Uint8Array;
+  try {
+    mask = decodeRle(label);
+  } catch (err) {
+    throw bad(`is not a valid mask: ${(err as Error).message}`);
   }
-  if (at !== total) throw bad(`runs cover ${at} of ${total} pixels`);
+  const over = mask.find((v) => v > classCount);
+  if (over !== undefined) throw bad(`has value ${over}; values are 0 (background) to ${classCount}`);
+  out.set(mask, offset);
 }
 
 /** Boxes in class order, flattened: boxes [minx, miny, maxx, maxy, ...] and the class index of each. */
