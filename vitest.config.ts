@@ -22,7 +22,6 @@ const WORKFLOW_TESTS = [
   'test/replay.test.ts',
   'test/schedules.test.ts',
   'test/splits-ingest.test.ts',
-  'test/waiting-clients.test.ts',
   'test/webui.test.ts',
   'test/worker-crash.test.ts',
 ];

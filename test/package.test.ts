@@ -82,7 +82,7 @@ try {
   const image = await first.image();
   let missing = null;
   try { await veda.fromId('no-such-dataset'); } catch (err) { missing = err instanceof NotFoundError ? err.kind : String(err); }
-  console.log(JSON.stringify({ name: doc.name, total: doc.total, y: first.y, shape: [image.bands, image.height, image.width], missing }));
+  console.log(JSON.stringify({ name: doc.name, total: doc.total, y: Array.from(first.y), shape: [image.bands, image.height, image.width], missing }));
 } finally {
   await veda.close();
 }

@@ -23,7 +23,8 @@ export async function serveFiles(dir: string): Promise<FileServer> {
     const file = path.join(dir, path.basename(decodeURIComponent(req.url ?? '/')));
     const size = await stat(file).then((s) => s.size, () => -1);
     if (size < 0) return void res.writeHead(404).end();
-    ranges.push(req.headers.range ?? null);
+    // A HEAD (the manifest asks for the ETag) reads no bytes: only GETs say how a file is read.
+    if (req.method !== 'HEAD') ranges.push(req.headers.range ?? null);
     const match = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (!match) {
       res.writeHead(200, { 'content-length': size, 'accept-ranges': 'bytes' });
