@@ -12,7 +12,7 @@ import { registerPreviewCommands } from './cli-preview.js';
 import { registerBatchCommands } from './cli-batch.js';
 import { vedaVersion } from './version.js';
 import { collect, emit, follow, globals, intArg, jsonReplacer, nameList, numberList, shareArg, tileSizeArg, withVeda } from './cli-context.js';
-import { DEFAULT_MIN_BOX_SIZE } from './ingest-options.js';
+import { DEFAULT_MIN_BOX_SIZE } from '../domain/types.js';
 import { describeLeakage } from './leakage-report.js';
 
 /** `veda VERB <id>`: reads something of one dataset and prints it (text, or the value itself with --json). */

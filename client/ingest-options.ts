@@ -10,7 +10,7 @@ import { InvalidInputError } from '../domain/errors.js';
 import { parseGroupName } from '../domain/catalog/validation.js';
 // stac-item.js itself, not the imagery index: opening a collection must not load the TIFF readers (`veda show` stays fast).
 import { stacImageUri } from '../domain/imagery/stac-item.js';
-import type { WindowPlan } from '../domain/types.js';
+import { DEFAULT_MIN_BOX_SIZE, type WindowPlan } from '../domain/types.js';
 import { rejectUnknownOptions } from './option-keys.js';
 
 export interface IngestOptions {
@@ -75,12 +75,7 @@ const INGEST_OPTIONS = Object.keys({
   aoi: true, balance: true, minLabelled: true,
 } satisfies Record<keyof IngestOptions, true>);
 
-/**
- * Detection boxes narrower or shorter than this many pixels are dropped unless `minBoxSize` says otherwise: on the
- * Olinda land cover (125 random 64 x 64 windows, seed 42), 670 of 2762 boxes cover at most one pixel: slivers of
- * polygons that touch a window's edge, which teach a detector nothing. The default keeps 1787 of them.
- */
-export const DEFAULT_MIN_BOX_SIZE = 2;
+export { DEFAULT_MIN_BOX_SIZE };
 
 /** URLs stay as they are; local paths become absolute, since workers may run elsewhere than the client. */
 export function absoluteUri(uri: string): string {

@@ -108,3 +108,10 @@ export interface LabelOptions {
   /** Segmentation: burn every pixel a polygon touches instead of those whose centre is inside. */
   allTouched?: boolean;
 }
+
+/**
+ * Detection boxes narrower or shorter than this many pixels are dropped unless `minBoxSize` says otherwise: on the
+ * Olinda land cover (125 random 64 x 64 windows, seed 42), 670 of 2762 boxes cover at most one pixel: slivers of
+ * polygons that touch a window's edge, which teach a detector nothing. The default keeps 1787 of them.
+ */
+export const DEFAULT_MIN_BOX_SIZE = 2;
