@@ -57,7 +57,7 @@ describe.skipIf(skipReason !== null)('the Temporal Web UI as the dashboard', () 
       other.ingest({ image: OLINDA.image, labels: OLINDA.labels, groups: { train: 2 }, seed: 5 }),
     ]);
     await Promise.all([olindaRun.result(), otherRun.result()]);
-  });
+  }, 360_000);
   afterAll(async () => {
     await browser?.close();
     await stack?.teardown();

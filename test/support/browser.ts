@@ -31,10 +31,18 @@ export function chromiumMissingReason(): string | null {
 
 /**
  * Launches Chromium headless. Playwright gives every launch a fresh temporary --user-data-dir of its own (it refuses
- * one in `args`) and deletes it on close, so no profile leaks between runs.
+ * one in `args`) and deletes it on close, so no profile leaks between runs. A browser's first start on a new machine
+ * builds its font cache and can take well over 30 s on two busy cores (CI saw a launch time out so): the timeout is
+ * generous and a launch that still times out is tried once more.
  */
 export async function launchChromium(): Promise<Browser> {
   const missing = chromiumMissingReason();
   if (missing) throw new Error(missing);
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: OFFLINE_FLAGS, timeout: 30_000 });
+  const launch = () => chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: OFFLINE_FLAGS, timeout: 90_000 });
+  try {
+    return await launch();
+  } catch (error) {
+    console.warn(`Chromium did not start (${(error as Error).message.split('\n')[0]}); trying once more`);
+    return launch();
+  }
 }
