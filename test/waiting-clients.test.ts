@@ -31,6 +31,15 @@ async function startWorker(): Promise<ChildProcess> {
   return started.child;
 }
 
+/** `promise`, or a failure that says what did not happen within `ms` (a hang reports itself, not the test's timeout). */
+function within<T>(ms: number, what: string | (() => string), promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`waited ${ms / 1000} s for ${typeof what === 'string' ? what : what()}`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 const noWorker = () => `no worker is polling task queue ${stack.config.temporal.taskQueue} on ${stack.address}: start one with \`veda worker\``;
 
 describe('with no worker running', () => {
@@ -54,7 +63,7 @@ describe('with no worker running', () => {
 
   it('ingest --wait says so on stderr within seconds and finishes when a worker starts', async () => {
     worker?.kill('SIGTERM');
-    await new Promise((resolve) => (worker && worker.exitCode === null ? worker.once('exit', resolve) : resolve(null)));
+    await within(60_000, 'the first worker to stop on SIGTERM', new Promise((resolve) => (worker && worker.exitCode === null ? worker.once('exit', resolve) : resolve(null))));
     const coll = await stack.veda().create({ name: 'no-worker-cli', mlType: 'classification', tileSize: [32, 32], classes: OLINDA.classes });
     const child = spawn(process.execPath, [BIN, 'ingest', coll.id, '--image', OLINDA.image, '--labels', OLINDA.labels, '--count', '20', '--wait', '--json'],
       { env: stack.childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,12 +78,17 @@ describe('with no worker running', () => {
       });
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const warnedAfter = await warned;
+    // A command that ends without warning fails here with what it printed, not at the test's timeout.
+    const printed = () => `stdout:\n${stdout}\nstderr:\n${stderr}`;
+    const warnedAfter = await within(60_000, () => `the no-worker warning; ${printed()}`, Promise.race([
+      warned,
+      exited.then((code) => Promise.reject(new Error(`veda ingest --wait exited (${code}) without warning:\n${printed()}`))),
+    ]));
     console.log(`ingest --wait warned ${(warnedAfter / 1000).toFixed(1)} s after the command started (node + tsx start included)`);
     expect(warnedAfter).toBeLessThan(20_000);
     expect(stderr).toContain(noWorker());
-    worker = await startWorker();
-    expect(await exited).toBe(0);
+    worker = await within(120_000, 'a new worker to poll', startWorker());
+    expect(await within(120_000, () => `veda ingest --wait to finish once a worker polls; ${printed()}`, exited)).toBe(0);
     const out = JSON.parse(stdout) as { progress: RunProgress };
     expect(out.progress).toMatchObject({ stage: 'done', total: 20, percentCached: 100 });
   }, 300_000);
@@ -82,9 +96,10 @@ describe('with no worker running', () => {
 
 describe('CLI output', () => {
   it('is complete through a pipe, a slow pipe and a file: slice of 3000 datapoints --json', async () => {
-    worker ??= await startWorker();
+    if (!worker || worker.exitCode !== null || worker.signalCode !== null) worker = await startWorker();
     const coll = await stack.veda().create({ name: 'big-answer', mlType: 'segmentation', tileSize: [32, 32], classes: OLINDA.classes });
-    await (await coll.ingest({ image: OLINDA.image, labels: OLINDA.labels, count: 3000, seed: 2, cache: false })).result();
+    const run = await coll.ingest({ image: OLINDA.image, labels: OLINDA.labels, count: 3000, seed: 2, cache: false });
+    await within(180_000, `ingest ${run.workflowId} of 3000 windows`, run.result());
 
     const file = path.join(os.tmpdir(), `veda-slice-${process.pid}.json`);
     const command = `"${process.execPath}" "${BIN}" slice ${coll.id} 0 3000 --json`;
