@@ -30,10 +30,12 @@ export default defineConfig({
   test: {
     // test/faults/ is the fault suite: `npm run test:faults` (vitest.faults.config.ts).
     exclude: ['node_modules/**', 'dist/**', 'test/faults/**'],
-    globalSetup: ['test/support/build-dist.ts'],
-    // Integration tests share one Temporal dev server and one PostgreSQL per file; run files one at a time
-    // on two cores so a slow GDAL fixture never starves a worker's heartbeat.
-    fileParallelism: false,
+    // dist/ for the tests that run the `veda` command; one Temporal dev server and workflow bundle for all files.
+    globalSetup: ['test/support/build-dist.ts', 'test/support/shared-temporal.ts'],
+    // Test files wait on Temporal and PostgreSQL round trips far more than they compute: a few at once keep two
+    // cores busy. Each file has its own task queue, database and data directory on the shared dev server.
+    fileParallelism: true,
+    maxWorkers: Number(process.env.VEDA_TEST_FILES_AT_ONCE ?? 3),
     testTimeout: 120_000,
     hookTimeout: 180_000,
     // Every workflow test runs against PostgreSQL and again against the embedded catalog (PGlite served over the

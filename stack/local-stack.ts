@@ -28,6 +28,8 @@ export interface LocalStackOptions {
   serveCatalog?: boolean;
   /** Start a worker in this process (default true). */
   worker?: boolean;
+  /** The worker loads this prebuilt workflow bundle instead of bundling the workflows itself. */
+  workflowBundlePath?: string;
 }
 
 export interface LocalStack {
@@ -96,6 +98,7 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
         taskQueue: config.temporal.taskQueue,
         services,
         settings: config.worker,
+        workflowBundlePath: options.workflowBundlePath,
       });
       const running = worker.run();
       const w = worker;

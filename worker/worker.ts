@@ -27,6 +27,8 @@ export interface VedaWorkerOptions {
   settings: WorkerSettings;
   /** Worker identity shown in the Web UI (defaults to the SDK's pid@host). */
   identity?: string;
+  /** A prebuilt bundle of veda's workflows (`bundleWorkflowCode` output written to a file) instead of bundling here. */
+  workflowBundlePath?: string;
 }
 
 /** veda's worker: `VedaPlugin` on a worker of its own, with the workflows bundled once per process. */
@@ -35,7 +37,7 @@ export async function createVedaWorker(options: VedaWorkerOptions): Promise<Work
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: options.workflowBundlePath ? { codePath: options.workflowBundlePath } : await workflowBundle(),
     plugins: [new VedaPlugin({ services: options.services, taskQueue: options.taskQueue, worker: options.settings })],
     ...(options.identity ? { identity: options.identity } : {}),
   });

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
 import { loadConfig, type VedaConfig } from '../../config/config.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../stack/local-stack.js';
 import { createTestDatabase } from './database.js';
@@ -50,10 +51,15 @@ export async function startTestStack(
     VEDA_CHUNK_PARALLELISM: '4',
     ...options.env,
   };
+  // The run's shared dev server and workflow bundle (test/support/shared-temporal.ts), unless the test names a server.
+  const shared = inject('sharedTemporal');
+  if (shared && !env.TEMPORAL_ADDRESS) {
+    Object.assign(env, { TEMPORAL_ADDRESS: shared.address, TEMPORAL_NAMESPACE: shared.namespace, TEMPORAL_UI_URL: shared.uiUrl });
+  }
   const config = loadConfig(env);
   let stack: LocalStack;
   try {
-    stack = await startLocalStack(config, { serveCatalog: embedded, ...options.stack });
+    stack = await startLocalStack(config, { serveCatalog: embedded, workflowBundlePath: shared?.workflowBundlePath, ...options.stack });
   } catch (err) {
     await db?.drop();
     throw err;
