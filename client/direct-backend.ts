@@ -5,7 +5,7 @@
  * one (NotFoundError, so ids do not leak). The HTTP service (`veda serve`) runs one per request, as the user its
  * API token names.
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { VedaConfig } from '../config/config.js';
 import type { Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
 import { datapointId } from '../domain/datapoints/id.js';
@@ -347,7 +347,8 @@ export class DirectBackend implements VedaBackend {
   /** A stored batch file of a dataset this user may see (`latest.h5`, `<run>.h5`); NotFoundError otherwise. */
   async batchFile(id: string, name: string): Promise<BatchFile> {
     await this.dataset(id);
-    if (!/^[A-Za-z0-9_.-]+\.h5$/.test(name) || name.startsWith('.')) throw new NotFoundError(`dataset ${id} has no batch file ${name}`);
+    // One file directly in the dataset's folder (scheduled runs' names hold the time, colons included).
+    if (!name.endsWith('.h5') || name.startsWith('.') || /[/\\\u0000-\u001f]/.test(name)) throw new NotFoundError(`dataset ${id} has no batch file ${name}`);
     const o = await this.services.batches.stat(`${id}/${name}`).catch((err: unknown) => {
       if (err instanceof NotFoundError) throw new NotFoundError(`dataset ${id} has no batch file ${name}`);
       throw err;
@@ -392,7 +393,10 @@ export class DirectBackend implements VedaBackend {
   async datasetRun(id: string, workflowId: string, options: { write?: string } = {}): Promise<TemporalRun> {
     const record = await this.dataset(id);
     const run = this.run(workflowId);
-    const described = await this.temporal.workflow.getHandle(workflowId).describe().catch(() => null);
+    const described = await this.temporal.workflow.getHandle(workflowId).describe().catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    });
     const datasetOfRun = described?.typedSearchAttributes.get(DATASET_ID);
     if (!described || datasetOfRun !== id) throw new NotFoundError(`dataset ${id} has no workflow run ${workflowId}`);
     if (options.write && record.userId !== this.user && described.memo?.user !== this.user) {

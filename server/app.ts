@@ -54,6 +54,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   };
   const app = Fastify({
     logger: options.logRequests ?? false,
+    // Progress streams stay open as long as their runs: closing the service closes them too.
+    forceCloseConnections: true,
     bodyLimit: limits.bodyBytes,
     // Unknown properties are errors (a misspelt option must not be dropped silently); query strings are coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },

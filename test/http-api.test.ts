@@ -328,6 +328,37 @@ describe('runs and batch files', () => {
   }, 300_000);
 });
 
+describe('the rest of the collection API over HTTP', () => {
+  it('feeds masks, removes, checks, tells the manifest, and keeps schedules, as the owner', async () => {
+    const coll = await alice.create({ name: 'masks', mlType: 'segmentation', tileSize: [8, 8], classes: ['water', 'urban'] });
+    const mask = Uint8Array.from({ length: 64 }, (_, i) => i % 3);
+    const added = await coll.feed([
+      { source: OLINDA.image, window: [0, 0, 8, 8], label: { data: mask, shape: [8, 8] } },
+      [{ source: OLINDA.image, x: 8, y: 0, width: 8, height: 8 }, Array.from(mask)],
+    ], { group: 'train' });
+    expect(added).toBe(2);
+    const pairs = await coll.slice(0, 2);
+    expect(pairs.map((p) => Array.from((p.y as { data: Uint8Array }).data))).toEqual([Array.from(mask), Array.from(mask)]);
+    expect((await coll.check()).datapoints).toBe(2);
+    expect((await coll.manifest()).sources).toEqual([OLINDA.image]);
+    expect(await coll.remove(pairs[1]!.data.id)).toBe(1);
+    expect(await coll.count()).toEqual({ train: 1 });
+
+    const schedules = coll.schedules;
+    const created = await schedules.create({ name: 'nightly', cron: '0 3 * * *', size: 1 });
+    expect(created).toMatchObject({ id: schedules.id('nightly'), datasetId: coll.id, paused: false, spec: 'cron 0 3 * * *' });
+    await expect(schedules.create({ name: 'nightly', every: '1h' })).rejects.toThrow(/already exists/);
+    expect((await call('POST', `/datasets/${coll.id}/schedules`, { body: { name: 'nightly', every: '1h' } })).status).toBe(409);
+    await schedules.pause('nightly', 'holiday');
+    expect(await schedules.describe('nightly')).toMatchObject({ paused: true, note: 'holiday' });
+    expect((await schedules.list()).map((s) => s.id)).toEqual([schedules.id('nightly')]);
+    await schedules.delete('nightly');
+    await expect(schedules.describe('nightly')).rejects.toThrow(NotFoundError);
+    await coll.delete();
+    await expect(alice.fromId(coll.id)).rejects.toThrow(NotFoundError);
+  }, 120_000);
+});
+
 describe('the OpenAPI document', () => {
   it('validates, and names every route with its schemas', async () => {
     const doc = (await call('GET', '/openapi.json', { token: null })).json;
@@ -362,6 +393,11 @@ describe('clients without database or Temporal credentials', () => {
     const batch = await veda('batch', created.id, '--size', '3', '--out', path.join(tmp, 'dave.h5'));
     expect(batch).toMatchObject({ path: path.join(tmp, 'dave.h5'), samples: 3 });
     expect((await summarizeWithH5py(batch.path)).groups.train!.images!.shape[0]).toBe(3);
+    // Over the API a command loads neither database driver nor the worker SDK.
+    const trace = path.join(tmp, 'dave-trace.txt');
+    await run(process.execPath, ['--import', path.resolve('test/support/package-trace.mjs'), BIN, 'show', created.id, '--json'], { env: { ...env, VEDA_TEST_PACKAGE_TRACE: trace } });
+    const loaded = (await readFile(trace, 'utf8')).split('\n');
+    expect(loaded.filter((p) => ['pg', '@electric-sql/pglite', '@temporalio/worker', 'geotiff', 'h5wasm', 'sharp'].includes(p))).toEqual([]);
     const secretOfAlice = (await alice.create({ name: 'not-daves', mlType: 'classification', tileSize: [8, 8] })).id;
     const hidden = await run(process.execPath, [BIN, 'show', secretOfAlice, '--json'], { env }).catch((err: { code: number; stdout: string }) => err);
     expect((hidden as { code: number }).code).toBe(3);
