@@ -6,7 +6,8 @@
  * with a message; limits give 413 and 429; progress streams from the workflow; downloads take ranges; the CLI and
  * Python's `requests` use it without database or Temporal credentials.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -407,6 +408,23 @@ describe('clients without database or Temporal credentials', () => {
     expect((refused as { code: number }).code).toBe(7);
     expect(JSON.parse((refused as { stdout: string }).stdout).error.kind).toBe('UnauthorizedError');
   }, 300_000);
+
+  it('`veda serve` serves until SIGINT, on the configured catalog and Temporal server', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json'], { env: stack.childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const [line] = (await once(child.stdout.setEncoding('utf8'), 'data')) as [string];
+      const { url } = JSON.parse(line) as { url: string };
+      expect((await call('GET', `${url}/me`, { token: token.bob })).json).toEqual({ user: 'bob' });
+      const docs = (await call('GET', `${url}/datasets?name=olinda-water`, { token: token.bob })).json as DatasetDoc[];
+      expect(docs.map((d) => d.links.self.href)).toEqual(docs.map((d) => `${url}/datasets/${d.id}`));
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited, stderr).toBe(0);
+  }, 120_000);
 
   it("Python's requests reads documents, chips and batch files (the README's lines)", async () => {
     const id = (await alice.search({ name: 'olinda-water' }))[0]!.id;
