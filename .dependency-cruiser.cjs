@@ -3,7 +3,7 @@
  * activities and workflows, then the worker and the client API, then the composition roots (the CLI, the one-process
  * stack) on top. `npm run lint:layers` checks it; CI runs it.
  */
-const UP_FROM_DOMAIN = '^(activities|workflows|worker|client|cli|stack|runtime|temporal|config|plugin)/';
+const UP_FROM_DOMAIN = '^(activities|workflows|worker|client|cli|stack|runtime|temporal|config|plugin|server)/';
 module.exports = {
   forbidden: [
     {
@@ -37,7 +37,7 @@ module.exports = {
       name: 'activities-point-down',
       severity: 'error',
       from: { path: '^activities/' },
-      to: { path: '^(workflows|worker|client|cli|stack|plugin)/' },
+      to: { path: '^(workflows|worker|client|cli|stack|plugin|server)/' },
     },
     {
       name: 'services-point-down',
@@ -45,13 +45,13 @@ module.exports = {
       comment: 'runtime/ opens the shared services from configuration; temporal/ connects to Temporal.',
       from: { path: '^(runtime|temporal|config)/' },
       // The search attribute keys are the workflows' contract; registering them is Temporal plumbing.
-      to: { path: '^(activities|workflows|worker|client|cli|stack|plugin)/', pathNot: '^workflows/search-attributes\\.ts$' },
+      to: { path: '^(activities|workflows|worker|client|cli|stack|plugin|server)/', pathNot: '^workflows/search-attributes\\.ts$' },
     },
     {
       name: 'worker-is-not-a-client',
       severity: 'error',
       from: { path: '^worker/' },
-      to: { path: '^(client|cli|stack)/' },
+      to: { path: '^(client|cli|stack|server)/' },
     },
     {
       name: 'client-is-not-a-worker',
@@ -60,7 +60,23 @@ module.exports = {
         'The client API starts and queries workflows; it never runs activities or a worker. The CLI (client/cli*.ts) is ' +
         'the composition root beside stack/: `veda dev` and `veda worker` start the one-process stack and a worker.',
       from: { path: '^client/', pathNot: '^client/cli[^/]*\\.ts$' },
-      to: { path: ['^(activities|worker|cli|stack|plugin)/', '^node_modules/@temporalio/(worker|activity)/'] },
+      to: { path: ['^(activities|worker|cli|stack|plugin|server)/', '^node_modules/@temporalio/(worker|activity)/'] },
+    },
+    {
+      name: 'server-points-down',
+      severity: 'error',
+      comment:
+        'server/ (the HTTP API) serves the client API\'s DirectBackend over HTTP: it may use client/, runtime/, temporal/ and ' +
+        'domain/, never the worker, activities, the one-process stack or the CLI.',
+      from: { path: '^server/' },
+      to: { path: ['^(activities|worker|stack|plugin)/', '^client/cli[^/]*\\.ts$', '^node_modules/@temporalio/(worker|activity)/'] },
+    },
+    {
+      name: 'only-the-cli-serves',
+      severity: 'error',
+      comment: 'Nothing below the composition roots imports the HTTP service: only the CLI (`veda serve`) and tests start it.',
+      from: { pathNot: '^(client/cli[^/]*|server/.*)\\.ts$' },
+      to: { path: '^server/' },
     },
     {
       name: 'only-the-cli-starts-the-stack',

@@ -11,6 +11,7 @@ const WORKFLOW_TESTS = [
   'test/cli.test.ts',
   'test/collection-api.test.ts',
   'test/hostile-input.test.ts',
+  'test/http-api.test.ts',
   'test/ingest-options.test.ts',
   'test/inputs.test.ts',
   'test/ingest-workflow.test.ts',

@@ -3,7 +3,6 @@
  * rebuild it: create, list, describe, trigger, pause, unpause, delete). Every command takes --json.
  */
 import type { Command } from 'commander';
-import { fetchBatchFile } from './batch-files.js';
 import type { BatchOptions } from './batch-options.js';
 import type { ScheduleSummary } from './schedules.js';
 import { emit, follow, globals, intArg, numberList, withVeda, type GlobalOptions } from './cli-context.js';
@@ -58,8 +57,9 @@ export function registerBatchCommands(program: Command): void {
       const run = await (await veda.fromId(id)).startBatch(options);
       const final = (await follow(run, { ...opts, wait: true }, `batch of ${id}: workflow ${run.workflowId}`))!;
       // path: a local file (the --out copy fetched from the store, else the local store's own file); uri: the stored one.
-      const local = o.out ? await fetchBatchFile(veda.services, final, o.out) : (veda.services.batches.localPath(final.outputKey!) ?? null);
-      const file = { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, path: local, uri: final.output, groups: final.groups, samples: final.total };
+      const stored = veda.batchLocation(final);
+      const local = o.out ? await veda.fetchBatch(final, o.out) : stored.path;
+      const file = { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, path: local, uri: stored.uri, groups: final.groups, samples: final.total };
       emit(opts, file, () => `${file.path ?? file.uri}\n  ${describeGroups(file.groups)}`);
     });
   });

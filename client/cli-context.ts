@@ -67,14 +67,13 @@ export function tileSizeArg(value: string): [number, number] {
 
 // ---- output -------------------------------------------------------------------------------------------------
 
+import { jsonReplacer } from './json-values.js';
+
 export function emit(opts: GlobalOptions, data: unknown, human: () => string): void {
   process.stdout.write(opts.json ? `${JSON.stringify(data, jsonReplacer, 2)}\n` : `${human()}\n`);
 }
 
-/** Typed arrays become plain arrays in --json output. */
-export function jsonReplacer(_key: string, value: unknown): unknown {
-  return ArrayBuffer.isView(value) ? Array.from(value as unknown as ArrayLike<number>) : value;
-}
+export { jsonReplacer } from './json-values.js';
 
 // ---- wiring -------------------------------------------------------------------------------------------------
 

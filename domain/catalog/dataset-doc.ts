@@ -1,7 +1,8 @@
 /**
- * The dataset document users see (`save()`, `veda show --json`): every field of pyveda's document, built from the
- * catalog record and its counts. veda has no HTTP API, so links name the operation, its `veda` CLI command and,
- * for workflows, the Temporal Web UI page.
+ * The dataset document users see (`save()`, `veda show --json`, `GET /datasets/<id>`): every field of pyveda's
+ * document, built from the catalog record and its counts. Served by `veda serve`, its links are that server's URLs
+ * with their methods, as pyveda's were; without a server they name the operation (`veda:datasets/<id>`) and its
+ * `veda` CLI command. `workflows` is the Temporal Web UI page of the dataset's runs.
  */
 import type { Dtype, MlType } from '../types.js';
 import type { DatasetCounts, DatasetRecord, IngestFailure } from './types.js';
@@ -62,10 +63,13 @@ export interface LastIngest {
 export interface DocContext {
   /** The Temporal Web UI page listing the dataset's workflows, when the UI address is known. */
   workflowsUrl?: string;
+  /** Base URL of the veda HTTP service serving the document (`https://veda.example.org`): links are its URLs. */
+  apiUrl?: string;
 }
 
 export function datasetDoc(record: DatasetRecord, counts: DatasetCounts, ctx: DocContext = {}): DatasetDoc {
-  const self = `veda:datasets/${record.id}`;
+  const datasets = ctx.apiUrl ? `${ctx.apiUrl.replace(/\/+$/, '')}/datasets` : 'veda:datasets';
+  const self = `${datasets}/${record.id}`;
   return {
     id: record.id,
     name: record.name,
@@ -89,11 +93,11 @@ export function datasetDoc(record: DatasetRecord, counts: DatasetCounts, ctx: Do
     last_ingest: lastIngest(record),
     links: {
       self: { href: self, method: 'GET', command: `veda show ${record.id}` },
-      update: { href: self, method: 'PUT', command: `veda ingest ${record.id} --image ... --labels ...` },
+      update: { href: self, method: 'PUT', command: ctx.apiUrl ? undefined : `veda ingest ${record.id} --image ... --labels ...` },
       publish: { href: `${self}/publish`, method: 'PUT', command: `veda publish ${record.id}` },
       unpublish: { href: `${self}/unpublish`, method: 'PUT', command: `veda unpublish ${record.id}` },
       delete: { href: self, method: 'DELETE', command: `veda delete ${record.id}` },
-      create: { href: 'veda:datasets', method: 'POST', command: 'veda create --name ... --ml-type ... --tile-size W,H --classes ...' },
+      create: { href: datasets, method: 'POST', command: 'veda create --name ... --ml-type ... --tile-size W,H --classes ...' },
       ...(ctx.workflowsUrl ? { workflows: { href: ctx.workflowsUrl, method: 'GET' as const } } : {}),
     },
   };

@@ -8,3 +8,4 @@ export type { SqlClient, SqlQueryable } from './sql-client.js';
 export { migrate, MIGRATIONS, type Migration } from './migrations.js';
 export { newDatasetId, DATASET_ID_LENGTH } from './dataset-id.js';
 export { MAX_TILE_SIZE } from './validation.js';
+export { SqlApiTokens, tokenHash, type ApiTokens, type ApiTokenInfo } from './api-tokens.js';

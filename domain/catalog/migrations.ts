@@ -81,6 +81,23 @@ export const MIGRATIONS: Migration[] = [
       `create index datapoints_ingest_run_idx on datapoints (dataset_id, ingest_run) where ingest_run is not null`,
     ],
   },
+  {
+    version: 3,
+    name: 'API tokens of the HTTP service',
+    statements: [
+      // Only a token's sha256 is kept: the token itself is shown once, when it is created.
+      `create table api_tokens (
+        id text primary key,
+        user_id text not null,
+        name text,
+        hash text not null unique,
+        created_at timestamptz not null default now(),
+        last_used_at timestamptz,
+        revoked_at timestamptz
+      )`,
+      `create index api_tokens_user_idx on api_tokens (user_id, created_at)`,
+    ],
+  },
 ];
 
 /** Any constant unlikely to collide with other users of advisory locks on a shared database. */

@@ -1,6 +1,7 @@
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { newDatasetId } from './dataset-id.js';
 import { migrate } from './migrations.js';
+import { SqlApiTokens, type ApiTokens } from './api-tokens.js';
 import {
   DATAPOINT_COLUMNS,
   DATASET_COLUMNS,
@@ -68,7 +69,11 @@ const DATAPOINT_RECORDSET = `rows from (jsonb_to_recordset($1::text::jsonb) as (
  * one transaction and is safe to repeat, so activities can retry freely.
  */
 export class SqlCatalog implements Catalog {
-  private constructor(private readonly client: SqlClient) {}
+  readonly tokens: ApiTokens;
+
+  private constructor(private readonly client: SqlClient) {
+    this.tokens = new SqlApiTokens(client);
+  }
 
   /** Migrates the schema, then serves the catalog; the catalog owns `client` and closes it on close(). */
   static async open(client: SqlClient): Promise<SqlCatalog> {

@@ -1,4 +1,5 @@
 import type { Dtype, Label, MlType, PixelWindow, WindowPlan } from '../types.js';
+import type { ApiTokens } from './api-tokens.js';
 
 /** A dataset as the catalog stores it. `DatasetDoc` (client/) is the user-facing view of this. */
 export interface DatasetRecord {
@@ -81,6 +82,8 @@ export interface DatasetSearch {
  * embedded PGlite; every write is idempotent so activities can retry freely.
  */
 export interface Catalog {
+  /** API tokens of the HTTP service (`veda serve`), stored hashed. */
+  readonly tokens: ApiTokens;
   createDataset(input: NewDataset): Promise<DatasetRecord>;
   getDataset(id: string): Promise<DatasetRecord | null>;
   updateDataset(id: string, patch: DatasetPatch): Promise<DatasetRecord>;

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { checkKey } from './object-keys.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore, StoredObject } from './object-store.js';
 
 /**
  * Objects as files under a root directory. Every write goes to a temporary file beside its target and is renamed
@@ -84,6 +86,35 @@ export class LocalObjectStore implements ObjectStore {
     await Promise.all(
       names.filter((name) => name.startsWith(start)).map((name) => rm(join(folder, name), { recursive: true, force: true })),
     );
+  }
+
+  async list(folder: string): Promise<StoredObject[]> {
+    const dir = this.file(folder, 'prefix');
+    const prefix = folder.endsWith('/') ? folder : `${folder}/`;
+    const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    // Files being written (`<name>.tmp-<random>`) are not objects yet.
+    const names = entries.filter((e) => e.isFile() && !/\.tmp-[0-9a-f]+$/.test(e.name)).map((e) => e.name).sort();
+    const found = await Promise.all(names.map((name) => this.stat(prefix + name).catch(() => null)));
+    return found.filter((o): o is StoredObject => o !== null);
+  }
+
+  async stat(key: string): Promise<StoredObject> {
+    try {
+      const info = await stat(this.file(key, 'key'));
+      if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+      return { key, size: info.size, modified: info.mtime };
+    } catch (err) {
+      throw notFound(err, key, this.root);
+    }
+  }
+
+  async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
+    const file = this.file(key, 'key');
+    await this.stat(key);
+    return createReadStream(file, range);
   }
 
   /** The file of a key (or the path a prefix starts) under the root. */

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * Bytes by key under a root: a local directory or an S3 bucket prefix. Chips and batch files live in one, so
  * workers on machines with no shared disk work together. Writes are atomic from a reader's view (a reader sees the
@@ -22,4 +24,16 @@ export interface ObjectStore {
   copy(from: string, to: string): Promise<void>;
   /** Removes every object whose key starts with the prefix; empty prefixes are refused. */
   deletePrefix(prefix: string): Promise<void>;
+  /** The objects directly in a folder (`<dataset>/`), sorted by key; none when it does not exist. */
+  list(folder: string): Promise<StoredObject[]>;
+  /** The object's size and time; NotFoundError when there is none. */
+  stat(key: string): Promise<StoredObject>;
+  /** The object's bytes as a stream, or bytes start..end (inclusive, as HTTP ranges count); NotFoundError when none. */
+  read(key: string, range?: { start: number; end: number }): Promise<Readable>;
+}
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  modified: Date;
 }

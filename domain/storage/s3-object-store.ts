@@ -16,7 +16,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { NotFoundError } from '../errors.js';
 import { checkKey } from './object-keys.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore, StoredObject } from './object-store.js';
 import { asS3Error } from './s3-errors.js';
 import type { S3Location } from './s3-location.js';
 
@@ -126,6 +126,35 @@ export class S3ObjectStore implements ObjectStore {
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
+  }
+
+  async list(folder: string): Promise<StoredObject[]> {
+    const Prefix = this.objectKey(folder.endsWith('/') ? folder : `${folder}/`, 'prefix');
+    const found: StoredObject[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.send(folder, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.at.bucket, Prefix, Delimiter: '/', ContinuationToken })),
+      );
+      for (const o of page.Contents ?? []) {
+        found.push({ key: o.Key!.slice(this.at.prefix.length), size: o.Size ?? 0, modified: o.LastModified ?? new Date(0) });
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async stat(key: string): Promise<StoredObject> {
+    const Key = this.objectKey(key, 'key');
+    const head = await this.send(key, () => this.client.send(new HeadObjectCommand({ Bucket: this.at.bucket, Key })));
+    return { key, size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
+  }
+
+  async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
+    const Key = this.objectKey(key, 'key');
+    const Range = range ? `bytes=${range.start}-${range.end}` : undefined;
+    const { Body } = await this.send(key, () => this.client.send(new GetObjectCommand({ Bucket: this.at.bucket, Key, Range })));
+    return Body as Readable;
   }
 
   private objectKey(key: string, kind: 'key' | 'prefix'): string {
