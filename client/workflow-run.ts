@@ -7,6 +7,7 @@ import {
   ApplicationFailure,
   CancelledFailure,
   defaultPayloadConverter,
+  isGrpcCancelledError,
   isGrpcDeadlineError,
   QueryNotRegisteredError,
   WorkflowFailedError,
@@ -190,7 +191,10 @@ export class TemporalRun implements WorkflowRun {
           current = withActivityProgress(description, answer);
         } catch (err) {
           // The first workflow task has not run yet (no handler): ask again. No answer in time: no live worker.
-          if (isGrpcDeadlineError(err) || isGrpcDeadlineError((err as Error).cause)) stalled = true;
+          // A query past its deadline comes back as DEADLINE_EXCEEDED, or as CANCELLED when the server gives up
+          // on it first (seen on a loaded machine): both mean nobody answered.
+          if (options.signal?.aborted) return;
+          if (isGrpcDeadlineError(err) || isGrpcCancelledError(err)) stalled = true;
           else if (!(err instanceof QueryNotRegisteredError)) throw err;
         }
       }
