@@ -23,6 +23,7 @@ const WORKFLOW_TESTS = [
   'test/replay.test.ts',
   'test/schedules.test.ts',
   'test/splits-ingest.test.ts',
+  'test/waiting-clients.test.ts',
   'test/webui.test.ts',
   'test/worker-crash.test.ts',
 ];
