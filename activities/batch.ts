@@ -18,7 +18,7 @@ import type { BuildBatchInput, BuildBatchResult } from './types.js';
 import type { PixelWindow } from '../domain/types.js';
 import { checkLeakage, windowOverlap } from '../domain/splits/leakage.js';
 import { batchManifest } from '../domain/manifest/manifest.js';
-import type { ActivityResources } from './resources.js';
+import type { ActivityResources } from './worker-caches.js';
 
 /** Datapoints read from the catalog per query while collecting candidates, and while writing. */
 const PAGE = 5000;

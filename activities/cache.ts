@@ -9,8 +9,9 @@ import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import type { CacheChunkInput, CacheChunkRange, CacheChunkResult } from './types.js';
 import { bandsForSource, ingestOf } from '../domain/catalog/dataset-ingests.js';
-import type { ActivityResources, ImageLeases } from './resources.js';
-import { checkChipShape, extendDatasetBbox, extendExtent, type PixelExtent } from './dataset-extent.js';
+import type { ActivityResources, ImageLeases } from './worker-caches.js';
+import { checkChipShape } from './chip-shape.js';
+import { extendDatasetBbox, extendExtent, type PixelExtent } from './dataset-bbox.js';
 
 /** Chips stored between two catalog updates (and heartbeats). */
 const MARK_BATCH = 32;

@@ -9,7 +9,8 @@ import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain
 import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import { nodataShare, type ImageSource } from '../domain/imagery/index.js';
-import { claimChipShape, extendDatasetBbox, extendExtent } from './dataset-extent.js';
+import { claimChipShape } from './chip-shape.js';
+import { extendDatasetBbox, extendExtent } from './dataset-bbox.js';
 import { encodeLabel, featureAnchors, readWindowLabelContext, windowLabelContext } from '../domain/labels/index.js';
 import { cellsPerGroup, drawCellLayout, planSize, sceneArea, spreadGroupCounts, windowRange, windowsAt, type CellLayout, type HeldWindow } from '../domain/windows/index.js';
 import { candidatePlan, selectBalanced } from '../domain/windows/balance.js';
@@ -27,7 +28,7 @@ import type {
   IngestSpec,
   PreparedIngest,
 } from './types.js';
-import type { ActivityResources, ImageLeases } from './resources.js';
+import type { ActivityResources, ImageLeases } from './worker-caches.js';
 
 /** Datapoints posted per catalog statement; a heartbeat follows each. */
 const POST_BATCH = 64;
@@ -257,7 +258,7 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
         });
         result.extent = extendExtent(result.extent, w);
       }
-      result.posted += await catalog.upsertDatapoints(points, { ingestRun: ingestRun() ?? undefined });
+      result.posted += await catalog.insertDatapoints(points, { ingestRun: ingestRun() ?? undefined });
       ctx.heartbeat({ next: resumeAt + i + batch.length, result });
     }
     return result;

@@ -233,7 +233,7 @@ export class VedaCollection {
       id: datapointId(this.id, source, window, group), datasetId: this.id, group, source, window, label, chipKey: null,
     }));
     this.record = await this.catalog.addSources(this.id, [...new Set(points.map((p) => p.source))]);
-    return this.catalog.upsertDatapoints(points);
+    return this.catalog.insertDatapoints(points);
   }
 
   /** Each fed image's header, read once; a missing or unreadable image names the first pair that uses it. */

@@ -13,7 +13,8 @@ import { chunkRanges, mapBounded } from './chunks.js';
 import { runCacheStage } from './cache.js';
 import { failureMessage, percent, type Progress } from './progress.js';
 import { runTracked } from './tracked.js';
-import { ACTIVITY_OPTIONS, reportStage, reportProgress } from './reporting.js';
+import { reportStage, reportProgress } from './reporting.js';
+import { ACTIVITY_OPTIONS } from './retry-policy.js';
 
 export interface IngestWorkflowInput {
   spec: IngestSpec;

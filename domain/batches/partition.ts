@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import { seededPermutation } from '../windows/prng.js';
+import { seededPermutation } from '../random/prng.js';
 
 /** PRNG stream of split shuffles, apart from the streams the window plans draw from. */
 const SPLIT_STREAM = 0x5b117;

@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../errors.js';
 import { allocateSamples } from '../imagery/dtypes.js';
 import type { Dtype, Raster, TypedArray } from '../types.js';
-import { seededPermutation } from '../windows/prng.js';
+import { seededPermutation } from '../random/prng.js';
 import type { DetectionTarget, GroupReader, SampleInfo, SampleRange, Target } from './group-reader.js';
 
 /** A sample as training code takes it: the image and its label as arrays. */

@@ -76,7 +76,7 @@ export function datapointFromRow(row: DatapointRow): Datapoint {
   };
 }
 
-/** Datapoints as the JSON records `jsonb_to_recordset` reads in upsertDatapoints. */
+/** Datapoints as the JSON records `jsonb_to_recordset` reads in insertDatapoints. */
 export function datapointRecord(point: Datapoint) {
   const { x, y, width: w, height: h } = point.window;
   return {

@@ -282,7 +282,7 @@ export class SqlCatalog implements Catalog {
     return rows.map(datasetFromRow);
   }
 
-  async upsertDatapoints(points: Datapoint[], options: { ingestRun?: string } = {}): Promise<number> {
+  async insertDatapoints(points: Datapoint[], options: { ingestRun?: string } = {}): Promise<number> {
     const valid = parseDatapoints(points);
     if (valid.length === 0) return 0;
     const datasetIds = [...new Set(valid.map((point) => point.datasetId))];

@@ -105,7 +105,7 @@ export interface Catalog {
    * Inserts datapoints whose id is new; returns how many were inserted (existing ids are left untouched, and keep
    * the run that first posted them). `ingestRun` (the ingest's workflow id) lets removeIngestRun take them back.
    */
-  upsertDatapoints(points: Datapoint[], options?: { ingestRun?: string }): Promise<number>;
+  insertDatapoints(points: Datapoint[], options?: { ingestRun?: string }): Promise<number>;
   /** Ids of the datapoints `ingestRun` posted, in posting order. */
   ingestRunIds(datasetId: string, ingestRun: string): Promise<string[]>;
   /** Deletes the datapoints `ingestRun` posted (a failed ingest); returns how many. */

@@ -9,7 +9,7 @@
 import { partitionCounts } from '../batches/partition.js';
 import { InvalidInputError } from '../errors.js';
 import type { PixelWindow } from '../types.js';
-import { seededPermutation } from './prng.js';
+import { seededPermutation } from '../random/prng.js';
 import type { ImageSize } from './window-sequence.js';
 
 /** Cells per layout at most: the layout is one character per cell and travels with every chunk of an ingest. */

@@ -1,4 +1,4 @@
-import { seededPermutation, uniformInt } from './prng.js';
+import { seededPermutation, uniformInt } from '../random/prng.js';
 import type { FeatureAnchor, ImageSize, WindowSequence } from './window-sequence.js';
 
 const ORDER_STREAM = 3;

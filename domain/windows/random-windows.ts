@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import { indexPermutation, MAX_PERMUTATION_SIZE } from './prng.js';
+import { indexPermutation, MAX_PERMUTATION_SIZE } from '../random/prng.js';
 import type { ImageSize, WindowSequence } from './window-sequence.js';
 
 const POSITION_STREAM = 3;

@@ -5,7 +5,7 @@
 import { InvalidInputError } from '../errors.js';
 import type { WindowPlan } from '../types.js';
 import { groupRanges, rangeSize, type CellLayout, type CellRange } from './cell-layout.js';
-import { indexPermutation, seededPermutation, uniformInt } from './prng.js';
+import { indexPermutation, seededPermutation, uniformInt } from '../random/prng.js';
 import type { FeatureAnchor, ImageSize, WindowSequence } from './window-sequence.js';
 
 /** PRNG streams of split plans, one block per group, apart from the plain plans' streams. */
