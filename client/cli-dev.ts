@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import type { LocalStack } from '../stack/local-stack.js';
 import { onStopSignals } from '../runtime/stop-signals.js';
-import { configFor, emit, globals, intArg } from './cli-context.js';
+import { intArg } from './cli-args.js';
+import { emit } from './cli-output.js';
+import { configFor, globals } from './cli-session.js';
 
 export function registerDevCommands(program: Command): void {
   program
