@@ -3,14 +3,14 @@
  */
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
-import type { GroupCount, IngestSpec } from '../domain/ingest-spec.js';
+import type { IngestSpec } from '../domain/ingest-spec.js';
 import { partitionCounts } from '../domain/batches/partition.js';
 import type { DatasetRecord } from '../domain/catalog/types.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { parseGroupName } from '../domain/catalog/validation.js';
 // stac-item.js itself, not the imagery index: opening a collection must not load the TIFF readers (`veda show` stays fast).
 import { stacImageUri } from '../domain/imagery/stac-item.js';
-import { DEFAULT_MIN_BOX_SIZE, type WindowPlan } from '../domain/types.js';
+import { DEFAULT_MIN_BOX_SIZE, type GroupCount, type WindowPlan } from '../domain/types.js';
 import { rejectUnknownOptions } from './option-keys.js';
 
 export interface IngestOptions {

@@ -7,9 +7,8 @@
  */
 import { partitionCounts } from '../batches/partition.js';
 import { InvalidInputError } from '../errors.js';
-import type { Label, MlType, PlannedWindow, SegmentationLabel, WindowPlan } from '../types.js';
+import type { GroupCount, Label, MlType, PlannedWindow, SegmentationLabel, WindowPlan } from '../types.js';
 import { groupCapacity, type CellLayout } from './cell-layout.js';
-import type { WindowGroup } from './window-plan.js';
 import type { ImageSize } from './window-sequence.js';
 
 /** Candidates per window asked for, at most. */
@@ -35,9 +34,9 @@ export interface BalanceResult {
 export function candidatePlan(
   image: ImageSize,
   plan: WindowPlan,
-  groups: readonly WindowGroup[],
+  groups: readonly GroupCount[],
   layout?: CellLayout,
-): { plan: WindowPlan; groups: WindowGroup[] } {
+): { plan: WindowPlan; groups: GroupCount[] } {
   if (plan.strategy !== 'random') throw new InvalidInputError(`balanced classes draw from a random plan, not ${plan.strategy}`);
   const total = groups.reduce((n, g) => n + g.count, 0);
   if (total > MAX_BALANCED) throw new InvalidInputError(`a balanced ingest takes at most ${MAX_BALANCED} windows (asked: ${total})`);
@@ -67,9 +66,9 @@ export function selectBalanced(args: {
   classes: readonly string[];
   balance: Balance;
   /** The groups as asked (their counts). */
-  groups: readonly WindowGroup[];
+  groups: readonly GroupCount[];
   /** The candidate groups (candidatePlan) and a reader of candidate windows [start, end). */
-  candidateGroups: readonly WindowGroup[];
+  candidateGroups: readonly GroupCount[];
   candidates: (start: number, end: number) => PlannedWindow[];
   label: (window: PlannedWindow) => Label;
   onProgress?: (scanned: number) => void;

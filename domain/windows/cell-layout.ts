@@ -8,7 +8,7 @@
  */
 import { partitionCounts } from '../batches/partition.js';
 import { InvalidInputError } from '../errors.js';
-import type { PixelWindow } from '../types.js';
+import type { GroupCount, PixelWindow } from '../types.js';
 import { seededPermutation } from '../random/prng.js';
 import { CELL_DRAW_STREAM, MAX_SPLIT_GROUPS } from '../random/streams.js';
 import type { ImageSize } from './window-sequence.js';
@@ -42,7 +42,7 @@ export interface LayoutRequest {
   image: ImageSize;
   tile: [number, number];
   /** Groups and their window counts: cells are drawn in proportion to the counts. */
-  groups: ReadonlyArray<{ group: string; count: number }>;
+  groups: readonly GroupCount[];
   seed: number;
   /** Cell side in pixels (default: twice the tile plus the buffer, grown to keep at most MAX_CELLS cells). */
   cell?: number;
