@@ -10,7 +10,7 @@ import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import { nodataShare, type ImageSource } from '../domain/imagery/index.js';
 import { claimChipShape } from './chip-shape.js';
-import { extendDatasetBbox, extendExtent } from './dataset-bbox.js';
+import { extendDatasetBbox } from './dataset-bbox.js';
 import { encodeLabel, featureAnchors, readWindowLabelContext, windowLabelContext } from '../domain/labels/index.js';
 import { cellsPerGroup, drawCellLayout, planSize, sceneArea, spreadGroupCounts, windowRange, windowsAt, type CellLayout, type HeldWindow } from '../domain/windows/index.js';
 import { candidatePlan, selectBalanced } from '../domain/windows/balance.js';
@@ -18,7 +18,7 @@ import { describeSource, VEDA_VERSION } from '../domain/manifest/manifest.js';
 import { LABEL_ENCODING_VERSION } from '../domain/labels/encoding-version.js';
 import { cellsOutsideAoi, loadAoi } from '../domain/labels/aoi.js';
 import type { LabelSource } from '../domain/labels/index.js';
-import { windowBounds } from '../domain/geo/index.js';
+import { unionBounds, windowBounds, windowBox } from '../domain/geo/index.js';
 import type { PlannedWindow } from '../domain/types.js';
 import type {
   AbandonIngestInput,
@@ -112,7 +112,7 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
     }
     const imageBounds = windowBounds(info.geoTransform, { x: 0, y: 0, width: info.width, height: info.height });
     if (checks.labelsOverImage && labels.query(imageBounds).length === 0) {
-      const b = labels.features.map((f) => f.bbox).reduce((a, f) => [Math.min(a[0], f[0]), Math.min(a[1], f[1]), Math.max(a[2], f[2]), Math.max(a[3], f[3])]);
+      const b = labels.features.map((f) => f.bbox).reduce((a, f) => unionBounds(a, f));
       const crs = info.epsg === null ? 'the image CRS' : `EPSG:${info.epsg}`;
       throw new InvalidInputError(
         `${spec.labels.uri}: none of its ${labels.features.length} features lies over ${spec.image} ` +
@@ -256,7 +256,7 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
           label: encodeLabel(dataset.mlType, await readWindowLabelContext(labels, image.info.geoTransform, w), spec.labelOptions),
           chipKey: null,
         });
-        result.extent = extendExtent(result.extent, w);
+        result.extent = unionBounds(result.extent, windowBox(w));
       }
       result.posted += await catalog.insertDatapoints(points, { ingestRun: ingestRun() ?? undefined });
       ctx.heartbeat({ next: resumeAt + i + batch.length, result });

@@ -7,6 +7,7 @@
  */
 import { partitionCounts } from '../batches/partition.js';
 import { InvalidInputError } from '../errors.js';
+import { formatShare } from '../percent.js';
 import type { GroupCount, Label, MlType, PlannedWindow, SegmentationLabel, WindowPlan } from '../types.js';
 import { groupCapacity, type CellLayout } from './cell-layout.js';
 import type { ImageSize } from './window-sequence.js';
@@ -125,7 +126,7 @@ export function selectBalanced(args: {
     }
     if (!done()) {
       const detail = segmentation
-        ? `${kept} of ${group.count} windows with at least ${(balance.minLabelled! * 100).toFixed(1)} % labelled pixels`
+        ? `${kept} of ${group.count} windows with at least ${formatShare(balance.minLabelled!)} labelled pixels`
         : Object.entries(quota).map(([c, q]) => `${c} ${got[c]}/${q}`).join(', ');
       throw new InvalidInputError(
         `group '${group.group}' cannot meet its quota after ${span} candidate windows: ${detail}. Lower the count or the quota, or widen the area`,
