@@ -10,6 +10,7 @@ import { InvalidInputError } from '../domain/errors.js';
 import { parseGroupName } from '../domain/catalog/validation.js';
 // stac-item.js itself, not the imagery index: opening a collection must not load the TIFF readers (`veda show` stays fast).
 import { stacImageUri } from '../domain/imagery/stac-item.js';
+import { schemeOf } from '../domain/storage/remote-files.js';
 import { DEFAULT_MIN_BOX_SIZE, type GroupCount, type WindowPlan } from '../domain/types.js';
 import { rejectUnknownOptions } from './option-keys.js';
 
@@ -79,7 +80,7 @@ export { DEFAULT_MIN_BOX_SIZE };
 
 /** URLs stay as they are; local paths become absolute, since workers may run elsewhere than the client. */
 export function absoluteUri(uri: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? uri : path.resolve(uri);
+  return schemeOf(uri) !== undefined ? uri : path.resolve(uri);
 }
 
 export function ingestSpec(dataset: DatasetRecord, options: IngestOptions): IngestSpec {

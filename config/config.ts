@@ -3,6 +3,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { schemeOf } from '../domain/storage/remote-files.js';
 import type { S3Settings } from '../domain/storage/s3-location.js';
 
 export interface TemporalSettings {
@@ -96,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VedaConfig {
 /** An s3:// URI as given; anything else is a directory, resolved against the working directory. */
 function storeLocation(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : path.resolve(value);
+  return schemeOf(value) !== undefined ? value : path.resolve(value);
 }
 
 function s3Settings(env: NodeJS.ProcessEnv): S3Settings {
