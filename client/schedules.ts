@@ -15,6 +15,7 @@ import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { DATASET_ID, ML_TYPE, STAGE } from '../workflows/search-attributes.js';
 import type { BatchOptions } from './batch-options.js';
 import { batchWorkflowInput } from './batch-options.js';
+import { WORKFLOW_TYPES, type WorkflowOf } from './workflow-types.js';
 
 export interface ScheduleCreateOptions extends BatchOptions {
   /** Schedule name within the dataset (default `default`). */
@@ -68,12 +69,12 @@ export class BatchSchedules {
     }
     const scheduleId = this.id(options.name);
     const input = batchWorkflowInput(this.dataset.id, options);
-    const handle = await this.client.schedule.create({
+    const handle = await this.client.schedule.create<WorkflowOf<'batch'>>({
       scheduleId,
       spec: every ? { intervals: [{ every: every as `${number}h` }] } : { cronExpressions: [cron!] },
       action: {
         type: 'startWorkflow',
-        workflowType: 'batchWorkflow',
+        workflowType: WORKFLOW_TYPES.batch,
         taskQueue: this.taskQueue,
         // Temporal appends the scheduled time; the schedule's name keeps two schedules' runs apart.
         workflowId: `veda-${this.dataset.id}-batch-scheduled-${options.name ?? 'default'}`,

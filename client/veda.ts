@@ -20,6 +20,7 @@ import type { DatasetDoc, DocContext } from '../domain/catalog/dataset-doc.js';
 import { WorkflowRun } from './workflow-run.js';
 import { BatchSchedules } from './schedules.js';
 import { rejectUnknownOptions } from './option-keys.js';
+import { WORKFLOW_TYPES, type WorkflowInput, type WorkflowName } from './workflow-types.js';
 
 export interface VedaOptions {
   /** Null when no Temporal server is configured: catalog operations work, workflow operations say how to get one. */
@@ -41,9 +42,6 @@ export type NewCollection = Omit<NewDataset, 'userId' | 'classes'> & { classes?:
 /** The class of a binary classification dataset created without classes (pyveda's document names it so). */
 export const BINARY_CLASSES = ['class1'];
 const NEW_COLLECTION_OPTIONS = ['name', 'mlType', 'tileSize', 'classes', 'public', 'sensors'] as const satisfies ReadonlyArray<keyof NewCollection>;
-export type WorkflowName = 'ingest' | 'cache' | 'batch';
-
-const WORKFLOW_TYPES: Record<WorkflowName, string> = { ingest: 'ingestWorkflow', cache: 'cacheWorkflow', batch: 'batchWorkflow' };
 
 export class Veda {
   private constructor(
@@ -139,14 +137,16 @@ export class Veda {
   }
 
   /** @internal starts a workflow with a readable id (veda-<dataset>-<kind>-<n>) and the dataset's search attributes. */
-  async startWorkflow(kind: WorkflowName, record: DatasetRecord, input: object, summary: string): Promise<WorkflowRun> {
+  async startWorkflow<K extends WorkflowName>(kind: K, record: DatasetRecord, input: WorkflowInput<K>, summary: string): Promise<WorkflowRun> {
     const n = await this.services.catalog.nextRunNumber(record.id, kind);
     const workflowId = `veda-${record.id}-${kind}-${n}`;
+    // Typed by kind above (WorkflowInput<K>); Temporal's own typing of args cannot see through a generic K.
+    const args: [WorkflowInput<K>] = [{ chunkSize: this.options.chunkSize, parallelism: this.options.parallelism, ...input }];
     await this.temporal.workflow
       .start(WORKFLOW_TYPES[kind], {
         taskQueue: this.options.taskQueue,
         workflowId,
-        args: [{ chunkSize: this.options.chunkSize, parallelism: this.options.parallelism, ...input }],
+        args,
         typedSearchAttributes: [
           { key: DATASET_ID, value: record.id },
           { key: ML_TYPE, value: record.mlType },
