@@ -3,8 +3,9 @@
  * a workflow run, and the exit code an action asks for.
  */
 import type { Command } from 'commander';
-import { loadConfig, type VedaConfig } from '../config/config.js';
-// Only types at load time: a command loads Temporal, the catalog and the rest when it runs (`veda --help` stays fast).
+// Only types at load time: a command loads its configuration (and zod), Temporal, the catalog and the rest when it
+// runs, so `veda --help` stays fast.
+import type { VedaConfig } from '../config/config.js';
 import type { Veda } from './veda.js';
 import type { Progress } from '../workflows/progress.js';
 import type { WorkflowRun } from './workflow-run.js';
@@ -19,14 +20,15 @@ export interface CliOutcome {
   exitCode: number;
 }
 
-export function configFor(opts: GlobalOptions): VedaConfig {
+export async function configFor(opts: GlobalOptions): Promise<VedaConfig> {
+  const { loadConfig } = await import('../config/config.js');
   const config = loadConfig();
   return opts.user ? { ...config, user: opts.user } : config;
 }
 
 export async function withVeda<T>(opts: GlobalOptions, fn: (veda: Veda) => Promise<T>): Promise<T> {
   const { Veda } = await import('./veda.js');
-  const veda = await Veda.connect(configFor(opts));
+  const veda = await Veda.connect(await configFor(opts));
   try {
     return await fn(veda);
   } finally {
