@@ -2,24 +2,25 @@
  * VedaCollection: one dataset, pyveda-style. Reads go to the catalog and chip store; long work (ingest, cache,
  * batches) starts Temporal workflows and returns a WorkflowRun whose progress is queried from the workflow.
  */
+import { z } from 'zod';
 import type { Datapoint, DatasetRecord } from '../domain/catalog/types.js';
 import { datapointId } from '../domain/datapoints/id.js';
 import { ForbiddenError, InvalidInputError, isVedaError, NotFoundError, type VedaError } from '../domain/errors.js';
 import { serveLabel, type Target } from '../domain/labels/served-label.js';
 import type { ImageInfo, PixelWindow, Raster } from '../domain/types.js';
 import { datasetDoc, type DatasetDoc } from '../domain/catalog/dataset-doc.js';
-import { parseGroupName } from '../domain/catalog/validation.js';
 import { normalizeFedLabel, type FedLabel } from './feed-labels.js';
 import { absoluteUri, ingestSpec, type IngestOptions } from './ingest-options.js';
 import type { Veda } from './veda.js';
 import type { WorkflowRun } from './workflow-run.js';
 import { openBatch, type OpenedBatch } from '../domain/batches/index.js';
 import { fetchBatchFile } from './batch-files.js';
-import { BATCH_OPTIONS, batchWorkflowInput, type BatchOptions } from './batch-options.js';
+import { batchWorkflowInput, type BatchOptions } from './batch-options.js';
 import type { Progress } from '../workflows/progress.js';
 import { BatchSchedules } from './schedules.js';
 import type { ImageWindow } from './image-windows.js';
-import { rejectUnknownOptions } from './option-keys.js';
+import { parseFedPair, parseFeedOptions, type FeedOptions } from './fed-pairs.js';
+import { parseOptions } from '../domain/input-schema.js';
 // Imagery, previews and batches load when first used: opening a collection (`veda show`) must stay fast.
 import type { BandChoice, PreviewOptions, RenderedPreview } from '../domain/preview/index.js';
 import { batchManifest } from '../domain/manifest/manifest.js';
@@ -62,17 +63,12 @@ export interface FeedPair {
 /** An object pair, or pyveda's tuple form `[window, label]`. */
 export type FeedItem = FeedPair | [window: FeedWindow, label: FedLabel];
 
-export interface FeedOptions {
-  /** Data group the pairs go to (default `train`). */
-  group?: string;
-  /** Image of pairs whose window names none. */
-  source?: string;
-}
-
-export interface SaveOptions {
+const saveOptionsSchema = z.strictObject({
   /** Wait until every chip is cached (`percent_cached` 100); by default save returns once caching has started. */
-  wait?: boolean;
-}
+  wait: z.boolean({ error: 'wait is true or false' }).optional(),
+});
+
+export type SaveOptions = z.input<typeof saveOptionsSchema>;
 
 export class VedaCollection {
   constructor(
@@ -154,7 +150,7 @@ export class VedaCollection {
    * The owner, or anyone for a public dataset that is fully cached (caching writes to the dataset).
    */
   async startBatch(options: BatchOptions = {}): Promise<WorkflowRun> {
-    rejectUnknownOptions(options, BATCH_OPTIONS, 'batch');
+    const input = batchWorkflowInput(this.id, options);
     await this.refresh(); // it may have been unpublished or deleted since this handle was opened
     if (this.record.userId !== this.veda.user) {
       const { cached, total } = await this.catalog.counts(this.id);
@@ -165,7 +161,6 @@ export class VedaCollection {
         );
       }
     }
-    const input = batchWorkflowInput(this.id, options);
     return this.veda.startWorkflow('batch', this.record, input, `batch of ${input.size ?? 'all'} samples`);
   }
 
@@ -201,22 +196,15 @@ export class VedaCollection {
    */
   async feed(pairs: FeedItem[], options: FeedOptions = {}): Promise<number> {
     this.requireOwner('feed');
-    rejectUnknownOptions(options, ['group', 'source'], 'feed');
+    const { group, source: defaultSource } = parseFeedOptions(options);
     if (!Array.isArray(pairs)) throw new InvalidInputError('feed takes a list of pairs: [window, label] or { source, window, label }');
-    const group = options.group ?? 'train';
-    parseGroupName(group);
-    const [tileW, tileH] = this.record.tileSize;
     const fed = pairs.map((item, i) => {
       const where = `pair ${i}`;
-      const pair = feedPair(item, where);
-      const w = pixelWindow(pair.window, where);
-      if (![w.x, w.y].every((v) => Number.isInteger(v) && v >= 0) || w.width !== tileW || w.height !== tileH) {
-        throw new InvalidInputError(`${where}: the window must be at non-negative integer offsets and ${tileW}x${tileH} pixels`);
-      }
-      const source = pair.source ?? (pair.window as Partial<ImageWindow>).source ?? options.source;
+      const pair = parseFedPair(item, this.record.tileSize, where);
+      const source = pair.source ?? defaultSource;
       if (!source) throw new InvalidInputError(`${where}: no image: give the pair a source, feed a window from image.windows(), or pass { source }`);
       const label = normalizeFedLabel(this.mlType, this.record.classes.length, this.record.tileSize, pair.label, where);
-      return { where, window: w, source: absoluteUri(source), label };
+      return { where, window: pair.window, source: absoluteUri(source), label };
     });
     const images = await this.imagesOf(fed);
     const [checks, { bandsForSource }] = await Promise.all([import('../domain/imagery/window-checks.js'), import('../domain/catalog/dataset-ingests.js')]);
@@ -281,11 +269,11 @@ export class VedaCollection {
    * `percent_cached` rises (`doc()` again to see it); `{ wait: true }` returns once everything is cached.
    */
   async save(options: SaveOptions = {}): Promise<DatasetDoc> {
-    rejectUnknownOptions(options, ['wait'], 'save');
+    const { wait } = parseOptions(saveOptionsSchema, options, 'save');
     const counts = await this.catalog.counts(this.id);
     if (counts.cached < counts.total && this.record.userId === this.veda.user) {
       const run = await this.cache();
-      if (options.wait) await run.result();
+      if (wait) await run.result();
     }
     return this.doc();
   }
@@ -402,27 +390,6 @@ export class VedaCollection {
       throw new ForbiddenError(`${this.veda.user} may not ${action} dataset ${this.id}: it belongs to ${this.record.userId}`);
     }
   }
-}
-
-function feedPair(item: FeedItem, where: string): FeedPair {
-  if (Array.isArray(item)) {
-    if (item.length !== 2) throw new InvalidInputError(`${where}: a tuple pair is [window, label]`);
-    return { window: item[0], label: item[1] };
-  }
-  if (typeof item !== 'object' || item === null || !('window' in item)) {
-    throw new InvalidInputError(`${where}: a pair is [window, label] or { source, window, label }`);
-  }
-  return item;
-}
-
-function pixelWindow(window: FeedWindow, where: string): PixelWindow {
-  if (Array.isArray(window)) {
-    if (window.length !== 4) throw new InvalidInputError(`${where}: a window array is [x, y, width, height]`);
-    return { x: window[0], y: window[1], width: window[2], height: window[3] };
-  }
-  if (typeof window !== 'object' || window === null) throw new InvalidInputError(`${where}: a window is { x, y, width, height } or [x, y, width, height]`);
-  const { x, y, width, height } = window;
-  return { x, y, width, height };
 }
 
 function describeIngest(plan: { strategy: string; count?: number }, image: string): string {

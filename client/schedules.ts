@@ -68,7 +68,8 @@ export class BatchSchedules {
       throw new InvalidInputError('scheduled batches go to the batch store (<dataset>/latest.h5 is the newest); --out is for `veda batch`, which fetches a copy');
     }
     const scheduleId = this.id(options.name);
-    const input = batchWorkflowInput(this.dataset.id, options);
+    const { name: _name, every: _every, cron: _cron, triggerNow: _triggerNow, ...batch } = options;
+    const input = batchWorkflowInput(this.dataset.id, batch, 'schedule');
     const handle = await this.client.schedule.create<WorkflowOf<'batch'>>({
       scheduleId,
       spec: every ? { intervals: [{ every: every as `${number}h` }] } : { cronExpressions: [cron!] },

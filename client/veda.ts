@@ -7,8 +7,11 @@
  *   for await (const p of run.progress()) console.log(p.stage, p.done, p.total);
  */
 import type { Client } from '@temporalio/client';
+import type { z } from 'zod';
 import { loadConfig, type VedaConfig } from '../config/config.js';
-import type { DatasetRecord, DatasetSearch, NewDataset } from '../domain/catalog/types.js';
+import type { DatasetRecord, DatasetSearch } from '../domain/catalog/types.js';
+import { newCollectionSchema } from '../domain/catalog/validation.js';
+import { parseOptions } from '../domain/input-schema.js';
 import { InvalidInputError, messageWithCauses, NotFoundError, SetupError } from '../domain/errors.js';
 import { openServices, type Services } from '../runtime/services.js';
 import { readDevState } from '../runtime/dev-state.js';
@@ -19,7 +22,6 @@ import { VedaCollection } from './collection.js';
 import type { DatasetDoc, DocContext } from '../domain/catalog/dataset-doc.js';
 import { WorkflowRun } from './workflow-run.js';
 import { BatchSchedules } from './schedules.js';
-import { rejectUnknownOptions } from './option-keys.js';
 import { WORKFLOW_TYPES, type WorkflowInput, type WorkflowName } from './workflow-types.js';
 
 export interface VedaOptions {
@@ -37,11 +39,10 @@ export interface VedaOptions {
 }
 
 /** `classes` may be left out for binary classification: it is then `['class1']`, as in pyveda's documents. */
-export type NewCollection = Omit<NewDataset, 'userId' | 'classes'> & { classes?: string[] };
+export type NewCollection = z.input<typeof newCollectionSchema>;
 
 /** The class of a binary classification dataset created without classes (pyveda's document names it so). */
 export const BINARY_CLASSES = ['class1'];
-const NEW_COLLECTION_OPTIONS = ['name', 'mlType', 'tileSize', 'classes', 'public', 'sensors'] as const satisfies ReadonlyArray<keyof NewCollection>;
 
 export class Veda {
   private constructor(
@@ -104,8 +105,8 @@ export class Veda {
     return new Veda({ ...this.options, user }, null);
   }
 
-  async create(input: NewCollection): Promise<VedaCollection> {
-    rejectUnknownOptions(input, NEW_COLLECTION_OPTIONS, 'create');
+  async create(options: NewCollection): Promise<VedaCollection> {
+    const input = parseOptions(newCollectionSchema, options, 'create', 'dataset');
     let classes = input.classes;
     if (classes === undefined) {
       if (input.mlType !== 'classification') throw new InvalidInputError(`a ${input.mlType} dataset needs its classes (class names in label order)`);
