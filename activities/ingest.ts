@@ -1,6 +1,6 @@
 /**
  * Ingest activities: thin adapters from Temporal to the domain (window plans, label encoders, the catalog).
- * Each chunk heartbeats its position and resumes from it on retry; posts are idempotent upserts.
+ * Each chunk heartbeats its position and resumes from it on retry; posts insert new ids only (idempotent).
  */
 import { Context } from '@temporalio/activity';
 import { InvalidInputError } from '../domain/errors.js';
