@@ -6,6 +6,7 @@ import { DEFAULT_MIN_BOX_SIZE } from '../domain/types.js';
 import { describeProgress } from '../workflows/progress.js';
 import { balanceArg, collect, groupCounts, intArg, nameList, numberList, shareArg } from './cli-args.js';
 import { emit } from './cli-output.js';
+import type { IngestOptions } from './ingest-options.js';
 import { follow, globals, withVeda, type CliOutcome } from './cli-session.js';
 
 /**
@@ -57,33 +58,9 @@ export function registerRunCommands(program: Command, outcome: CliOutcome): void
       const opts = globals(cmd);
       await withVeda(opts, async (veda) => {
         const coll = await veda.fromId(id);
-        const run = await coll.ingest({
-          image: o.image,
-          assets: o.assets,
-          labels: o.labels,
-          layer: o.layer,
-          classProperty: o.classProperty,
-          windows: o.windows,
-          count: o.count,
-          seed: o.seed,
-          stride: o.stride,
-          jitter: o.jitter,
-          group: o.group,
-          groups: o.groups,
-          spatialSplit: o.spatialSplit,
-          cell: o.cell,
-          buffer: o.buffer,
-          allowOverlap: o.allowOverlap,
-          aoi: o.aoi,
-          balance: o.balance,
-          minLabelled: o.minLabelled,
-          bands: o.bands,
-          maxNodata: o.maxNodata,
-          allTouched: o.allTouched,
-          minOverlap: o.minOverlap,
-          minBoxSize: o.minBoxSize,
-          cache: o.cache,
-        });
+        // The command's options are the API's (the same names, checked by the same schema), and --wait.
+        const { wait: _wait, ...options } = o as IngestOptions & { wait?: boolean };
+        const run = await coll.ingest(options);
         const final = await follow(run, { ...opts, wait: o.wait }, `ingest into ${id}: workflow ${run.workflowId} (seed ${run.seed})`);
         emit(opts, { workflowId: run.workflowId, uiUrl: run.uiUrl ?? null, seed: run.seed, progress: final }, () =>
           final ? `${describeProgress(final)} (seed ${run.seed})` : `started ${run.workflowId} (seed ${run.seed})${run.uiUrl ? `\n  ${run.uiUrl}` : ''}`,
