@@ -17,6 +17,7 @@ import {
   type Catalog,
   type Datapoint,
   type DatasetRecord,
+  type IngestRecord,
   type NewDataset,
   type SqlClient,
 } from '../domain/catalog/index.js';
@@ -129,7 +130,7 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       await backend.client.query(`update datasets set updated_at = '2000-01-01T00:00:00Z' where id = $1::text`, [
         created.id,
       ]);
-      const ingest = { plan: { strategy: 'random', count: 10, seed: 1, tileSize: [256, 256] }, labels: 'a.geojson' };
+      const ingest: IngestRecord = { workflowId: null, plan: { strategy: 'random', count: 10, seed: 1, tileSize: [256, 256] }, labels: { uri: 'a.geojson', classProperty: 'class' } };
       const updated = await catalog.updateDataset(created.id, {
         public: true,
         bbox: [-35.1, -8.2, -34.8, -7.9],
@@ -177,9 +178,9 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       ]);
       const { sources } = (await catalog.getDataset(id))!;
       expect([...sources].sort()).toEqual(['a.tif', 'b.tif', 'c.tif', 'd.tif']);
-      await Promise.all(['w1', 'w2', 'w3', 'w1'].map((workflowId, i) => catalog.recordIngest(id, { workflowId, n: i })));
+      await Promise.all(['w1', 'w2', 'w3', 'w1'].map((workflowId, i) => catalog.recordIngest(id, { workflowId, at: String(i) })));
       const { ingests } = (await catalog.getDataset(id))!;
-      expect((ingests as Array<{ workflowId: string }>).map((i) => i.workflowId).sort()).toEqual(['w1', 'w2', 'w3']);
+      expect(ingests.map((i) => i.workflowId).sort()).toEqual(['w1', 'w2', 'w3']);
     });
 
     it('grows the bbox atomically: concurrent extensions keep their union', async () => {

@@ -101,7 +101,7 @@ export function datasetDoc(record: DatasetRecord, counts: DatasetCounts, ctx: Do
 }
 
 function lastIngest(record: DatasetRecord): LastIngest | null {
-  const last = record.ingests.at(-1) as { workflowId?: string; image?: string; at?: string; failed?: IngestFailure } | undefined;
+  const last = record.ingests.at(-1);
   if (!last) return null;
   return { workflowId: last.workflowId ?? null, image: last.image ?? null, at: last.at ?? null, failed: last.failed ?? null };
 }

@@ -21,8 +21,9 @@ import type {
   DatasetCounts,
   DatasetPatch,
   DatasetRecord,
-  IngestFailure,
   DatasetSearch,
+  IngestFailure,
+  IngestRecord,
   NewDataset,
 } from './types.js';
 import {
@@ -176,7 +177,7 @@ export class SqlCatalog implements Catalog {
     return datasetFromRow(rows[0]);
   }
 
-  async recordIngest(id: string, ingest: { workflowId: string | null } & Record<string, unknown>): Promise<DatasetRecord> {
+  async recordIngest(id: string, ingest: IngestRecord): Promise<DatasetRecord> {
     const { rows } = await this.client.query<DatasetRow>(
       `update datasets set
          ingests = case
@@ -211,7 +212,7 @@ export class SqlCatalog implements Catalog {
     return rows[0]!.removed;
   }
 
-  async markIngestFailed(id: string, ingest: { workflowId: string } & Record<string, unknown>, failure: IngestFailure): Promise<DatasetRecord> {
+  async markIngestFailed(id: string, ingest: IngestRecord & { workflowId: string }, failure: IngestFailure): Promise<DatasetRecord> {
     const { rows } = await this.client.query<DatasetRow>(
       `update datasets set
          ingests = case

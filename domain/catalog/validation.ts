@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseRecord } from '../input-schema.js';
 import { DTYPES, MAX_CLASSES, ML_TYPES, type Label } from '../types.js';
-import type { Datapoint, DatapointPage, DatasetPatch, DatasetSearch, NewDataset } from './types.js';
+import type { Datapoint, DatapointPage, DatasetPatch, DatasetSearch, IngestRecord, NewDataset } from './types.js';
 
 /** Largest tile edge in pixels: bigger chips do not fit the batch writer's memory budget per sample. */
 export const MAX_TILE_SIZE = 4096;
@@ -55,7 +55,7 @@ const datasetPatchSchema = z
     dtype: z.enum(DTYPES).nullable(),
     sensors: z.array(z.string()),
     sources: z.array(z.string()),
-    ingests: z.array(z.unknown()),
+    ingests: z.array(z.custom<IngestRecord>((value) => typeof value === 'object' && value !== null, { error: 'must be an ingest record' })),
   })
   .partial()
   .strict();
