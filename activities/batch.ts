@@ -18,7 +18,8 @@ import type { BuildBatchInput, BuildBatchResult } from './types.js';
 import type { PixelWindow } from '../domain/types.js';
 import { checkLeakage, windowOverlap } from '../domain/splits/leakage.js';
 import { batchManifest } from '../domain/manifest/manifest.js';
-import type { ActivityResources } from './resources.js';
+import type { ActivityResources } from './worker-caches.js';
+import { formatShare } from '../domain/percent.js';
 
 /** Datapoints read from the catalog per query while collecting candidates, and while writing. */
 const PAGE = 5000;
@@ -122,7 +123,7 @@ function resplitLeakage(datasetId: string, items: ReadonlyArray<{ group: string;
   if (overlap.overlapping > 0 && !allow) {
     throw new InvalidInputError(
       `${overlap.overlapping} of ${overlap.windows} windows of dataset ${datasetId} share pixels with another window ` +
-        `(${(overlap.pixelShare * 100).toFixed(1)} % of the pixels they cover lie in two or more): a shuffled --split ` +
+        `(${formatShare(overlap.pixelShare)} of the pixels they cover lie in two or more): a shuffled --split ` +
         'would put the same pixels in two splits. Ingest with --spatial-split instead, or pass --allow-leakage',
     );
   }

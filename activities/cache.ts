@@ -9,8 +9,10 @@ import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import type { CacheChunkInput, CacheChunkRange, CacheChunkResult } from './types.js';
 import { bandsForSource, ingestOf } from '../domain/catalog/dataset-ingests.js';
-import type { ActivityResources, ImageLeases } from './resources.js';
-import { checkChipShape, extendDatasetBbox, extendExtent, type PixelExtent } from './dataset-extent.js';
+import type { ActivityResources, ImageLeases } from './worker-caches.js';
+import { checkChipShape } from './chip-shape.js';
+import { extendDatasetBbox } from './dataset-bbox.js';
+import { unionBounds, windowBox, type Bounds } from '../domain/geo/index.js';
 
 /** Chips stored between two catalog updates (and heartbeats). */
 const MARK_BATCH = 32;
@@ -26,7 +28,7 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
         ? await catalog.listDatapoints(datasetId, { offset: start, limit: end - start }) // a run from before keyed chunks
         : (await catalog.pageDatapoints(datasetId, { after, through, limit: end - start })).points;
     // Fed datapoints carry no image metadata: their chips give the dataset its shape, and their windows its bbox.
-    const extents = new Map<string, PixelExtent>();
+    const extents = new Map<string, Bounds>();
     const result: CacheChunkResult = { cached: 0, stored: 0 };
     let pending: Array<{ id: string; chipKey: string }> = [];
     const flush = async () => {
@@ -41,7 +43,7 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
         const chip = await image.readWindow(point.window, bandsForSource(dataset, point.source));
         dataset = await checkChipShape(catalog, dataset, chip, point.source);
         // An ingest already put its windows in the bbox (finishIngest); fed windows are added here.
-        if (!ingestOf(dataset, point.source)) extents.set(point.source, extendExtent(extents.get(point.source) ?? null, point.window));
+        if (!ingestOf(dataset, point.source)) extents.set(point.source, unionBounds(extents.get(point.source) ?? null, windowBox(point.window)));
         const key = chipKey(datasetId, point.id);
         await chips.put(key, chip);
         pending.push({ id: point.id, chipKey: key });

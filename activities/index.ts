@@ -8,7 +8,7 @@ import { createBatchActivities } from './batch.js';
 import { createCacheActivities } from './cache.js';
 import { withFailureMapping } from './errors.js';
 import { createIngestActivities } from './ingest.js';
-import { ActivityResources } from './resources.js';
+import { ActivityResources } from './worker-caches.js';
 
 export interface ActivityDependencies {
   catalog: Catalog;

@@ -1,6 +1,6 @@
 /**
  * Ingest activities: thin adapters from Temporal to the domain (window plans, label encoders, the catalog).
- * Each chunk heartbeats its position and resumes from it on retry; posts are idempotent upserts.
+ * Each chunk heartbeats its position and resumes from it on retry; posts insert new ids only (idempotent).
  */
 import { Context } from '@temporalio/activity';
 import { InvalidInputError } from '../domain/errors.js';
@@ -9,7 +9,8 @@ import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain
 import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import { nodataShare, type ImageSource } from '../domain/imagery/index.js';
-import { claimChipShape, extendDatasetBbox, extendExtent } from './dataset-extent.js';
+import { claimChipShape } from './chip-shape.js';
+import { extendDatasetBbox } from './dataset-bbox.js';
 import { encodeLabel, featureAnchors, readWindowLabelContext, windowLabelContext } from '../domain/labels/index.js';
 import { cellsPerGroup, drawCellLayout, planSize, sceneArea, spreadGroupCounts, windowRange, windowsAt, type CellLayout, type HeldWindow } from '../domain/windows/index.js';
 import { candidatePlan, selectBalanced } from '../domain/windows/balance.js';
@@ -17,7 +18,7 @@ import { describeSource, VEDA_VERSION } from '../domain/manifest/manifest.js';
 import { LABEL_ENCODING_VERSION } from '../domain/labels/encoding-version.js';
 import { cellsOutsideAoi, loadAoi } from '../domain/labels/aoi.js';
 import type { LabelSource } from '../domain/labels/index.js';
-import { windowBounds } from '../domain/geo/index.js';
+import { unionBounds, windowBounds, windowBox } from '../domain/geo/index.js';
 import type { PlannedWindow } from '../domain/types.js';
 import type {
   AbandonIngestInput,
@@ -27,7 +28,7 @@ import type {
   IngestSpec,
   PreparedIngest,
 } from './types.js';
-import type { ActivityResources, ImageLeases } from './resources.js';
+import type { ActivityResources, ImageLeases } from './worker-caches.js';
 
 /** Datapoints posted per catalog statement; a heartbeat follows each. */
 const POST_BATCH = 64;
@@ -111,7 +112,7 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
     }
     const imageBounds = windowBounds(info.geoTransform, { x: 0, y: 0, width: info.width, height: info.height });
     if (checks.labelsOverImage && labels.query(imageBounds).length === 0) {
-      const b = labels.features.map((f) => f.bbox).reduce((a, f) => [Math.min(a[0], f[0]), Math.min(a[1], f[1]), Math.max(a[2], f[2]), Math.max(a[3], f[3])]);
+      const b = labels.features.map((f) => f.bbox).reduce((a, f) => unionBounds(a, f));
       const crs = info.epsg === null ? 'the image CRS' : `EPSG:${info.epsg}`;
       throw new InvalidInputError(
         `${spec.labels.uri}: none of its ${labels.features.length} features lies over ${spec.image} ` +
@@ -255,9 +256,9 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
           label: encodeLabel(dataset.mlType, await readWindowLabelContext(labels, image.info.geoTransform, w), spec.labelOptions),
           chipKey: null,
         });
-        result.extent = extendExtent(result.extent, w);
+        result.extent = unionBounds(result.extent, windowBox(w));
       }
-      result.posted += await catalog.upsertDatapoints(points, { ingestRun: ingestRun() ?? undefined });
+      result.posted += await catalog.insertDatapoints(points, { ingestRun: ingestRun() ?? undefined });
       ctx.heartbeat({ next: resumeAt + i + batch.length, result });
     }
     return result;

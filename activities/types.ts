@@ -6,7 +6,8 @@ import type { DatapointKey, DatasetCounts } from '../domain/catalog/types.js';
 import type { CellLayout } from '../domain/windows/index.js';
 import type { BalanceResult } from '../domain/windows/balance.js';
 
-export type { GroupCount, IngestSpec, IngestSplit } from '../domain/ingest-spec.js';
+export type { IngestSpec, IngestSplit } from '../domain/ingest-spec.js';
+export type { GroupCount } from '../domain/types.js';
 import type { IngestSpec } from '../domain/ingest-spec.js';
 
 export interface PreparedIngest {

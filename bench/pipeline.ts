@@ -134,7 +134,7 @@ async function ingestDirectly(
         chipKey: null,
       };
     });
-    await catalog.upsertDatapoints(points);
+    await catalog.insertDatapoints(points);
     const cached: Array<{ id: string; chipKey: string }> = [];
     for (const point of points) {
       const key = chipKey(dataset.id, point.id);

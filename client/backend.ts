@@ -4,20 +4,23 @@
  * HTTP service (`veda serve`), which gives it the user its API token names. HttpBackend asks that service, which
  * decides who is acting. Who may do what is decided in DirectBackend alone, so both paths enforce the same rules.
  */
+import type { z } from 'zod';
 import type { DatasetDoc } from '../domain/catalog/dataset-doc.js';
+import type { newCollectionSchema } from '../domain/catalog/validation.js';
 import type { Datapoint, DatasetCounts, DatasetRecord, DatasetSearch, NewDataset } from '../domain/catalog/types.js';
 import type { LeakageReport } from '../domain/splits/leakage.js';
 import type { Raster } from '../domain/types.js';
 import type { PreviewOptions } from '../domain/preview/index.js';
 import type { Progress } from '../workflows/progress.js';
 import type { BatchOptions } from './batch-options.js';
-import type { ChipPreview, FeedItem, FeedOptions } from './collection.js';
+import type { ChipPreview, FeedItem } from './collection.js';
+import type { FeedOptions } from './fed-pairs.js';
 import type { IngestOptions } from './ingest-options.js';
 import type { ScheduleCreateOptions, ScheduleSummary } from './schedules.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 /** `classes` may be left out for binary classification: it is then `['class1']`, as in pyveda's documents. */
-export type NewCollection = Omit<NewDataset, 'userId' | 'classes'> & { classes?: string[] };
+export type NewCollection = z.input<typeof newCollectionSchema>;
 
 /** What a collection handle knows of its dataset without asking again (a catalog record and a document both are). */
 export type DatasetInfo = Pick<DatasetRecord, 'id' | 'name' | 'mlType' | 'classes' | 'tileSize' | 'userId'>;

@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import type { BatchOptions } from './batch-options.js';
 import type { ScheduleSummary } from './schedules.js';
-import { emit, follow, globals, intArg, numberList, withVeda, type GlobalOptions } from './cli-context.js';
+import { intArg, numberList } from './cli-args.js';
+import { emit } from './cli-output.js';
+import { follow, globals, withVeda, type GlobalOptions } from './cli-session.js';
 
 /** The batch options `veda batch` and `veda schedule create` share. */
 function addBatchOptions(cmd: Command): Command {

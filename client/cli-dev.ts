@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import type { LocalStack } from '../stack/local-stack.js';
 import { onStopSignals } from '../runtime/stop-signals.js';
-import { configFor, emit, globals, intArg } from './cli-context.js';
+import { intArg } from './cli-args.js';
+import { emit } from './cli-output.js';
+import { configFor, globals } from './cli-session.js';
 
 export function registerDevCommands(program: Command): void {
   program
@@ -16,7 +18,7 @@ export function registerDevCommands(program: Command): void {
     .option('--ephemeral', 'keep no workflow history on disk')
     .action(async (o, cmd: Command) => {
       const opts = globals(cmd);
-      const config = configFor(opts);
+      const config = await configFor(opts);
       const { clearDevState, writeDevState } = await import('../runtime/dev-state.js');
       const { startLocalStack } = await import('../stack/local-stack.js');
       const localServer = !config.temporal.address;
@@ -55,6 +57,6 @@ export function registerDevCommands(program: Command): void {
     .description('run a worker against the configured Temporal server until Ctrl-C')
     .action(async (_o, cmd: Command) => {
       const { runWorker } = await import('../worker/main.js');
-      await runWorker(configFor(globals(cmd)));
+      await runWorker(await configFor(globals(cmd)));
     });
 }

@@ -3,7 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_SCALE, MAX_SCALE } from '../domain/preview/render-preview.js';
-import { emit, globals, intArg, numberList, withVeda } from './cli-context.js';
+import { intArg, numberList } from './cli-args.js';
+import { emit } from './cli-output.js';
+import { globals, withVeda } from './cli-session.js';
 
 export function registerPreviewCommands(program: Command): void {
   program

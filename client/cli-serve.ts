@@ -3,7 +3,9 @@
  * commands: they work on the catalog directly). The service's code loads only when `veda serve` runs.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { configFor, emit, globals, intArg, type GlobalOptions } from './cli-context.js';
+import { intArg } from './cli-args.js';
+import { emit } from './cli-output.js';
+import { configFor, globals, type GlobalOptions } from './cli-session.js';
 import type { ApiTokenInfo } from '../domain/catalog/api-tokens.js';
 
 export function registerServeCommands(program: Command): void {
@@ -19,7 +21,7 @@ export function registerServeCommands(program: Command): void {
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(async (o, cmd: Command) => {
       const opts = globals(cmd);
-      const config = configFor(opts);
+      const config = await configFor(opts);
       if (config.api) throw new InvalidArgumentError('veda serve works on the catalog and Temporal itself: unset VEDA_API_URL for it');
       const [{ startApiServer }, { onStopSignals }] = await Promise.all([import('../server/serve.js'), import('../runtime/stop-signals.js')]);
       const server = await startApiServer(config, {
@@ -78,7 +80,7 @@ export function registerServeCommands(program: Command): void {
 }
 
 async function withTokens(opts: GlobalOptions, fn: (tokens: import('../domain/catalog/api-tokens.js').ApiTokens) => Promise<void>): Promise<void> {
-  const config = configFor(opts);
+  const config = await configFor(opts);
   const { openCatalog } = await import('../domain/catalog/open-catalog.js');
   const catalog = await openCatalog({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {

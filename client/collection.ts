@@ -3,6 +3,7 @@
  * to the catalog and chip store, long work (ingest, cache, batches) to Temporal workflows, whose progress the
  * returned WorkflowRun queries from the workflow; directly or through a veda HTTP service, the same way.
  */
+import { z } from 'zod';
 import type { Datapoint } from '../domain/catalog/types.js';
 import { serveLabel, type Target } from '../domain/labels/served-label.js';
 import type { PixelWindow, Raster } from '../domain/types.js';
@@ -14,8 +15,9 @@ import type { OpenedBatch } from '../domain/batches/index.js';
 import type { BatchOptions } from './batch-options.js';
 import type { Progress } from '../workflows/progress.js';
 import type { ImageWindow } from './image-windows.js';
-import { rejectUnknownOptions } from './option-keys.js';
+import { parseOptions } from '../domain/input-schema.js';
 import type { PreviewOptions, RenderedPreview } from '../domain/preview/index.js';
+import type { FeedOptions } from './fed-pairs.js';
 import type { LeakageReport } from '../domain/splits/leakage.js';
 import type { BatchFile, DatasetInfo, DatasetManifest, DatasetSchedules, VedaBackend } from './backend.js';
 
@@ -53,17 +55,12 @@ export interface FeedPair {
 /** An object pair, or pyveda's tuple form `[window, label]`. */
 export type FeedItem = FeedPair | [window: FeedWindow, label: FedLabel];
 
-export interface FeedOptions {
-  /** Data group the pairs go to (default `train`). */
-  group?: string;
-  /** Image of pairs whose window names none. */
-  source?: string;
-}
-
-export interface SaveOptions {
+const saveOptionsSchema = z.strictObject({
   /** Wait until every chip is cached (`percent_cached` 100); by default save returns once caching has started. */
-  wait?: boolean;
-}
+  wait: z.boolean({ error: 'wait is true or false' }).optional(),
+});
+
+export type SaveOptions = z.input<typeof saveOptionsSchema>;
 
 export class VedaCollection {
   constructor(
@@ -185,11 +182,11 @@ export class VedaCollection {
    * `percent_cached` rises (`doc()` again to see it); `{ wait: true }` returns once everything is cached.
    */
   async save(options: SaveOptions = {}): Promise<DatasetDoc> {
-    rejectUnknownOptions(options, ['wait'], 'save');
+    const { wait } = parseOptions(saveOptionsSchema, options, 'save');
     const counts = await this.backend.counts(this.id);
     if (counts.cached < counts.total && this.info.userId === this.backend.user) {
       const run = await this.cache();
-      if (options.wait) await run.result();
+      if (wait) await run.result();
     }
     return this.doc();
   }

@@ -6,12 +6,14 @@
  * API token names.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { z } from 'zod';
 import type { VedaConfig } from '../config/config.js';
 import type { Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
 import { datapointId } from '../domain/datapoints/id.js';
 import { ForbiddenError, InvalidInputError, isVedaError, messageWithCauses, NotFoundError, SetupError, type VedaError } from '../domain/errors.js';
 import { datasetDoc, type DatasetDoc, type DocContext } from '../domain/catalog/dataset-doc.js';
-import { parseGroupName } from '../domain/catalog/validation.js';
+import { newCollectionSchema } from '../domain/catalog/validation.js';
+import { parseOptions } from '../domain/input-schema.js';
 import type { ImageInfo, PixelWindow, Raster } from '../domain/types.js';
 import { batchManifest } from '../domain/manifest/manifest.js';
 import { checkLeakage, type LeakageReport } from '../domain/splits/leakage.js';
@@ -23,14 +25,14 @@ import { DATASET_ID, ML_TYPE, STAGE, VEDA_SEARCH_ATTRIBUTES } from '../workflows
 import type { Progress } from '../workflows/progress.js';
 import type { BatchFile, DatasetInfo, DatasetManifest, DatasetQuery, DatasetSchedules, DatasetUpdate, NewCollection, VedaBackend } from './backend.js';
 import { fetchBatchFile } from './batch-files.js';
-import { BATCH_OPTIONS, batchWorkflowInput, type BatchOptions } from './batch-options.js';
-import type { ChipPreview, FeedItem, FeedOptions, FeedPair, FeedWindow } from './collection.js';
+import { batchWorkflowInput, type BatchOptions } from './batch-options.js';
+import type { ChipPreview, FeedItem } from './collection.js';
+import { parseFedPair, parseFeedOptions, type FeedOptions } from './fed-pairs.js';
 import { normalizeFedLabel } from './feed-labels.js';
-import type { ImageWindow } from './image-windows.js';
 import { absoluteUri, ingestSpec, type IngestOptions } from './ingest-options.js';
-import { rejectUnknownOptions } from './option-keys.js';
 import { BatchSchedules } from './schedules.js';
 import { TemporalRun, type WorkflowRun } from './workflow-run.js';
+import { WORKFLOW_TYPES, type WorkflowInput, type WorkflowName } from './workflow-types.js';
 
 export interface VedaOptions {
   /** Null when no Temporal server is configured: catalog operations work, workflow operations say how to get one. */
@@ -50,11 +52,12 @@ export interface VedaOptions {
 
 /** The class of a binary classification dataset created without classes (pyveda's document names it so). */
 export const BINARY_CLASSES = ['class1'];
-const NEW_COLLECTION_OPTIONS = ['name', 'mlType', 'tileSize', 'classes', 'public', 'sensors'] as const satisfies ReadonlyArray<keyof NewCollection>;
-const UPDATE_OPTIONS = ['name', 'public', 'sensors'] as const satisfies ReadonlyArray<keyof DatasetUpdate>;
-export type WorkflowName = 'ingest' | 'cache' | 'batch';
-
-const WORKFLOW_TYPES: Record<WorkflowName, string> = { ingest: 'ingestWorkflow', cache: 'cacheWorkflow', batch: 'batchWorkflow' };
+/** What the owner may change of a dataset's document (`update`, the document's `update` link). */
+const datasetUpdateSchema = z.strictObject({
+  name: z.string({ error: 'name must be a text' }).optional(),
+  public: z.boolean({ error: 'public is true or false' }).optional(),
+  sensors: z.array(z.string(), { error: 'sensors must be a list of names' }).optional(),
+}) satisfies z.ZodType<DatasetUpdate>;
 
 /** Datapoints read per catalog query by the leakage check. */
 const CHECK_PAGE = 5000;
@@ -121,8 +124,8 @@ export class DirectBackend implements VedaBackend {
 
   // ---- datasets ---------------------------------------------------------------------------------------------
 
-  async create(input: NewCollection): Promise<DatasetRecord> {
-    rejectUnknownOptions(input, NEW_COLLECTION_OPTIONS, 'create');
+  async create(options: NewCollection): Promise<DatasetRecord> {
+    const input = parseOptions(newCollectionSchema, options, 'create', 'dataset');
     let classes = input.classes;
     if (classes === undefined) {
       if (input.mlType !== 'classification') throw new InvalidInputError(`a ${input.mlType} dataset needs its classes (class names in label order)`);
@@ -165,8 +168,8 @@ export class DirectBackend implements VedaBackend {
     return this.catalog.counts(id);
   }
 
-  async update(id: string, patch: DatasetUpdate): Promise<DatasetDoc> {
-    rejectUnknownOptions(patch, UPDATE_OPTIONS, 'update');
+  async update(id: string, changes: DatasetUpdate): Promise<DatasetDoc> {
+    const patch = parseOptions(datasetUpdateSchema, changes, 'update');
     const action = patch.public === true ? 'publish' : patch.public === false ? 'unpublish' : 'update';
     await this.ownedDataset(id, action);
     const record = await this.catalog.updateDataset(id, patch);
@@ -206,23 +209,15 @@ export class DirectBackend implements VedaBackend {
    */
   async feed(id: string, pairs: FeedItem[], options: FeedOptions = {}): Promise<number> {
     const record = await this.ownedDataset(id, 'feed');
-    rejectUnknownOptions(options, ['group', 'source'], 'feed');
+    const { group, source: defaultSource } = parseFeedOptions(options);
     if (!Array.isArray(pairs)) throw new InvalidInputError('feed takes a list of pairs: [window, label] or { source, window, label }');
-    const group = options.group ?? 'train';
-    parseGroupName(group);
-    const [tileW, tileH] = record.tileSize;
     const fed = pairs.map((item, i) => {
       const where = `pair ${i}`;
-      const pair = feedPair(item, where);
-      const w = pixelWindow(pair.window, where);
-      if (![w.x, w.y].every((v) => Number.isInteger(v) && v >= 0) || w.width !== tileW || w.height !== tileH) {
-        throw new InvalidInputError(`${where}: the window must be at non-negative integer offsets and ${tileW}x${tileH} pixels`);
-      }
-      const source = pair.source ?? (pair.window as Partial<ImageWindow>).source ?? options.source;
+      const pair = parseFedPair(item, record.tileSize, where);
+      const source = pair.source ?? defaultSource;
       if (!source) throw new InvalidInputError(`${where}: no image: give the pair a source, feed a window from image.windows(), or pass { source }`);
-      if (typeof source !== 'string') throw new InvalidInputError(`${where}: the source is an image path or URL`);
       const label = normalizeFedLabel(record.mlType, record.classes.length, record.tileSize, pair.label, where);
-      return { where, window: w, source: absoluteUri(source), label };
+      return { where, window: pair.window, source: absoluteUri(source), label };
     });
     const images = await imagesOf(fed);
     const [checks, { bandsForSource }] = await Promise.all([import('../domain/imagery/window-checks.js'), import('../domain/catalog/dataset-ingests.js')]);
@@ -239,7 +234,7 @@ export class DirectBackend implements VedaBackend {
       id: datapointId(id, source, window, group), datasetId: id, group, source, window, label, chipKey: null,
     }));
     await this.catalog.addSources(id, [...new Set(points.map((p) => p.source))]);
-    return this.catalog.upsertDatapoints(points);
+    return this.catalog.insertDatapoints(points);
   }
 
   /**
@@ -323,7 +318,7 @@ export class DirectBackend implements VedaBackend {
    * dataset that is fully cached (caching writes to the dataset).
    */
   async startBatch(id: string, options: BatchOptions = {}): Promise<WorkflowRun> {
-    rejectUnknownOptions(options, BATCH_OPTIONS, 'batch');
+    const input = batchWorkflowInput(id, options);
     const record = await this.dataset(id); // it may have been unpublished or deleted since a handle was opened
     if (record.userId !== this.user) {
       const { cached, total } = await this.catalog.counts(id);
@@ -334,7 +329,6 @@ export class DirectBackend implements VedaBackend {
         );
       }
     }
-    const input = batchWorkflowInput(id, options);
     return this.startWorkflow('batch', record, input, `batch of ${input.size ?? 'all'} samples`);
   }
 
@@ -425,14 +419,16 @@ export class DirectBackend implements VedaBackend {
   }
 
   /** Starts a workflow with a readable id (veda-<dataset>-<kind>-<n>) and the dataset's search attributes. */
-  private async startWorkflow(kind: WorkflowName, record: DatasetRecord, input: object, summary: string): Promise<TemporalRun> {
+  private async startWorkflow<K extends WorkflowName>(kind: K, record: DatasetRecord, input: WorkflowInput<K>, summary: string): Promise<TemporalRun> {
     const n = await this.catalog.nextRunNumber(record.id, kind);
     const workflowId = `veda-${record.id}-${kind}-${n}`;
+    // Typed by kind above (WorkflowInput<K>); Temporal's own typing of args cannot see through a generic K.
+    const args: [WorkflowInput<K>] = [{ chunkSize: this.options.chunkSize, parallelism: this.options.parallelism, ...input }];
     await this.temporal.workflow
       .start(WORKFLOW_TYPES[kind], {
         taskQueue: this.options.taskQueue,
         workflowId,
-        args: [{ chunkSize: this.options.chunkSize, parallelism: this.options.parallelism, ...input }],
+        args,
         typedSearchAttributes: [
           { key: DATASET_ID, value: record.id },
           { key: ML_TYPE, value: record.mlType },
@@ -506,27 +502,6 @@ async function previewBands(record: DatasetRecord, source: string, chipBandCount
   // A chip cached from an image that is gone still previews, with what the sensor says.
   const labels = await readBandLabels(source).catch(() => []);
   return naturalColourBands(labels, sourceBands, record.sensors);
-}
-
-function feedPair(item: FeedItem, where: string): FeedPair {
-  if (Array.isArray(item)) {
-    if (item.length !== 2) throw new InvalidInputError(`${where}: a tuple pair is [window, label]`);
-    return { window: item[0], label: item[1] };
-  }
-  if (typeof item !== 'object' || item === null || !('window' in item)) {
-    throw new InvalidInputError(`${where}: a pair is [window, label] or { source, window, label }`);
-  }
-  return item;
-}
-
-function pixelWindow(window: FeedWindow, where: string): PixelWindow {
-  if (Array.isArray(window)) {
-    if (window.length !== 4) throw new InvalidInputError(`${where}: a window array is [x, y, width, height]`);
-    return { x: window[0], y: window[1], width: window[2], height: window[3] };
-  }
-  if (typeof window !== 'object' || window === null) throw new InvalidInputError(`${where}: a window is { x, y, width, height } or [x, y, width, height]`);
-  const { x, y, width, height } = window;
-  return { x, y, width, height };
 }
 
 function describeIngest(plan: { strategy: string; count?: number }, image: string): string {

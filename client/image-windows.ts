@@ -6,6 +6,7 @@
  *
  * Each window carries its image (`source`), so `coll.feed([[window, label]])` needs nothing else.
  */
+import { z } from 'zod';
 import { InvalidInputError } from '../domain/errors.js';
 import { openImage as openImageSource } from '../domain/imagery/index.js';
 import type { ImageInfo, PixelWindow, Raster } from '../domain/types.js';
@@ -13,7 +14,7 @@ import { gridWindows } from '../domain/windows/grid-windows.js';
 import { randomWindows } from '../domain/windows/random-windows.js';
 import type { WindowSequence } from '../domain/windows/window-sequence.js';
 import { absoluteUri } from './ingest-options.js';
-import { rejectUnknownOptions } from './option-keys.js';
+import { parseOptions } from '../domain/input-schema.js';
 
 /** A pixel window of one image: what `feed` takes beside a label. */
 export interface ImageWindow extends PixelWindow {
@@ -24,18 +25,36 @@ export interface ImageWindow extends PixelWindow {
 /** Window size in pixels: [width, height] as a dataset's `tileSize`, or one number for a square. */
 export type WindowShape = [width: number, height: number] | number;
 
-export interface RandomWindowOptions {
-  count: number;
-  shape: WindowShape;
-  /** Same seed, same windows (default 0). Windows of one call never coincide. */
-  seed?: number;
+/** `[width, height]` in whole pixels, or one number for a square. */
+function pixelPair(what: string) {
+  const message = { error: (issue: { input?: unknown }) => `windows: ${what} ${JSON.stringify(issue.input)} must be [width, height] in whole pixels (or one number)` };
+  return z
+    .union([z.number(), z.array(z.number())], message)
+    .refine((v) => {
+      const pair = typeof v === 'number' ? [v, v] : v;
+      return pair.length === 2 && pair.every((n) => Number.isInteger(n) && n >= 1);
+    }, message)
+    .transform((v) => (typeof v === 'number' ? [v, v] : v) as [number, number]);
 }
 
-export interface GridWindowOptions {
-  shape: WindowShape;
+const countMessage = { error: (issue: { input?: unknown }) => `windows: count ${String(issue.input)} must be a whole number of at least 1` };
+const seedMessage = { error: (issue: { input?: unknown }) => `windows: seed ${String(issue.input)} must be an integer` };
+
+const randomWindowOptionsSchema = z.strictObject({
+  count: z.int(countMessage).min(1, countMessage),
+  shape: pixelPair('shape'),
+  /** Same seed, same windows (default 0). Windows of one call never coincide. */
+  seed: z.number(seedMessage).refine(Number.isSafeInteger, seedMessage).optional(),
+});
+
+const gridWindowOptionsSchema = z.strictObject({
+  shape: pixelPair('shape'),
   /** Pixels between window origins, [x, y] or one number (default: the shape, so windows tile the image). */
-  stride?: WindowShape;
-}
+  stride: pixelPair('stride').optional(),
+});
+
+export type RandomWindowOptions = z.input<typeof randomWindowOptionsSchema>;
+export type GridWindowOptions = z.input<typeof gridWindowOptionsSchema>;
 
 /** An image's metadata and the windows that fit inside it. Holds no open file. */
 export class VedaImage {
@@ -53,18 +72,15 @@ export class VedaImage {
 
   /** `count` distinct windows at seeded random offsets, all inside the image. */
   *windows(options: RandomWindowOptions): Generator<ImageWindow> {
-    rejectUnknownOptions(options, ['count', 'shape', 'seed'], 'windows');
-    const { count, seed = 0 } = options;
-    if (!Number.isInteger(count) || count < 1) throw new InvalidInputError(`windows: count ${String(count)} must be a whole number of at least 1`);
-    if (!Number.isSafeInteger(seed)) throw new InvalidInputError(`windows: seed ${String(seed)} must be an integer`);
-    yield* this.located(randomWindows(this.info, this.fitting(options.shape), count, seed));
+    const { count, shape, seed = 0 } = parseOptions(randomWindowOptionsSchema, options, 'windows');
+    yield* this.located(randomWindows(this.info, this.fitting(shape), count, seed));
   }
 
   /** Row-major windows every `stride` pixels from the upper-left corner; only whole windows inside the image. */
   *grid(options: GridWindowOptions): Generator<ImageWindow> {
-    rejectUnknownOptions(options, ['shape', 'stride'], 'grid');
-    const shape = this.fitting(options.shape);
-    yield* this.located(gridWindows(this.info, shape, options.stride === undefined ? shape : pixelPair(options.stride, 'stride')));
+    const { shape, stride } = parseOptions(gridWindowOptionsSchema, options, 'grid');
+    const fitting = this.fitting(shape);
+    yield* this.located(gridWindows(this.info, fitting, stride ?? fitting));
   }
 
   /** The window's pixels [bands, h, w] (1-based `bands`, default all), to label it from what it shows. */
@@ -77,8 +93,7 @@ export class VedaImage {
     }
   }
 
-  private fitting(shape: WindowShape): [number, number] {
-    const [width, height] = pixelPair(shape, 'shape');
+  private fitting([width, height]: [number, number]): [number, number] {
     if (width > this.info.width || height > this.info.height) {
       throw new InvalidInputError(`${this.source}: a ${width}x${height} window does not fit the ${this.info.width}x${this.info.height} image`);
     }
@@ -98,12 +113,4 @@ export async function openImage(uri: string): Promise<VedaImage> {
   } finally {
     await source.close();
   }
-}
-
-function pixelPair(value: WindowShape, what: string): [number, number] {
-  const [x, y] = typeof value === 'number' ? [value, value] : value;
-  if (![x, y].every((v) => Number.isInteger(v) && v! >= 1) || (Array.isArray(value) && value.length !== 2)) {
-    throw new InvalidInputError(`windows: ${what} ${JSON.stringify(value)} must be [width, height] in whole pixels (or one number)`);
-  }
-  return [x!, y!];
 }

@@ -1,7 +1,6 @@
 /** The leakage check as a person reads it (the CLI's text output; `--json` prints the report itself). */
+import { formatShare } from '../domain/percent.js';
 import type { LeakageReport } from '../domain/splits/leakage.js';
-
-const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
 
 export function describeLeakage(report: LeakageReport & { datasetId: string }): string {
   const lines = [`dataset ${report.datasetId}: ${report.datapoints} datapoints in ${Object.keys(report.groups).length} groups`];
@@ -13,7 +12,7 @@ export function describeLeakage(report: LeakageReport & { datasetId: string }): 
     const [a, b] = p.groups;
     lines.push(
       p.sharedPixels > 0
-        ? `  LEAK ${a} / ${b}: ${p.sharedPixels} shared pixels (${pct(p.share[a]!)} of ${a}, ${pct(p.share[b]!)} of ${b}), ${p.duplicateWindows} duplicated windows`
+        ? `  LEAK ${a} / ${b}: ${p.sharedPixels} shared pixels (${formatShare(p.share[a]!)} of ${a}, ${formatShare(p.share[b]!)} of ${b}), ${p.duplicateWindows} duplicated windows`
         : `  ok ${a} / ${b}: no shared pixel`,
     );
   }

@@ -17,6 +17,7 @@ import type { DatasetSchedules } from './backend.js';
 import type { BatchOptions } from './batch-options.js';
 import { checkScheduleName, scheduleId } from './schedule-ids.js';
 import { batchWorkflowInput } from './batch-options.js';
+import { WORKFLOW_TYPES, type WorkflowOf } from './workflow-types.js';
 
 export interface ScheduleCreateOptions extends BatchOptions {
   /** Schedule name within the dataset (default `default`). */
@@ -68,13 +69,14 @@ export class BatchSchedules implements DatasetSchedules {
       throw new InvalidInputError('scheduled batches go to the batch store (<dataset>/latest.h5 is the newest); --out is for `veda batch`, which fetches a copy');
     }
     const scheduleId = this.id(options.name);
-    const input = batchWorkflowInput(this.dataset.id, options);
-    const handle = await this.client.schedule.create({
+    const { name: _name, every: _every, cron: _cron, triggerNow: _triggerNow, ...batch } = options;
+    const input = batchWorkflowInput(this.dataset.id, batch, 'schedule');
+    const handle = await this.client.schedule.create<WorkflowOf<'batch'>>({
       scheduleId,
       spec: every ? { intervals: [{ every: every as `${number}h` }] } : { cronExpressions: [cron!] },
       action: {
         type: 'startWorkflow',
-        workflowType: 'batchWorkflow',
+        workflowType: WORKFLOW_TYPES.batch,
         taskQueue: this.taskQueue,
         // Temporal appends the scheduled time; the schedule's name keeps two schedules' runs apart.
         workflowId: `veda-${this.dataset.id}-batch-scheduled-${options.name ?? 'default'}`,

@@ -21,7 +21,8 @@ import { DirectBackend, type VedaOptions } from './direct-backend.js';
 import type { WorkflowRun } from './workflow-run.js';
 
 export type { NewCollection } from './backend.js';
-export { BINARY_CLASSES, type VedaOptions, type WorkflowName } from './direct-backend.js';
+export { BINARY_CLASSES, type VedaOptions } from './direct-backend.js';
+export type { WorkflowName } from './workflow-types.js';
 
 /** A veda HTTP service (`veda serve`) and the API token that says who you are there. */
 export interface ApiConnection {

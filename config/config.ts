@@ -1,8 +1,10 @@
 /**
- * The one place veda reads its environment. Everything else receives a typed `VedaConfig`.
+ * The one place veda reads its environment, checked by one schema. Everything else receives a typed `VedaConfig`.
  */
 import os from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
+import { schemeOf } from '../domain/storage/remote-files.js';
 import type { S3Settings } from '../domain/storage/s3-location.js';
 
 export interface TemporalSettings {
@@ -57,76 +59,116 @@ export interface VedaConfig {
   api?: ApiSettings;
 }
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${value}"`);
-  return n;
+/** A variable as given, trimmed; unset and blank are the same (undefined). */
+const setting = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+function positiveInt(name: string) {
+  return setting
+    .refine((value) => value === undefined || (Number.isInteger(Number(value)) && Number(value) >= 1), {
+      error: (issue) => `${name} must be a positive integer, got "${String(issue.input)}"`,
+    })
+    .transform((value) => (value === undefined ? undefined : Number(value)));
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
+function oneOf<const T extends readonly string[]>(name: string, values: T, normalize: (value: string) => string) {
+  return setting
+    .refine((value) => value === undefined || values.includes(normalize(value)), {
+      error: (issue) => `${name} must be ${values.length === 2 ? values.join(' or ') : `one of ${values.join(', ')}`}, got "${String(issue.input)}"`,
+    })
+    .transform((value) => (value === undefined ? undefined : (normalize(value) as T[number])));
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): VedaConfig {
+/** The environment veda reads: every variable it knows, checked; everything else is left out. */
+const envSchema = z.object({
+  TEMPORAL_ADDRESS: setting,
+  TEMPORAL_NAMESPACE: setting,
+  VEDA_TASK_QUEUE: setting,
+  TEMPORAL_API_KEY: setting,
+  TEMPORAL_TLS: setting,
+  TEMPORAL_TLS_CLIENT_CERT_PATH: setting,
+  TEMPORAL_TLS_CLIENT_KEY_PATH: setting,
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: setting,
+  TEMPORAL_TLS_SERVER_NAME: setting,
+  TEMPORAL_CLI_PATH: setting,
+  TEMPORAL_UI_URL: setting,
+  VEDA_LOG_LEVEL: oneOf('VEDA_LOG_LEVEL', LOG_LEVELS, (value) => value.toUpperCase()),
+  DATABASE_URL: setting,
+  VEDA_DATA_DIR: setting,
+  VEDA_STORE: setting,
+  VEDA_USER: setting,
+  VEDA_WORKER_ACTIVITIES: positiveInt('VEDA_WORKER_ACTIVITIES'),
+  VEDA_CHUNK_PARALLELISM: positiveInt('VEDA_CHUNK_PARALLELISM'),
+  AWS_ENDPOINT_URL_S3: setting,
+  AWS_ENDPOINT_URL: setting,
+  VEDA_S3_PATH_STYLE: oneOf('VEDA_S3_PATH_STYLE', ['true', 'false'] as const, (value) => value.toLowerCase()),
+  AWS_ACCESS_KEY_ID: setting,
+  AWS_SECRET_ACCESS_KEY: setting,
+  AWS_SESSION_TOKEN: setting,
+  AWS_REGION: setting,
+  AWS_DEFAULT_REGION: setting,
+  VEDA_API_URL: setting.refine((value) => value === undefined || /^https?:\/\/[^/]/i.test(value), {
+    error: (issue) => `VEDA_API_URL must be an http(s) URL, got "${String(issue.input)}"`,
+  }),
+  VEDA_TOKEN: setting,
+});
+
+type Env = z.output<typeof envSchema>;
+
+/** Reads and checks the environment; a bad value is an Error naming the variable and what it takes. */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): VedaConfig {
+  const parsed = envSchema.safeParse(environment);
+  if (!parsed.success) throw new Error(parsed.error.issues.map((issue) => issue.message).join('; '));
+  const env = parsed.data;
   const tls = {
-    clientCertPath: nonEmpty(env.TEMPORAL_TLS_CLIENT_CERT_PATH),
-    clientKeyPath: nonEmpty(env.TEMPORAL_TLS_CLIENT_KEY_PATH),
-    serverCaCertPath: nonEmpty(env.TEMPORAL_TLS_SERVER_CA_CERT_PATH),
-    serverName: nonEmpty(env.TEMPORAL_TLS_SERVER_NAME),
+    clientCertPath: env.TEMPORAL_TLS_CLIENT_CERT_PATH,
+    clientKeyPath: env.TEMPORAL_TLS_CLIENT_KEY_PATH,
+    serverCaCertPath: env.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+    serverName: env.TEMPORAL_TLS_SERVER_NAME,
   };
   const wantsTls = env.TEMPORAL_TLS === 'true' || Object.values(tls).some((v) => v !== undefined);
   const cores = Math.max(1, os.availableParallelism());
-  const logLevel = (nonEmpty(env.VEDA_LOG_LEVEL)?.toUpperCase() ?? 'WARN') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`VEDA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.VEDA_LOG_LEVEL}"`);
-  const dataDir = path.resolve(nonEmpty(env.VEDA_DATA_DIR) ?? path.join(os.homedir(), '.veda'));
-  const apiUrl = nonEmpty(env.VEDA_API_URL);
-  if (apiUrl !== undefined && !/^https?:\/\/[^/]/i.test(apiUrl)) throw new Error(`VEDA_API_URL must be an http(s) URL, got "${apiUrl}"`);
   return {
-    logLevel,
+    logLevel: env.VEDA_LOG_LEVEL ?? 'WARN',
     temporal: {
-      address: nonEmpty(env.TEMPORAL_ADDRESS),
-      namespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? 'default',
-      taskQueue: nonEmpty(env.VEDA_TASK_QUEUE) ?? 'veda',
-      apiKey: nonEmpty(env.TEMPORAL_API_KEY),
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+      taskQueue: env.VEDA_TASK_QUEUE ?? 'veda',
+      apiKey: env.TEMPORAL_API_KEY,
       tls: wantsTls ? tls : undefined,
-      cliPath: nonEmpty(env.TEMPORAL_CLI_PATH),
-      uiUrl: nonEmpty(env.TEMPORAL_UI_URL),
+      cliPath: env.TEMPORAL_CLI_PATH,
+      uiUrl: env.TEMPORAL_UI_URL,
     },
-    databaseUrl: nonEmpty(env.DATABASE_URL),
-    dataDir,
-    store: storeLocation(nonEmpty(env.VEDA_STORE)),
+    databaseUrl: env.DATABASE_URL,
+    dataDir: path.resolve(env.VEDA_DATA_DIR ?? path.join(os.homedir(), '.veda')),
+    store: storeLocation(env.VEDA_STORE),
     s3: s3Settings(env),
-    user: nonEmpty(env.VEDA_USER) ?? safeUsername(),
+    user: env.VEDA_USER ?? safeUsername(),
     worker: {
-      maxConcurrentActivities: positiveInt('VEDA_WORKER_ACTIVITIES', env.VEDA_WORKER_ACTIVITIES, cores * 2),
-      chunkParallelism: positiveInt('VEDA_CHUNK_PARALLELISM', env.VEDA_CHUNK_PARALLELISM, cores * 2),
+      maxConcurrentActivities: env.VEDA_WORKER_ACTIVITIES ?? cores * 2,
+      chunkParallelism: env.VEDA_CHUNK_PARALLELISM ?? cores * 2,
     },
-    ...(apiUrl ? { api: { url: apiUrl, token: nonEmpty(env.VEDA_TOKEN) } } : {}),
+    ...(env.VEDA_API_URL ? { api: { url: env.VEDA_API_URL, token: env.VEDA_TOKEN } } : {}),
   };
 }
 
 /** An s3:// URI as given; anything else is a directory, resolved against the working directory. */
 function storeLocation(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : path.resolve(value);
+  return schemeOf(value) !== undefined ? value : path.resolve(value);
 }
 
-function s3Settings(env: NodeJS.ProcessEnv): S3Settings {
-  const endpoint = nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL);
-  const pathStyle = nonEmpty(env.VEDA_S3_PATH_STYLE)?.toLowerCase();
-  if (pathStyle !== undefined && pathStyle !== 'true' && pathStyle !== 'false') {
-    throw new Error(`VEDA_S3_PATH_STYLE must be true or false, got "${env.VEDA_S3_PATH_STYLE}"`);
-  }
-  const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
-  const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
-  const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+function s3Settings(env: Env): S3Settings {
+  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
   return {
     // S3-compatible servers rarely care about the region, but the SDK needs one.
-    region: nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined),
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (endpoint ? 'us-east-1' : undefined),
     endpoint,
     // Servers other than AWS mostly need path-style addressing (no bucket-name DNS).
-    forcePathStyle: pathStyle === undefined ? endpoint !== undefined : pathStyle === 'true',
+    forcePathStyle: env.VEDA_S3_PATH_STYLE === undefined ? endpoint !== undefined : env.VEDA_S3_PATH_STYLE === 'true',
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined,
   };
 }

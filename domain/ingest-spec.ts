@@ -3,13 +3,8 @@
  * it (client/ingest-options.ts), workflows and activities carry it, and the catalog records it in the dataset so the
  * dataset can be rebuilt identically.
  */
-import type { LabelOptions, MlType, WindowPlan } from './types.js';
+import type { GroupCount, LabelOptions, MlType, WindowPlan } from './types.js';
 import type { Balance } from './windows/balance.js';
-
-export interface GroupCount {
-  group: string;
-  count: number;
-}
 
 /** Everything that defines an ingest; recorded in the dataset so it can be rebuilt identically. */
 export interface IngestSpec {

@@ -72,6 +72,12 @@ export interface Raster {
   data: TypedArray;
 }
 
+/** How many windows of a plan feed a data group: groups take consecutive windows, in order. */
+export interface GroupCount {
+  group: string;
+  count: number;
+}
+
 /** Where windows come from. A plan plus the image metadata fully determines the windows (seeded, pure). */
 export type WindowPlan =
   | { strategy: 'random'; count: number; seed: number; tileSize: [number, number] }

@@ -17,6 +17,7 @@ import {
   type Catalog,
   type Datapoint,
   type DatasetRecord,
+  type IngestRecord,
   type NewDataset,
   type SqlClient,
 } from '../domain/catalog/index.js';
@@ -129,7 +130,7 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       await backend.client.query(`update datasets set updated_at = '2000-01-01T00:00:00Z' where id = $1::text`, [
         created.id,
       ]);
-      const ingest = { plan: { strategy: 'random', count: 10, seed: 1, tileSize: [256, 256] }, labels: 'a.geojson' };
+      const ingest: IngestRecord = { workflowId: null, plan: { strategy: 'random', count: 10, seed: 1, tileSize: [256, 256] }, labels: { uri: 'a.geojson', classProperty: 'class' } };
       const updated = await catalog.updateDataset(created.id, {
         public: true,
         bbox: [-35.1, -8.2, -34.8, -7.9],
@@ -177,9 +178,9 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       ]);
       const { sources } = (await catalog.getDataset(id))!;
       expect([...sources].sort()).toEqual(['a.tif', 'b.tif', 'c.tif', 'd.tif']);
-      await Promise.all(['w1', 'w2', 'w3', 'w1'].map((workflowId, i) => catalog.recordIngest(id, { workflowId, n: i })));
+      await Promise.all(['w1', 'w2', 'w3', 'w1'].map((workflowId, i) => catalog.recordIngest(id, { workflowId, at: String(i) })));
       const { ingests } = (await catalog.getDataset(id))!;
-      expect((ingests as Array<{ workflowId: string }>).map((i) => i.workflowId).sort()).toEqual(['w1', 'w2', 'w3']);
+      expect(ingests.map((i) => i.workflowId).sort()).toEqual(['w1', 'w2', 'w3']);
     });
 
     it('grows the bbox atomically: concurrent extensions keep their union', async () => {
@@ -198,7 +199,7 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
     it('deletes a dataset with its datapoints and run numbers; false when there is nothing to delete', async () => {
       const created = await catalog.createDataset(newDataset());
       const points = makePoints(created.id, 5);
-      await catalog.upsertDatapoints(points);
+      await catalog.insertDatapoints(points);
       await catalog.nextRunNumber(created.id, 'ingest');
 
       expect(await catalog.deleteDataset(created.id)).toBe(true);
@@ -229,26 +230,26 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       const { id } = await catalog.createDataset(newDataset());
       const train = makePoints(id, 30, 'train');
       const test = makePoints(id, 12, 'test');
-      expect(await catalog.upsertDatapoints([...train, ...test])).toBe(42);
-      expect(await catalog.upsertDatapoints([...train, ...test])).toBe(0);
+      expect(await catalog.insertDatapoints([...train, ...test])).toBe(42);
+      expect(await catalog.insertDatapoints([...train, ...test])).toBe(0);
       // Overlapping batch: half old, half new.
       const more = makePoints(id, 8, 'test');
-      expect(await catalog.upsertDatapoints([...test.slice(0, 8), ...more])).toBe(8);
+      expect(await catalog.insertDatapoints([...test.slice(0, 8), ...more])).toBe(8);
       expect(await catalog.counts(id)).toEqual({ groups: { train: 30, test: 20 }, total: 50, cached: 0 });
     });
 
     it('leaves an existing datapoint untouched when its id is posted again', async () => {
       const { id } = await catalog.createDataset(newDataset());
       const [point] = makePoints(id, 1);
-      await catalog.upsertDatapoints([point!]);
-      await catalog.upsertDatapoints([{ ...point!, group: 'test', label: [9, 9] }]);
+      await catalog.insertDatapoints([point!]);
+      await catalog.insertDatapoints([{ ...point!, group: 'test', label: [9, 9] }]);
       expect(await catalog.getDatapoint(id, point!.id)).toEqual(point);
     });
 
     it('counts an id repeated within one batch once', async () => {
       const { id } = await catalog.createDataset(newDataset());
       const points = makePoints(id, 4);
-      expect(await catalog.upsertDatapoints([...points, points[1]!, points[3]!])).toBe(4);
+      expect(await catalog.insertDatapoints([...points, points[1]!, points[3]!])).toBe(4);
       expect((await catalog.counts(id)).total).toBe(4);
     });
 
@@ -262,7 +263,7 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
         pool.slice(200, 400),
         [...pool.slice(300, 400), ...pool.slice(0, 100)].reverse(),
       ];
-      const inserted = await Promise.all(batches.map((batch) => catalog.upsertDatapoints(batch)));
+      const inserted = await Promise.all(batches.map((batch) => catalog.insertDatapoints(batch)));
       expect(inserted.reduce((a, b) => a + b, 0)).toBe(400);
       expect((await catalog.counts(id)).total).toBe(400);
       const listed = await catalog.listDatapoints(id, { offset: 0, limit: 1000 });
@@ -273,7 +274,7 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
     it('fetches datapoints by id in the order asked, leaving unknown ids out', async () => {
       const { id } = await catalog.createDataset(newDataset());
       const points = makePoints(id, 5, 'train');
-      await catalog.upsertDatapoints(points);
+      await catalog.insertDatapoints(points);
       const order = [points[3]!, points[0]!, points[4]!];
       expect(await catalog.getDatapoints(id, [...ids(order).slice(0, 2), 'nosuchpoint', ids(order)[2]!])).toEqual(order);
       expect(await catalog.getDatapoints(id, [])).toEqual([]);
@@ -284,8 +285,8 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       const { id } = await catalog.createDataset(newDataset());
       const first = [...makePoints(id, 7, 'train'), ...makePoints(id, 3, 'test')];
       const second = [...makePoints(id, 4, 'test'), ...makePoints(id, 6, 'train')];
-      await catalog.upsertDatapoints(first);
-      await catalog.upsertDatapoints([...first.slice(0, 2), ...second]); // reposts keep their first place
+      await catalog.insertDatapoints(first);
+      await catalog.insertDatapoints([...first.slice(0, 2), ...second]); // reposts keep their first place
       const posted = [...first, ...second];
 
       expect(await catalog.listDatapoints(id, { offset: 0, limit: 100 })).toEqual(posted);
@@ -313,8 +314,8 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       const posted: Datapoint[] = [];
       for (let i = 0; i < 5; i++) {
         const batch = [...makePoints(id, 5, 'train'), ...makePoints(id, 2, 'test')];
-        await catalog.upsertDatapoints(batch);
-        await catalog.upsertDatapoints(makePoints(other.id, 3));
+        await catalog.insertDatapoints(batch);
+        await catalog.insertDatapoints(makePoints(other.id, 3));
         posted.push(...batch);
       }
 
@@ -323,7 +324,7 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       for (let page = 0; ; page++) {
         const next = await catalog.pageDatapoints(id, { after, limit: 6 });
         pages.push(...next.points);
-        if (page === 1) await catalog.upsertDatapoints(makePoints(id, 4, 'late')); // appended while paging
+        if (page === 1) await catalog.insertDatapoints(makePoints(id, 4, 'late')); // appended while paging
         if (next.points.length < 6) break;
         after = next.last;
       }
@@ -361,14 +362,14 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
         { ...b!, label: [[[1, 2, 30, 40], [0, 0, 255, 255]], []] },
         { ...c!, label: { width: 4, height: 2, runs: [0, 3, 2, 5] } },
       ];
-      await catalog.upsertDatapoints(points);
+      await catalog.insertDatapoints(points);
       for (const point of points) expect(await catalog.getDatapoint(id, point.id)).toEqual(point);
     });
 
     it('touches the dataset updatedAt when datapoints are added', async () => {
       const { id } = await catalog.createDataset(newDataset());
       await backend.client.query(`update datasets set updated_at = '2000-01-01T00:00:00Z' where id = $1::text`, [id]);
-      await catalog.upsertDatapoints(makePoints(id, 2));
+      await catalog.insertDatapoints(makePoints(id, 2));
       const dataset = await catalog.getDataset(id);
       expect(dataset!.updatedAt.getTime()).toBeGreaterThan(Date.parse('2000-01-01T00:00:00Z'));
     });
@@ -376,8 +377,8 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
     it('refuses datapoints for a dataset that does not exist, inserting none of the batch', async () => {
       const { id } = await catalog.createDataset(newDataset());
       const batch = [...makePoints(id, 2), ...makePoints('nosuchdataset', 1)];
-      await expect(catalog.upsertDatapoints(batch)).rejects.toThrow(/nosuchdataset/);
-      await expect(catalog.upsertDatapoints(batch)).rejects.toThrow(NotFoundError);
+      await expect(catalog.insertDatapoints(batch)).rejects.toThrow(/nosuchdataset/);
+      await expect(catalog.insertDatapoints(batch)).rejects.toThrow(NotFoundError);
       expect((await catalog.counts(id)).total).toBe(0);
     });
 
@@ -394,7 +395,7 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       const train = makePoints(id, 6, 'train');
       const test = makePoints(id, 4, 'test');
       const posted = [...train, ...test];
-      await catalog.upsertDatapoints(posted);
+      await catalog.insertDatapoints(posted);
       expect(ids(await catalog.listUncached(id, 100))).toEqual(ids(posted));
       expect(ids(await catalog.listUncached(id, 3))).toEqual(ids(posted.slice(0, 3)));
 
@@ -410,7 +411,7 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       expect((await catalog.getDatapoint(id, train[1]!.id))!.chipKey).toBeNull();
 
       // Posting a cached point again keeps its chip.
-      await catalog.upsertDatapoints([train[0]!]);
+      await catalog.insertDatapoints([train[0]!]);
       expect((await catalog.getDatapoint(id, train[0]!.id))!.chipKey).toBe(`chips/${train[0]!.id}`);
     });
   });
@@ -545,8 +546,8 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       await invalid(catalog.listUncached(id, -1), /limit/);
       const [point] = makePoints(id, 1);
       const flat = { ...point!, window: { ...point!.window, width: 0 } };
-      await invalid(catalog.upsertDatapoints([flat]), /\[0\]\.window\.width/);
-      await invalid(catalog.upsertDatapoints([{ ...point!, id: '' }]), /\[0\]\.id/);
+      await invalid(catalog.insertDatapoints([flat]), /\[0\]\.window\.width/);
+      await invalid(catalog.insertDatapoints([{ ...point!, id: '' }]), /\[0\]\.id/);
       await invalid(catalog.markCached(id, [{ id: point!.id, chipKey: '' }]), /chipKey/);
       await invalid(catalog.nextRunNumber(id, ''), /run kind/);
       expect((await catalog.getDataset(id))!.updatedAt).toBeInstanceOf(Date);
@@ -588,7 +589,7 @@ describe('embedded catalog on disk', () => {
     await access(join(dataDir, 'catalog'));
     await expect(openCatalog({ dataDir })).rejects.toThrow(SetupError);
     const created = await first.createDataset(newDataset());
-    await first.upsertDatapoints(makePoints(created.id, 3));
+    await first.insertDatapoints(makePoints(created.id, 3));
     await first.close();
 
     const again = await openCatalog({ dataDir });
@@ -614,8 +615,8 @@ describe('embedded catalog on disk', () => {
         datasetId = id;
         const points = makePoints(id, 50);
         const inserted = await Promise.all([
-          viaUrl.upsertDatapoints(points.slice(0, 30)),
-          viaDir.upsertDatapoints(points.slice(20, 50)),
+          viaUrl.insertDatapoints(points.slice(0, 30)),
+          viaDir.insertDatapoints(points.slice(20, 50)),
           viaUrl.nextRunNumber(id, 'ingest'),
           viaDir.nextRunNumber(id, 'ingest'),
         ]);

@@ -3,6 +3,9 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../domain/errors.js';
 import {
+  boundsOfFlatRings,
+  boundsOfPoints,
+  boundsOfWindows,
   boundsToWgs84,
   crsFromEpsg,
   epsgFromCrsName,
@@ -11,6 +14,7 @@ import {
   pixelToGeo,
   transformBounds,
   transformPoint,
+  unionBounds,
   windowBounds,
   windowGeoTransform,
   type Bounds,
@@ -187,5 +191,17 @@ describe('geotransforms', () => {
   it('reject a singular or non-finite geotransform', () => {
     expectInvalid(() => invertGeoTransform([0, 1, 2, 0, 2, 4]), 'singular');
     expectInvalid(() => invertGeoTransform([0, Number.NaN, 0, 0, 0, -1]), 'not finite');
+  });
+});
+
+describe('bounds', () => {
+  it('fold points, flat rings and windows, and grow by union', () => {
+    expect(boundsOfPoints([[3, -1], [-2, 4], [0, 0]])).toEqual([-2, -1, 3, 4]);
+    expect(boundsOfFlatRings([Float64Array.of(1, 2, 5, 2, 5, 7), [0, 9, 2, 3]])).toEqual([0, 2, 5, 9]);
+    expect(boundsOfWindows([{ x: 10, y: 5, width: 4, height: 4 }, { x: 2, y: 8, width: 3, height: 6 }])).toEqual([2, 5, 14, 14]);
+    expect(unionBounds(null, [1, 1, 2, 2])).toEqual([1, 1, 2, 2]);
+    expect(unionBounds([0, 3, 1, 4], [1, 1, 2, 2])).toEqual([0, 1, 2, 4]);
+    const empty = boundsOfPoints([]);
+    expect(empty[0] > empty[2] && empty[1] > empty[3]).toBe(true);
   });
 });

@@ -4,13 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../domain/errors.js';
-import type { PixelWindow, PlannedWindow, WindowPlan } from '../domain/types.js';
+import type { GroupCount, PixelWindow, PlannedWindow, WindowPlan } from '../domain/types.js';
 import { checkLeakage, windowOverlap } from '../domain/splits/leakage.js';
-import { cellsPerGroup, drawCellLayout, planWindows, windowRange, type CellLayout, type HeldWindow, type WindowGroup } from '../domain/windows/index.js';
+import { cellsPerGroup, drawCellLayout, planWindows, windowRange, type CellLayout, type HeldWindow } from '../domain/windows/index.js';
 
 const IMAGE = { width: 1000, height: 800 };
 const TILE: [number, number] = [64, 48];
-const GROUPS: WindowGroup[] = [
+const GROUPS: GroupCount[] = [
   { group: 'train', count: 70 },
   { group: 'val', count: 20 },
   { group: 'test', count: 10 },

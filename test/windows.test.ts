@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../domain/errors.js';
-import type { PixelWindow, PlannedWindow, WindowPlan } from '../domain/types.js';
-import { MAX_WINDOWS, planSize, planWindows, windowRange, type FeatureAnchor, type WindowGroup } from '../domain/windows/index.js';
+import type { GroupCount, PixelWindow, PlannedWindow, WindowPlan } from '../domain/types.js';
+import { MAX_WINDOWS, planSize, planWindows, windowRange, type FeatureAnchor } from '../domain/windows/index.js';
 
 const IMAGE = { width: 349, height: 352 };
-const one = (count: number): WindowGroup[] => [{ group: 'train', count }];
+const one = (count: number): GroupCount[] => [{ group: 'train', count }];
 
 function expectInside(windows: readonly PixelWindow[], image = IMAGE): void {
   for (const w of windows) {
@@ -191,7 +191,7 @@ describe('groups', () => {
 });
 
 describe('window ranges', () => {
-  const plans: Array<[WindowPlan, WindowGroup[], FeatureAnchor[]?]> = [
+  const plans: Array<[WindowPlan, GroupCount[], FeatureAnchor[]?]> = [
     [{ strategy: 'random', count: 500, seed: 11, tileSize: [64, 64] }, [{ group: 'train', count: 400 }, { group: 'test', count: 100 }]],
     [{ strategy: 'grid', tileSize: [16, 16], stride: [8, 8] }, one(0)],
     [{ strategy: 'features', tileSize: [64, 64], seed: 2, jitter: 5, count: 90 }, [{ group: 'a', count: 45 }, { group: 'b', count: 45 }], anchors],

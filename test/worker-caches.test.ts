@@ -1,6 +1,6 @@
 /** The worker's bounded caches: opened once, bounded, and never disposed while an activity still holds a lease. */
 import { describe, expect, it } from 'vitest';
-import { BoundedCache } from '../activities/resources.js';
+import { BoundedCache } from '../activities/worker-caches.js';
 
 function tracked() {
   const opened: string[] = [];
@@ -55,5 +55,26 @@ describe('a bounded cache', () => {
     await settle();
     const retry = cache.acquire('x', () => Promise.resolve('x'));
     expect(await retry.value).toBe('x');
+  });
+
+  it('keeps the most recently used entries', async () => {
+    const { cache, open, disposed } = tracked();
+    cache.acquire('a', open('a')).release();
+    cache.acquire('b', open('b')).release();
+    cache.acquire('a', open('a')).release(); // a is used again: b is now the oldest
+    cache.acquire('c', open('c')).release();
+    await settle();
+    expect(disposed).toEqual(['b']);
+  });
+
+  it('disposes every entry once on clear, leased or not', async () => {
+    const { cache, open, disposed } = tracked();
+    const held = cache.acquire('a', open('a'));
+    cache.acquire('b', open('b')).release();
+    await cache.clear();
+    expect(disposed.sort()).toEqual(['a', 'b']);
+    held.release();
+    await settle();
+    expect(disposed).toHaveLength(2);
   });
 });

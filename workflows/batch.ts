@@ -10,7 +10,8 @@ import type { VedaActivities } from '../activities/index.js';
 import { runCacheStage } from './cache.js';
 import type { Progress } from './progress.js';
 import { runTracked } from './tracked.js';
-import { ACTIVITY_OPTIONS, reportProgress, reportStage } from './reporting.js';
+import { reportProgress, reportStage } from './reporting.js';
+import { ACTIVITY_OPTIONS } from './retry-policy.js';
 
 export interface BatchWorkflowInput extends Omit<BuildBatchInput, 'seed'> {
   seed?: number;

@@ -7,9 +7,11 @@ import { patched, proxyActivities } from '@temporalio/workflow';
 import type { CacheChunkRange } from '../activities/types.js';
 import type { VedaActivities } from '../activities/index.js';
 import { chunkRanges, mapBounded, type ChunkRange } from './chunks.js';
-import { percent, type Progress } from './progress.js';
+import { percent } from '../domain/percent.js';
+import type { Progress } from './progress.js';
 import { runTracked } from './tracked.js';
-import { ACTIVITY_OPTIONS, reportProgress, reportStage } from './reporting.js';
+import { reportProgress, reportStage } from './reporting.js';
+import { ACTIVITY_OPTIONS } from './retry-policy.js';
 
 /** patched() id: cache chunks read datapoints by key ranges from planCacheChunks, not by offset. */
 const CACHE_CHUNKS_BY_KEY = 'cache-chunks-by-key';

@@ -9,11 +9,14 @@
 import { ApplicationFailure, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { DatasetCounts, IngestSpec } from '../activities/types.js';
 import type { VedaActivities } from '../activities/index.js';
+import { unionBounds } from '../domain/geo/bounds.js';
+import { percent } from '../domain/percent.js';
 import { chunkRanges, mapBounded } from './chunks.js';
 import { runCacheStage } from './cache.js';
-import { failureMessage, percent, type Progress } from './progress.js';
+import { failureMessage, type Progress } from './progress.js';
 import { runTracked } from './tracked.js';
-import { ACTIVITY_OPTIONS, reportStage, reportProgress } from './reporting.js';
+import { reportStage, reportProgress } from './reporting.js';
+import { ACTIVITY_OPTIONS } from './retry-policy.js';
 
 export interface IngestWorkflowInput {
   spec: IngestSpec;
@@ -82,7 +85,7 @@ async function ingestStages(input: IngestWorkflowInput, progress: Progress, chun
     progress.done += result.windows;
     progress.posted += result.posted;
     progress.skipped += result.skipped;
-    if (result.extent) extents[part] = unionExtent(extents[part] ?? null, result.extent);
+    if (result.extent) extents[part] = unionBounds(extents[part] ?? null, result.extent);
     reportProgress(progress);
   });
   let counts!: DatasetCounts;
@@ -96,12 +99,4 @@ async function ingestStages(input: IngestWorkflowInput, progress: Progress, chun
   progress.percentCached = percent(counts.cached, counts.total);
 
   if (input.cache !== false) await runCacheStage(activities, progress, counts.total, chunkSize, parallelism);
-}
-
-function unionExtent(
-  a: [number, number, number, number] | null,
-  b: [number, number, number, number],
-): [number, number, number, number] {
-  if (!a) return b;
-  return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
 }

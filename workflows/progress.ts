@@ -75,8 +75,3 @@ export function failureMessage(err: unknown): string {
   }
   return message;
 }
-
-/** A share in percent with one decimal, 0 for an empty whole. */
-export function percent(part: number, whole: number): number {
-  return whole > 0 ? Math.round((1000 * part) / whole) / 10 : 0;
-}

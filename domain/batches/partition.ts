@@ -1,8 +1,6 @@
 import { InvalidInputError } from '../errors.js';
-import { seededPermutation } from '../windows/prng.js';
-
-/** PRNG stream of split shuffles, apart from the streams the window plans draw from. */
-const SPLIT_STREAM = 0x5b117;
+import { seededPermutation } from '../random/prng.js';
+import { SPLIT_SHUFFLE_STREAM } from '../random/streams.js';
 
 /**
  * Splits `total` items by `ratios` (e.g. { train: 70, test: 20, validation: 10 }) with largest-remainder
@@ -38,7 +36,7 @@ export function partitionCounts(total: number, ratios: Record<string, number>): 
  * always give the same split.
  */
 export function partitionSamples<T>(items: readonly T[], ratios: Record<string, number>, seed: number): Record<string, T[]> {
-  return splitInOrder(seededShuffle(items, seed, SPLIT_STREAM), ratios);
+  return splitInOrder(seededShuffle(items, seed, SPLIT_SHUFFLE_STREAM), ratios);
 }
 
 /** Cuts `items`, in their order, into consecutive runs of `partitionCounts` sizes, one per group of `ratios`. */
@@ -52,8 +50,8 @@ export function splitInOrder<T>(items: readonly T[], ratios: Record<string, numb
   return groups;
 }
 
-/** A shuffled copy of `items` (Fisher-Yates on the seeded generator of domain/windows). */
-export function seededShuffle<T>(items: readonly T[], seed: number, stream = 0): T[] {
+/** A shuffled copy of `items` (Fisher-Yates on the seeded generator, drawing from `stream` of domain/random/streams.ts). */
+export function seededShuffle<T>(items: readonly T[], seed: number, stream: number): T[] {
   if (!Number.isSafeInteger(seed)) throw new InvalidInputError(`a shuffle seed must be an integer, got ${seed}`);
   return Array.from(seededPermutation(items.length, seed, stream), (i) => items[i]!);
 }

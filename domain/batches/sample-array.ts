@@ -1,7 +1,8 @@
 import { InvalidInputError } from '../errors.js';
 import { allocateSamples } from '../imagery/dtypes.js';
 import type { Dtype, Raster, TypedArray } from '../types.js';
-import { seededPermutation } from '../windows/prng.js';
+import { seededPermutation } from '../random/prng.js';
+import { EPOCH_STREAMS, MAX_EPOCHS } from '../random/streams.js';
 import type { DetectionTarget, GroupReader, SampleInfo, SampleRange, Target } from './group-reader.js';
 
 /** A sample as training code takes it: the image and its label as arrays. */
@@ -31,8 +32,6 @@ export interface MiniBatch {
   indices: number[];
 }
 
-/** PRNG streams of epoch shuffles: EPOCH_STREAM + epoch, apart from the window and split streams. */
-const EPOCH_STREAM = 0x10000;
 /** Samples read per file access when iterating in order. */
 const READ_BLOCK = 64;
 
@@ -105,9 +104,11 @@ export class SampleArray {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
       throw new InvalidInputError(`batchSize must be a positive integer, got ${batchSize}`);
     }
-    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new InvalidInputError(`epoch must be a whole number, got ${epoch}`);
+    if (!Number.isSafeInteger(epoch) || epoch < 0 || epoch >= MAX_EPOCHS) {
+      throw new InvalidInputError(`epoch must be a whole number below ${MAX_EPOCHS}, got ${epoch}`);
+    }
     if (!Number.isSafeInteger(seed)) throw new InvalidInputError(`seed must be an integer, got ${seed}`);
-    const order = shuffle ? seededPermutation(this.length, seed, EPOCH_STREAM + epoch) : null;
+    const order = shuffle ? seededPermutation(this.length, seed, EPOCH_STREAMS + epoch) : null;
     const end = dropLast ? this.length - (this.length % batchSize) : this.length;
     for (let from = 0; from < end; from += batchSize) {
       const to = Math.min(end, from + batchSize);

@@ -3,10 +3,8 @@
  * datapoints and the batch options, so a retried or scheduled build selects the same samples.
  */
 import { InvalidInputError } from '../errors.js';
+import { BATCH_SELECTION_STREAM } from '../random/streams.js';
 import { seededShuffle, splitInOrder } from './partition.js';
-
-/** PRNG stream of the selection shuffle, apart from the window, split and epoch streams. */
-const SELECTION_STREAM = 1;
 
 export interface BatchSelectionOptions {
   /** Samples to take (all when omitted). */
@@ -34,7 +32,7 @@ export function selectBatch<T extends { group: string }>(
       wanted ? `no cached datapoints in group(s) ${[...wanted].join(', ')}` : 'the dataset has no cached datapoints to batch',
     );
   }
-  const ordered = options.shuffle === false ? pool : seededShuffle(pool, seed, SELECTION_STREAM);
+  const ordered = options.shuffle === false ? pool : seededShuffle(pool, seed, BATCH_SELECTION_STREAM);
   const taken = size === undefined ? ordered : ordered.slice(0, size);
   if (!split) return taken.map((item) => ({ item, group: item.group }));
   return Object.entries(splitInOrder(taken, split)).flatMap(([group, items]) => items.map((item) => ({ item, group })));

@@ -6,6 +6,7 @@
  */
 import type { Dtype, MlType } from '../types.js';
 import type { DatasetCounts, DatasetRecord, IngestFailure } from './types.js';
+import { percent } from '../percent.js';
 
 export interface DocLink {
   href: string;
@@ -89,7 +90,7 @@ export function datasetDoc(record: DatasetRecord, counts: DatasetCounts, ctx: Do
     public: record.public,
     created_at: record.createdAt.toISOString(),
     updated_at: record.updatedAt.toISOString(),
-    percent_cached: counts.total > 0 ? Math.round((1000 * counts.cached) / counts.total) / 10 : 0,
+    percent_cached: percent(counts.cached, counts.total),
     last_ingest: lastIngest(record),
     links: {
       self: { href: self, method: 'GET', command: `veda show ${record.id}` },
@@ -104,7 +105,7 @@ export function datasetDoc(record: DatasetRecord, counts: DatasetCounts, ctx: Do
 }
 
 function lastIngest(record: DatasetRecord): LastIngest | null {
-  const last = record.ingests.at(-1) as { workflowId?: string; image?: string; at?: string; failed?: IngestFailure } | undefined;
+  const last = record.ingests.at(-1);
   if (!last) return null;
   return { workflowId: last.workflowId ?? null, image: last.image ?? null, at: last.at ?? null, failed: last.failed ?? null };
 }

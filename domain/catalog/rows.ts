@@ -1,5 +1,5 @@
 import type { Dtype, Label, MlType } from '../types.js';
-import type { Datapoint, DatasetRecord } from './types.js';
+import type { Datapoint, DatasetRecord, IngestRecord } from './types.js';
 
 /** Column lists the catalog selects, so every query returns rows these mappers understand. */
 export const DATASET_COLUMNS = `id, name, ml_type, tile_w, tile_h, classes, user_id, public,
@@ -23,7 +23,8 @@ export interface DatasetRow {
   dtype: Dtype | null;
   sensors: string[];
   sources: string[];
-  ingests: unknown[];
+  /** JSON the catalog wrote from IngestRecords. */
+  ingests: IngestRecord[];
   created_at: Date;
   updated_at: Date;
 }
@@ -76,7 +77,7 @@ export function datapointFromRow(row: DatapointRow): Datapoint {
   };
 }
 
-/** Datapoints as the JSON records `jsonb_to_recordset` reads in upsertDatapoints. */
+/** Datapoints as the JSON records `jsonb_to_recordset` reads in insertDatapoints. */
 export function datapointRecord(point: Datapoint) {
   const { x, y, width: w, height: h } = point.window;
   return {

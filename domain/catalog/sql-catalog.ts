@@ -22,8 +22,9 @@ import type {
   DatasetCounts,
   DatasetPatch,
   DatasetRecord,
-  IngestFailure,
   DatasetSearch,
+  IngestFailure,
+  IngestRecord,
   NewDataset,
 } from './types.js';
 import {
@@ -181,7 +182,7 @@ export class SqlCatalog implements Catalog {
     return datasetFromRow(rows[0]);
   }
 
-  async recordIngest(id: string, ingest: { workflowId: string | null } & Record<string, unknown>): Promise<DatasetRecord> {
+  async recordIngest(id: string, ingest: IngestRecord): Promise<DatasetRecord> {
     const { rows } = await this.client.query<DatasetRow>(
       `update datasets set
          ingests = case
@@ -216,7 +217,7 @@ export class SqlCatalog implements Catalog {
     return rows[0]!.removed;
   }
 
-  async markIngestFailed(id: string, ingest: { workflowId: string } & Record<string, unknown>, failure: IngestFailure): Promise<DatasetRecord> {
+  async markIngestFailed(id: string, ingest: IngestRecord & { workflowId: string }, failure: IngestFailure): Promise<DatasetRecord> {
     const { rows } = await this.client.query<DatasetRow>(
       `update datasets set
          ingests = case
@@ -287,7 +288,7 @@ export class SqlCatalog implements Catalog {
     return rows.map(datasetFromRow);
   }
 
-  async upsertDatapoints(points: Datapoint[], options: { ingestRun?: string } = {}): Promise<number> {
+  async insertDatapoints(points: Datapoint[], options: { ingestRun?: string } = {}): Promise<number> {
     const valid = parseDatapoints(points);
     if (valid.length === 0) return 0;
     const datasetIds = [...new Set(valid.map((point) => point.datasetId))];

@@ -1,4 +1,5 @@
-import type { Dtype, Label, MlType, PixelWindow, WindowPlan } from '../types.js';
+import type { IngestSpec } from '../ingest-spec.js';
+import type { Dtype, Label, MlType, PixelWindow, SceneInfo, WindowPlan } from '../types.js';
 import type { ApiTokens } from './api-tokens.js';
 
 /** A dataset as the catalog stores it. `DatasetDoc` (client/) is the user-facing view of this. */
@@ -19,7 +20,7 @@ export interface DatasetRecord {
   /** Image URIs that fed the dataset. */
   sources: string[];
   /** Every ingest's plan, label source and options, in order, so a dataset can be rebuilt identically. */
-  ingests: unknown[];
+  ingests: IngestRecord[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -49,6 +50,19 @@ export interface Datapoint {
   label: Label;
   /** Storage key of the cached chip, null until cached. */
   chipKey: string | null;
+}
+
+/**
+ * An ingest as its dataset records it: the spec, the run that made it (null outside a workflow), when, the scene and
+ * manifest of what it read, and `failed` once that run failed. Records of earlier releases may lack spec fields.
+ */
+export interface IngestRecord extends Partial<IngestSpec> {
+  workflowId: string | null;
+  at?: string;
+  scene?: SceneInfo;
+  /** Versions, sources with sizes and checksums, split cells (domain/manifest/manifest.ts). */
+  manifest?: unknown;
+  failed?: IngestFailure;
 }
 
 /** Why an ingest run failed, kept on its ingest record (`ingests[i].failed`) and shown in the dataset document. */
@@ -98,7 +112,7 @@ export interface Catalog {
    * Appends an ingest record (its plan and options) unless one with the same `workflowId` is there: a retried
    * activity records its ingest once, and concurrent ingests never overwrite each other's record.
    */
-  recordIngest(id: string, ingest: { workflowId: string | null } & Record<string, unknown>): Promise<DatasetRecord>;
+  recordIngest(id: string, ingest: IngestRecord): Promise<DatasetRecord>;
   /** Grows the dataset's bbox to cover `bbox` (WGS84), atomically, so concurrent chunks never lose an update. */
   extendBbox(id: string, bbox: [number, number, number, number]): Promise<DatasetRecord>;
   /** Deletes the dataset and its datapoints; returns false when there was nothing to delete. */
@@ -108,13 +122,13 @@ export interface Catalog {
    * Inserts datapoints whose id is new; returns how many were inserted (existing ids are left untouched, and keep
    * the run that first posted them). `ingestRun` (the ingest's workflow id) lets removeIngestRun take them back.
    */
-  upsertDatapoints(points: Datapoint[], options?: { ingestRun?: string }): Promise<number>;
+  insertDatapoints(points: Datapoint[], options?: { ingestRun?: string }): Promise<number>;
   /** Ids of the datapoints `ingestRun` posted, in posting order. */
   ingestRunIds(datasetId: string, ingestRun: string): Promise<string[]>;
   /** Deletes the datapoints `ingestRun` posted (a failed ingest); returns how many. */
   removeIngestRun(datasetId: string, ingestRun: string): Promise<number>;
   /** Marks the ingest record of `ingest.workflowId` failed (appending `ingest` when the run never recorded one). */
-  markIngestFailed(id: string, ingest: { workflowId: string } & Record<string, unknown>, failure: IngestFailure): Promise<DatasetRecord>;
+  markIngestFailed(id: string, ingest: IngestRecord & { workflowId: string }, failure: IngestFailure): Promise<DatasetRecord>;
   counts(datasetId: string): Promise<DatasetCounts>;
   /**
    * Datapoints in posting order (stable), half-open [offset, offset + limit), optionally one group only. For random

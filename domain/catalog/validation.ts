@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { InvalidInputError } from '../errors.js';
+import { parseRecord } from '../input-schema.js';
 import { DTYPES, MAX_CLASSES, ML_TYPES, type Label } from '../types.js';
-import type { Datapoint, DatapointPage, DatasetPatch, DatasetSearch, NewDataset } from './types.js';
+import type { Datapoint, DatapointPage, DatasetPatch, DatasetSearch, IngestRecord, NewDataset } from './types.js';
 
 /** Largest tile edge in pixels: bigger chips do not fit the batch writer's memory budget per sample. */
 export const MAX_TILE_SIZE = 4096;
@@ -10,7 +10,7 @@ export const MAX_TILE_SIZE = 4096;
 const nonEmpty = z.string().refine((text) => text.trim().length > 0, { error: 'must not be empty' });
 const tileEdge = z.int().positive().max(MAX_TILE_SIZE);
 /** A data group names an HDF5 group (`/train`) in batches: one plain path segment, printable. */
-const groupName = nonEmpty.refine((name) => name !== '.' && name !== '..' && !/[/\\\u0000-\u001f\u007f]/.test(name), {
+export const groupNameSchema = nonEmpty.refine((name) => name !== '.' && name !== '..' && !/[/\\\u0000-\u001f\u007f]/.test(name), {
   error: 'must be one name without /, \\, control characters, "." or ".."',
 });
 const mlType = z.enum(ML_TYPES);
@@ -43,6 +43,9 @@ const newDatasetSchema = z.object({
   sensors: z.array(z.string()).optional(),
 });
 
+/** What a user gives to create a dataset (the owner is who acts; binary classification may leave out classes). */
+export const newCollectionSchema = newDatasetSchema.omit({ userId: true }).extend({ classes: classes.optional() }).strict();
+
 const datasetPatchSchema = z
   .object({
     name: nonEmpty,
@@ -52,7 +55,7 @@ const datasetPatchSchema = z
     dtype: z.enum(DTYPES).nullable(),
     sensors: z.array(z.string()),
     sources: z.array(z.string()),
-    ingests: z.array(z.unknown()),
+    ingests: z.array(z.custom<IngestRecord>((value) => typeof value === 'object' && value !== null, { error: 'must be an ingest record' })),
   })
   .partial()
   .strict();
@@ -71,7 +74,7 @@ const datasetSearchSchema = z
 const datapointSchema = z.object({
   id: nonEmpty,
   datasetId: nonEmpty,
-  group: groupName,
+  group: groupNameSchema,
   source: nonEmpty,
   window: z.object({
     x: z.int().nonnegative(),
@@ -102,31 +105,18 @@ const pageSchema = z.object({
 
 const chipsSchema = z.array(z.object({ id: nonEmpty, chipKey: nonEmpty }));
 
-/** Parses `value` or throws InvalidInputError naming what was checked and every problem found. */
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path =
-      issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '') ||
-      'value';
-    return `${path}: ${issue.message}`;
-  });
-  throw new InvalidInputError(`invalid ${what}: ${problems.join('; ')}`);
-}
-
-export const parseNewDataset = (value: NewDataset): NewDataset => parse(newDatasetSchema, value, 'dataset');
+export const parseNewDataset = (value: NewDataset): NewDataset => parseRecord(newDatasetSchema, value, 'dataset');
 export const parseDatasetPatch = (value: DatasetPatch): DatasetPatch =>
-  parse(datasetPatchSchema, value, 'dataset update');
+  parseRecord(datasetPatchSchema, value, 'dataset update');
 export const parseDatasetSearch = (value: DatasetSearch): DatasetSearch =>
-  parse(datasetSearchSchema, value, 'dataset search');
+  parseRecord(datasetSearchSchema, value, 'dataset search');
 export const parseDatapoints = (value: Datapoint[]): Datapoint[] =>
-  parse(z.array(datapointSchema), value, 'datapoints');
+  parseRecord(z.array(datapointSchema), value, 'datapoints');
 export const parseRange = (value: { offset: number; limit: number; group?: string }) =>
-  parse(rangeSchema, value, 'datapoint range');
-export const parsePage = (value: DatapointPage) => parse(pageSchema, value, 'datapoint page');
-export const parsePositiveSize = (value: number) => parse(z.int().positive(), value, 'chunk size');
-export const parseChips = (value: Array<{ id: string; chipKey: string }>) => parse(chipsSchema, value, 'chips');
-export const parseLimit = (value: number) => parse(z.int().nonnegative(), value, 'limit');
-export const parseGroupName = (value: string) => parse(groupName, value, `group name ${JSON.stringify(value)}`);
-export const parseRunKind = (value: string) => parse(nonEmpty, value, 'run kind');
+  parseRecord(rangeSchema, value, 'datapoint range');
+export const parsePage = (value: DatapointPage) => parseRecord(pageSchema, value, 'datapoint page');
+export const parsePositiveSize = (value: number) => parseRecord(z.int().positive(), value, 'chunk size');
+export const parseChips = (value: Array<{ id: string; chipKey: string }>) => parseRecord(chipsSchema, value, 'chips');
+export const parseLimit = (value: number) => parseRecord(z.int().nonnegative(), value, 'limit');
+export const parseGroupName = (value: string) => parseRecord(groupNameSchema, value, `group name ${JSON.stringify(value)}`);
+export const parseRunKind = (value: string) => parseRecord(nonEmpty, value, 'run kind');

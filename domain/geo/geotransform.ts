@@ -4,6 +4,7 @@
  */
 import { InvalidInputError } from '../errors.js';
 import type { GeoTransform, PixelWindow } from '../types.js';
+import { boundsOfPoints } from './bounds.js';
 
 /** [minX, minY, maxX, maxY] in some CRS's units. */
 export type Bounds = [number, number, number, number];
@@ -59,18 +60,4 @@ export function windowBounds(gt: GeoTransform, window: PixelWindow): Bounds {
     pixelToGeo(gt, x + width, y + height),
   ];
   return boundsOfPoints(corners);
-}
-
-export function boundsOfPoints(points: Iterable<readonly [number, number]>): Bounds {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (const [x, y] of points) {
-    if (x < minX) minX = x;
-    if (x > maxX) maxX = x;
-    if (y < minY) minY = y;
-    if (y > maxY) maxY = y;
-  }
-  return [minX, minY, maxX, maxY];
 }

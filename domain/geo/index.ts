@@ -1,6 +1,6 @@
 export { crsFromEpsg, epsgFromCrsName, type Crs } from './crs.js';
+export { boundsOfFlatRings, boundsOfPoints, boundsOfWindows, unionBounds, windowBox } from './bounds.js';
 export {
-  boundsOfPoints,
   geoToPixel,
   invertGeoTransform,
   pixelToGeo,

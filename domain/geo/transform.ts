@@ -6,6 +6,7 @@
 import proj4 from 'proj4';
 import { InvalidInputError } from '../errors.js';
 import { crsFromEpsg } from './crs.js';
+import { boundsOfPoints } from './bounds.js';
 import type { Bounds } from './geotransform.js';
 
 export type PointTransform = (x: number, y: number) => [number, number];
@@ -50,20 +51,21 @@ export function transformBounds(bounds: Bounds, from: number, to: number, densif
   if (!(minX <= maxX && minY <= maxY)) throw new InvalidInputError(`bounds [${bounds.join(', ')}] are not min <= max`);
   if (from === to) return [minX, minY, maxX, maxY];
   const transform = pointTransform(from, to);
-  let out: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
   const steps = densify + 1;
-  for (let i = 0; i <= steps; i++) {
-    const fx = minX + ((maxX - minX) * i) / steps;
-    const fy = minY + ((maxY - minY) * i) / steps;
-    for (const [x, y] of [[fx, minY], [fx, maxY], [minX, fy], [maxX, fy]] as const) {
-      const [tx, ty] = transform(x, y);
-      if (!Number.isFinite(tx) || !Number.isFinite(ty)) {
-        throw new InvalidInputError(`bounds [${bounds.join(', ')}] cannot be transformed from EPSG:${from} to EPSG:${to}`);
+  function* edgePoints(): Generator<[number, number]> {
+    for (let i = 0; i <= steps; i++) {
+      const fx = minX + ((maxX - minX) * i) / steps;
+      const fy = minY + ((maxY - minY) * i) / steps;
+      for (const [x, y] of [[fx, minY], [fx, maxY], [minX, fy], [maxX, fy]] as const) {
+        const [tx, ty] = transform(x, y);
+        if (!Number.isFinite(tx) || !Number.isFinite(ty)) {
+          throw new InvalidInputError(`bounds [${bounds.join(', ')}] cannot be transformed from EPSG:${from} to EPSG:${to}`);
+        }
+        yield [tx, ty];
       }
-      out = [Math.min(out[0], tx), Math.min(out[1], ty), Math.max(out[2], tx), Math.max(out[3], ty)];
     }
   }
-  return out;
+  return boundsOfPoints(edgePoints());
 }
 
 /** Bounds in EPSG `epsg` as WGS84 [minLon, minLat, maxLon, maxLat]. */

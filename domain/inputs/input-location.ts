@@ -9,13 +9,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidInputError, NotFoundError, isVedaError } from '../errors.js';
 import { DEFAULT_HTTP_TIMEOUT_MS, HttpRangeSource, RemoteReadError } from '../imagery/http-range-source.js';
 import { RangeSource } from '../imagery/range-source.js';
-import { remoteFile } from '../storage/remote-files.js';
+import { remoteFile, schemeOf } from '../storage/remote-files.js';
 
 export type LocationKind = 'local' | 'http' | 's3';
 
 /** 'http' for http(s) URLs, 's3' for s3://bucket/key, 'local' for paths and file: URLs; else InvalidInputError. */
 export function locationKind(uri: string, what = 'input'): LocationKind {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
+  const scheme = schemeOf(uri);
   if (scheme === undefined || scheme === 'file') return 'local';
   if (scheme === 'http' || scheme === 'https') return 'http';
   if (scheme === 's3') return 's3';
@@ -24,12 +24,12 @@ export function locationKind(uri: string, what = 'input'): LocationKind {
 
 /** The file-system path of a local location (a path or a file: URL). */
 export function localPath(uri: string): string {
-  return /^file:\/\//i.test(uri) ? fileURLToPath(uri) : uri;
+  return schemeOf(uri) === 'file' ? fileURLToPath(uri) : uri;
 }
 
 /** `href` as seen from the document at `base`: absolute hrefs stay, relative ones join base's folder (or URL). */
 export function resolveHref(base: string, href: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(href)) return href;
+  if (schemeOf(href) !== undefined) return href;
   if (locationKind(base) !== 'local') return new URL(href, base).href;
   if (path.isAbsolute(href)) return href;
   const resolved = new URL(href, pathToFileURL(path.resolve(localPath(base)))).href;

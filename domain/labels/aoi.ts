@@ -3,8 +3,8 @@
  * A split layout keeps only the cells the region covers whole (pixel-centre rule, as masks are burned), so every
  * window of every plan lies inside it; smaller cells follow a ragged boundary more closely.
  */
-import { readFile } from 'node:fs/promises';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError } from '../errors.js';
+import { readWholeInput } from '../inputs/input-location.js';
 import type { GeoTransform, PixelWindow } from '../types.js';
 import { segmentationMask } from './encode-segmentation.js';
 import { loadLabelSource, type LabelSource } from './label-source.js';
@@ -14,12 +14,8 @@ const AOI_PROPERTY = '__veda_aoi';
 
 /** Loads the region's polygons (a GeoJSON file or URL of polygons; properties are ignored). */
 export async function loadAoi(uri: string, imageEpsg: number | null): Promise<LabelSource> {
-  let text: string;
-  try {
-    text = /^https?:\/\//i.test(uri) ? await (await fetch(uri)).text() : await readFile(uri, 'utf8');
-  } catch {
-    throw new NotFoundError(`region of interest ${uri} cannot be read`);
-  }
+  // Where the file lives (path, file:, http(s), s3) and what a missing one says: as for labels and STAC items.
+  const text = Buffer.from(await readWholeInput(uri, 'region of interest')).toString('utf8');
   let json: { type?: string; features?: Array<{ properties?: Record<string, unknown> | null }> };
   try {
     json = JSON.parse(text) as typeof json;

@@ -4,6 +4,7 @@
  */
 import { InvalidInputError } from '../errors.js';
 import { crsFromEpsg, epsgFromCrsName } from '../geo/crs.js';
+import { boundsOfFlatRings } from '../geo/bounds.js';
 import { geoToPixel, invertGeoTransform, type Bounds } from '../geo/geotransform.js';
 import { pointTransform } from '../geo/transform.js';
 import { MAX_CLASSES, type GeoTransform } from '../types.js';
@@ -156,7 +157,7 @@ export function labelFeatureConverter(name: string, crsName: string | null, opti
       const polygons = feature.polygons.map((polygon) =>
         projectPolygon(polygon, transform, () => `${name}: feature ${feature.order} cannot be transformed from EPSG:${sourceEpsg} to EPSG:${epsg}`),
       );
-      return { order: feature.order, classIndex: index, polygons, bbox: boundsOfRings(polygons) };
+      return { order: feature.order, classIndex: index, polygons, bbox: boundsOfFlatRings(polygons.flat()) };
     },
   };
 }
@@ -217,19 +218,4 @@ function reverseRing(ring: Float64Array): Float64Array {
     out[2 * i + 1] = ring[2 * (n - 1 - i) + 1]!;
   }
   return out;
-}
-
-function boundsOfRings(polygons: Float64Array[][]): Bounds {
-  const b: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const polygon of polygons) {
-    for (const ring of polygon) {
-      for (let i = 0; i < ring.length; i += 2) {
-        b[0] = Math.min(b[0], ring[i]!);
-        b[1] = Math.min(b[1], ring[i + 1]!);
-        b[2] = Math.max(b[2], ring[i]!);
-        b[3] = Math.max(b[3], ring[i + 1]!);
-      }
-    }
-  }
-  return b;
 }

@@ -1,7 +1,7 @@
 /** Clipping window-pixel features to the window rectangle, with polygon-clipping. */
 import polygonClipping, { type MultiPolygon, type Polygon } from 'polygon-clipping';
 import { InvalidInputError } from '../errors.js';
-import type { Bounds } from '../geo/geotransform.js';
+import { boundsOfPoints } from '../geo/bounds.js';
 import { PIXEL_EPSILON } from './rasterize.js';
 import type { PixelFeature } from './window-features.js';
 
@@ -35,19 +35,6 @@ export function clipToWindow(pixel: PixelFeature, width: number, height: number,
   } catch (err) {
     throw new InvalidInputError(`label feature ${pixel.feature.order} cannot be clipped to the window: ${(err as Error).message}`);
   }
-}
-
-function multiPolygonBounds(geometry: MultiPolygon): Bounds {
-  const b: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const polygon of geometry) {
-    for (const [x, y] of polygon[0] ?? []) {
-      if (x < b[0]) b[0] = x;
-      if (y < b[1]) b[1] = y;
-      if (x > b[2]) b[2] = x;
-      if (y > b[3]) b[3] = y;
-    }
-  }
-  return b;
 }
 
 /** Area of a multipolygon whatever its ring orientation: exteriors minus holes. */
@@ -114,7 +101,8 @@ export function featureBox(pixel: PixelFeature, width: number, height: number): 
 
 function pixelBox(clipped: MultiPolygon, width: number, height: number): Box | null {
   if (clipped.length === 0) return null;
-  const [minX, minY, maxX, maxY] = multiPolygonBounds(clipped);
+  // The outer rings hold every point of a polygon.
+  const [minX, minY, maxX, maxY] = boundsOfPoints(clipped.flatMap((polygon) => polygon[0] ?? []));
   const box: Box = [
     Math.max(0, snapFloor(minX)),
     Math.max(0, snapFloor(minY)),

@@ -1,5 +1,6 @@
 /** The features of one window, in that window's pixel coordinates. */
 import { InvalidInputError } from '../errors.js';
+import { boundsOfFlatRings } from '../geo/bounds.js';
 import { invertGeoTransform, windowBounds, windowGeoTransform, type Bounds } from '../geo/geotransform.js';
 import type { GeoTransform, PixelWindow } from '../types.js';
 import type { LabelFeature, LabelSource } from './label-source.js';
@@ -44,7 +45,6 @@ export function windowPixelFeatures(ctx: WindowLabelContext): PixelFeature[] {
   const inv = invertGeoTransform(windowGeoTransform(ctx.geoTransform, window));
   const sorted = [...ctx.features].sort((a, b) => a.order - b.order);
   return sorted.map((feature) => {
-    const bbox: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
     const polygons = feature.polygons.map((polygon) =>
       polygon.map((ring) => {
         const out = new Float64Array(ring.length);
@@ -55,14 +55,10 @@ export function windowPixelFeatures(ctx: WindowLabelContext): PixelFeature[] {
           const py = inv[3] + x * inv[4] + y * inv[5];
           out[i] = px;
           out[i + 1] = py;
-          if (px < bbox[0]) bbox[0] = px;
-          if (py < bbox[1]) bbox[1] = py;
-          if (px > bbox[2]) bbox[2] = px;
-          if (py > bbox[3]) bbox[3] = py;
         }
         return out;
       }),
     );
-    return { feature, polygons, bbox };
+    return { feature, polygons, bbox: boundsOfFlatRings(polygons.flat()) };
   });
 }

@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { LABEL_ENCODING_VERSION } from '../labels/encoding-version.js';
 import { vedaVersion } from './version.js';
+import { schemeOf } from '../storage/remote-files.js';
 
 /** veda's version, read once. */
 export const VEDA_VERSION: string = vedaVersion();
@@ -20,13 +21,14 @@ export interface SourceRecord {
 
 /** Size and checksum of a local file, or size and ETag of an http(s) resource; the URI alone for anything else. */
 export async function describeSource(uri: string): Promise<SourceRecord> {
-  if (/^https?:\/\//i.test(uri)) {
+  const scheme = schemeOf(uri);
+  if (scheme === 'http' || scheme === 'https') {
     const response = await fetch(uri, { method: 'HEAD' });
     const length = response.headers.get('content-length');
     const etag = response.headers.get('etag');
     return { uri, bytes: length === null ? null : Number(length), ...(etag ? { etag } : {}) };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) return { uri, bytes: null };
+  if (scheme !== undefined) return { uri, bytes: null };
   const { size } = await stat(uri);
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(uri)) hash.update(chunk as Buffer);

@@ -4,6 +4,7 @@
  * group, so overlapping windows of one group count their pixels once.
  */
 import { InvalidInputError } from '../errors.js';
+import { boundsOfWindows } from '../geo/bounds.js';
 import type { Label, MlType, PixelWindow, SegmentationLabel } from '../types.js';
 
 /** What the check needs of a datapoint (fed or ingested alike). */
@@ -71,9 +72,9 @@ export function checkLeakage(points: Iterable<CheckedPoint>, mlType: MlType, cla
   const duplicates = groups.map(() => new Array<number>(groups.length).fill(0));
 
   for (const list of bySource.values()) {
-    const ext = extent(list);
-    const w = ext.maxX - ext.minX;
-    const h = ext.maxY - ext.minY;
+    const [minX, minY, maxX, maxY] = boundsOfWindows(list.map((p) => p.window));
+    const w = maxX - minX;
+    const h = maxY - minY;
     if (w * h > MAX_MASK_PIXELS) throw new InvalidInputError(`windows of ${list[0]!.source} span ${w}x${h} pixels, too many for the leakage check`);
     const mask = new Uint32Array(w * h);
     const where = new Map<string, number>();
@@ -83,8 +84,8 @@ export function checkLeakage(points: Iterable<CheckedPoint>, mlType: MlType, cla
       const { x, y, width, height } = p.window;
       const key = `${x},${y},${width},${height}`;
       where.set(key, (where.get(key) ?? 0) | flag);
-      for (let row = y - ext.minY; row < y - ext.minY + height; row++) {
-        const base = row * w + (x - ext.minX);
+      for (let row = y - minY; row < y - minY + height; row++) {
+        const base = row * w + (x - minX);
         for (let col = 0; col < width; col++) mask[base + col]! |= flag;
       }
     }
@@ -135,12 +136,12 @@ export function windowOverlap(points: Iterable<Pick<CheckedPoint, 'source' | 'wi
   let covered = 0;
   let multiple = 0;
   for (const list of bySource.values()) {
-    const ext = extent(list.map((window) => ({ window })));
-    const w = ext.maxX - ext.minX;
-    const count = new Uint8Array(w * (ext.maxY - ext.minY));
+    const [minX, minY, maxX, maxY] = boundsOfWindows(list);
+    const w = maxX - minX;
+    const count = new Uint8Array(w * (maxY - minY));
     const each = (win: PixelWindow, fn: (i: number) => void) => {
-      for (let row = win.y - ext.minY; row < win.y - ext.minY + win.height; row++) {
-        const base = row * w + (win.x - ext.minX);
+      for (let row = win.y - minY; row < win.y - minY + win.height; row++) {
+        const base = row * w + (win.x - minX);
         for (let col = 0; col < win.width; col++) fn(base + col);
       }
     };
@@ -156,20 +157,6 @@ export function windowOverlap(points: Iterable<Pick<CheckedPoint, 'source' | 'wi
     }
   }
   return { windows, overlapping, pixelShare: ratio(multiple, covered) };
-}
-
-function extent(list: ReadonlyArray<{ window: PixelWindow }>) {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (const { window: w } of list) {
-    minX = Math.min(minX, w.x);
-    minY = Math.min(minY, w.y);
-    maxX = Math.max(maxX, w.x + w.width);
-    maxY = Math.max(maxY, w.y + w.height);
-  }
-  return { minX, minY, maxX, maxY };
 }
 
 function forPairs(flags: number, n: number, fn: (a: number, b: number) => void): void {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { LocalObjectStore } from './local-object-store.js';
 import type { ObjectStore } from './object-store.js';
 import { S3ObjectStore } from './s3-object-store.js';
+import { schemeOf } from './remote-files.js';
 import { isS3Uri, parseS3Location, s3Client, type S3Settings } from './s3-location.js';
 import { InvalidInputError } from '../errors.js';
 
@@ -14,7 +15,7 @@ export function openObjectStore(root: string, sub: string, s3: S3Settings): Obje
     const at = parseS3Location(root, 'VEDA_STORE');
     return new S3ObjectStore(s3Client(s3), { bucket: at.bucket, prefix: `${at.prefix}${sub}/` });
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(root)) {
+  if (schemeOf(root) !== undefined) {
     throw new InvalidInputError(`VEDA_STORE "${root}" is not supported: use s3://bucket/prefix or a local directory`);
   }
   return new LocalObjectStore(path.join(root, sub));

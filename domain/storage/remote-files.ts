@@ -25,7 +25,7 @@ export function registerRemoteScheme(scheme: string, opener: RemoteFileOpener): 
   openers.set(scheme.toLowerCase(), opener);
 }
 
-/** The URL scheme of a location (`s3`, `https`), undefined for a plain path. */
+/** The URL scheme of a location (`s3`, `https`, `file`), lower-cased; undefined for a plain path. The one check. */
 export function schemeOf(uri: string): string | undefined {
   return /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
 }

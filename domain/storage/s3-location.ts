@@ -4,6 +4,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { InvalidInputError } from '../errors.js';
+import { schemeOf } from './remote-files.js';
 
 /** How to reach S3; fields left out fall back to the SDK's standard chain (profiles, instance roles, ...). */
 export interface S3Settings {
@@ -22,7 +23,7 @@ export interface S3Location {
 }
 
 export function isS3Uri(uri: string): boolean {
-  return /^s3:\/\//i.test(uri);
+  return schemeOf(uri) === 's3';
 }
 
 /** `s3://bucket/a/b` -> { bucket, key 'a/b' }; `what` names the setting or input in the error. */

@@ -7,9 +7,9 @@
  */
 import { partitionCounts } from '../batches/partition.js';
 import { InvalidInputError } from '../errors.js';
-import type { Label, MlType, PlannedWindow, SegmentationLabel, WindowPlan } from '../types.js';
+import { formatShare } from '../percent.js';
+import type { GroupCount, Label, MlType, PlannedWindow, SegmentationLabel, WindowPlan } from '../types.js';
 import { groupCapacity, type CellLayout } from './cell-layout.js';
-import type { WindowGroup } from './window-plan.js';
 import type { ImageSize } from './window-sequence.js';
 
 /** Candidates per window asked for, at most. */
@@ -35,9 +35,9 @@ export interface BalanceResult {
 export function candidatePlan(
   image: ImageSize,
   plan: WindowPlan,
-  groups: readonly WindowGroup[],
+  groups: readonly GroupCount[],
   layout?: CellLayout,
-): { plan: WindowPlan; groups: WindowGroup[] } {
+): { plan: WindowPlan; groups: GroupCount[] } {
   if (plan.strategy !== 'random') throw new InvalidInputError(`balanced classes draw from a random plan, not ${plan.strategy}`);
   const total = groups.reduce((n, g) => n + g.count, 0);
   if (total > MAX_BALANCED) throw new InvalidInputError(`a balanced ingest takes at most ${MAX_BALANCED} windows (asked: ${total})`);
@@ -67,9 +67,9 @@ export function selectBalanced(args: {
   classes: readonly string[];
   balance: Balance;
   /** The groups as asked (their counts). */
-  groups: readonly WindowGroup[];
+  groups: readonly GroupCount[];
   /** The candidate groups (candidatePlan) and a reader of candidate windows [start, end). */
-  candidateGroups: readonly WindowGroup[];
+  candidateGroups: readonly GroupCount[];
   candidates: (start: number, end: number) => PlannedWindow[];
   label: (window: PlannedWindow) => Label;
   onProgress?: (scanned: number) => void;
@@ -126,7 +126,7 @@ export function selectBalanced(args: {
     }
     if (!done()) {
       const detail = segmentation
-        ? `${kept} of ${group.count} windows with at least ${(balance.minLabelled! * 100).toFixed(1)} % labelled pixels`
+        ? `${kept} of ${group.count} windows with at least ${formatShare(balance.minLabelled!)} labelled pixels`
         : Object.entries(quota).map(([c, q]) => `${c} ${got[c]}/${q}`).join(', ');
       throw new InvalidInputError(
         `group '${group.group}' cannot meet its quota after ${span} candidate windows: ${detail}. Lower the count or the quota, or widen the area`,

@@ -8,16 +8,17 @@
  */
 import { partitionCounts } from '../batches/partition.js';
 import { InvalidInputError } from '../errors.js';
-import type { PixelWindow } from '../types.js';
-import { seededPermutation } from './prng.js';
+import type { GroupCount, PixelWindow } from '../types.js';
+import { seededPermutation } from '../random/prng.js';
+import { CELL_DRAW_STREAM, MAX_SPLIT_GROUPS } from '../random/streams.js';
 import type { ImageSize } from './window-sequence.js';
 
 /** Cells per layout at most: the layout is one character per cell and travels with every chunk of an ingest. */
 export const MAX_CELLS = 4096;
 /** A cell nobody of this ingest may use (held by another group, or outside the region of interest). */
 export const BLOCKED = '-';
-const CELL_STREAM = 0xce11;
-const OWNER_CODES = '0123456789abcdefghijklmnopqrstuvwxyz';
+/** One character per group in a layout's cell string. */
+const OWNER_CODES = '0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, MAX_SPLIT_GROUPS);
 
 export interface CellLayout {
   /** Cell side in pixels. */
@@ -41,7 +42,7 @@ export interface LayoutRequest {
   image: ImageSize;
   tile: [number, number];
   /** Groups and their window counts: cells are drawn in proportion to the counts. */
-  groups: ReadonlyArray<{ group: string; count: number }>;
+  groups: readonly GroupCount[];
   seed: number;
   /** Cell side in pixels (default: twice the tile plus the buffer, grown to keep at most MAX_CELLS cells). */
   cell?: number;
@@ -80,7 +81,7 @@ export function drawCellLayout(request: LayoutRequest): CellLayout {
   // The draw depends on the image, cell, groups and seed only, so re-running an ingest redraws the same cells.
   const owner = new Array<number>(columns * rows).fill(0);
   if (request.spatial) {
-    const order = seededPermutation(owner.length, seed, CELL_STREAM);
+    const order = seededPermutation(owner.length, seed, CELL_DRAW_STREAM);
     const ratios = Object.fromEntries(groups.map((g) => [g.group, Math.max(g.count, 0)]));
     if (!Object.values(ratios).some((r) => r > 0)) throw new InvalidInputError('a spatial split needs a positive count for at least one group');
     let at = 0;

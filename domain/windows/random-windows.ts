@@ -1,8 +1,8 @@
 import { InvalidInputError } from '../errors.js';
-import { indexPermutation, MAX_PERMUTATION_SIZE } from './prng.js';
+import { indexPermutation, MAX_PERMUTATION_SIZE } from '../random/prng.js';
+import { RANDOM_POSITION_STREAMS } from '../random/streams.js';
 import type { ImageSize, WindowSequence } from './window-sequence.js';
 
-const POSITION_STREAM = 3;
 
 /**
  * `count` distinct windows at uniform random offsets: window i is position perm(i) of a seeded permutation of every
@@ -20,7 +20,7 @@ export function randomWindows(image: ImageSize, tile: [number, number], count: n
     );
   }
   if (positions > MAX_PERMUTATION_SIZE) throw new InvalidInputError(`the image is too large for a random plan (${positions} positions)`);
-  const position = indexPermutation(positions, seed, POSITION_STREAM);
+  const position = indexPermutation(positions, seed, RANDOM_POSITION_STREAMS);
   return {
     size: count,
     at: (i) => {

@@ -5,12 +5,9 @@
 import { InvalidInputError } from '../errors.js';
 import type { WindowPlan } from '../types.js';
 import { groupRanges, rangeSize, type CellLayout, type CellRange } from './cell-layout.js';
-import { indexPermutation, seededPermutation, uniformInt } from './prng.js';
+import { indexPermutation, seededPermutation, uniformInt } from '../random/prng.js';
+import { cellGroupStreams } from '../random/streams.js';
 import type { FeatureAnchor, ImageSize, WindowSequence } from './window-sequence.js';
-
-/** PRNG streams of split plans, one block per group, apart from the plain plans' streams. */
-const STREAM_BASE = 64;
-const STREAMS_PER_GROUP = 4;
 
 export interface GroupSequence {
   group: string;
@@ -38,11 +35,11 @@ export function splitSequences(
   const [width, height] = tile;
   return layout.groups.map((group, g) => {
     const wanted = plan.strategy === 'random' || plan.count !== undefined ? (counts.get(group) ?? 0) : undefined;
-    const streams = STREAM_BASE + g * STREAMS_PER_GROUP;
+    const streams = cellGroupStreams(g);
     let sequence: WindowSequence;
     switch (plan.strategy) {
       case 'random':
-        sequence = randomInCells(ranges[g]!, tile, wanted!, plan.seed, streams);
+        sequence = randomInCells(ranges[g]!, tile, wanted!, plan.seed, streams.positions);
         break;
       case 'grid': {
         const stride = plan.stride ?? tile;
@@ -67,7 +64,7 @@ export function splitSequences(
   });
 }
 
-function randomInCells(ranges: CellRange[], tile: [number, number], count: number, seed: number, stream: number): WindowSequence {
+function randomInCells(ranges: CellRange[], tile: [number, number], count: number, seed: number, firstStream: number): WindowSequence {
   const starts: number[] = [];
   let total = 0;
   for (const r of ranges) {
@@ -75,7 +72,7 @@ function randomInCells(ranges: CellRange[], tile: [number, number], count: numbe
     total += rangeSize(r);
   }
   if (count === 0 || total === 0) return { size: count === 0 ? 0 : Math.min(count, total), at: () => { throw new RangeError('empty'); } };
-  const position = indexPermutation(total, seed, stream);
+  const position = indexPermutation(total, seed, firstStream);
   return {
     size: Math.min(count, total),
     at: (i) => {
@@ -123,7 +120,7 @@ function featuresInCells(
   wanted: number | undefined,
   seed: number,
   jitter: number,
-  stream: number,
+  streams: { featureOrder: number; jitterX: number; jitterY: number },
 ): WindowSequence {
   const byCell = new Map(ranges.map((r) => [r.cell, r]));
   const mine: Array<{ anchor: FeatureAnchor; range: CellRange }> = [];
@@ -134,14 +131,14 @@ function featuresInCells(
     const range = byCell.get(row * layout.columns + col);
     if (range) mine.push({ anchor, range });
   }
-  const order = seededPermutation(mine.length, seed, stream);
+  const order = seededPermutation(mine.length, seed, streams.featureOrder);
   const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
   return {
     size: mine.length === 0 ? 0 : (wanted ?? mine.length),
     at: (i) => {
       const { anchor, range } = mine[order[i % mine.length]!]!;
-      const dx = uniformInt(seed, i, stream + 1, 2 * jitter) - jitter;
-      const dy = uniformInt(seed, i, stream + 2, 2 * jitter) - jitter;
+      const dx = uniformInt(seed, i, streams.jitterX, 2 * jitter) - jitter;
+      const dy = uniformInt(seed, i, streams.jitterY, 2 * jitter) - jitter;
       return {
         x: clamp(Math.round(anchor.x - tile[0] / 2) + dx, range.xMin, range.xMax),
         y: clamp(Math.round(anchor.y - tile[1] / 2) + dy, range.yMin, range.yMax),

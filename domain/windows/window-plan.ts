@@ -3,7 +3,7 @@
  * the same windows. Windows are addressable by index, so an activity recomputes only its slice with windowRange.
  */
 import { InvalidInputError } from '../errors.js';
-import type { PlannedWindow, WindowPlan } from '../types.js';
+import type { GroupCount, PlannedWindow, WindowPlan } from '../types.js';
 import { featureWindows } from './feature-windows.js';
 import { gridWindows } from './grid-windows.js';
 import { randomWindows } from './random-windows.js';
@@ -15,11 +15,6 @@ const WINDOW_STRATEGIES = ['random', 'grid', 'features'] as const satisfies Read
 
 /** More windows than this in one plan is a mistake, not a dataset. */
 export const MAX_WINDOWS = 1_000_000;
-
-export interface WindowGroup {
-  group: string;
-  count: number;
-}
 
 /**
  * Every window of the plan, in plan order. Groups take consecutive windows: the first `count` go to the first
@@ -36,7 +31,7 @@ export interface WindowGroup {
 export function planWindows(
   image: ImageSize,
   plan: WindowPlan,
-  groups: readonly WindowGroup[],
+  groups: readonly GroupCount[],
   features?: readonly FeatureAnchor[],
   layout?: CellLayout,
 ): PlannedWindow[] {
@@ -48,7 +43,7 @@ export function planWindows(
 export function planSize(
   image: ImageSize,
   plan: WindowPlan,
-  groups: readonly WindowGroup[],
+  groups: readonly GroupCount[],
   features?: readonly FeatureAnchor[],
   layout?: CellLayout,
 ): number {
@@ -62,7 +57,7 @@ export function planSize(
 export function windowRange(
   image: ImageSize,
   plan: WindowPlan,
-  groups: readonly WindowGroup[],
+  groups: readonly GroupCount[],
   start: number,
   end: number,
   features?: readonly FeatureAnchor[],
@@ -79,7 +74,7 @@ export function windowRange(
 export function windowsAt(
   image: ImageSize,
   plan: WindowPlan,
-  groups: readonly WindowGroup[],
+  groups: readonly GroupCount[],
   indexes: readonly number[],
   features?: readonly FeatureAnchor[],
   layout?: CellLayout,
@@ -101,7 +96,7 @@ export function windowsAt(
 interface PreparedPlan {
   sequence: WindowSequence;
   total: number;
-  groups: readonly WindowGroup[];
+  groups: readonly GroupCount[];
 }
 
 function sliceOf(planned: PreparedPlan, start: number, end: number): PlannedWindow[] {
@@ -119,7 +114,7 @@ function sliceOf(planned: PreparedPlan, start: number, end: number): PlannedWind
 function preparePlan(
   image: ImageSize,
   plan: WindowPlan,
-  groups: readonly WindowGroup[],
+  groups: readonly GroupCount[],
   features: readonly FeatureAnchor[] | undefined,
   layout?: CellLayout,
 ): PreparedPlan {
@@ -181,7 +176,7 @@ function splitPlan(
   image: ImageSize,
   tile: [number, number],
   plan: WindowPlan,
-  groups: readonly WindowGroup[],
+  groups: readonly GroupCount[],
   features: readonly FeatureAnchor[] | undefined,
   layout: CellLayout,
 ): PreparedPlan {
@@ -222,7 +217,7 @@ function checkTile(image: ImageSize, tileSize: readonly number[] | undefined): [
   return [width, height];
 }
 
-function checkGroups(groups: readonly WindowGroup[]): void {
+function checkGroups(groups: readonly GroupCount[]): void {
   if (!Array.isArray(groups) || groups.length === 0) throw new InvalidInputError('a window plan needs at least one group');
   const seen = new Set<string>();
   for (const { group, count } of groups) {

@@ -18,7 +18,7 @@ import type { Services } from '../../../runtime/services.js';
 import { startLocalTemporal, type LocalTemporal } from '../../../temporal/local-server.js';
 import { installQuietRuntime } from '../../../temporal/runtime.js';
 import { stackEnv } from '../../../runtime/stack-env.js';
-import { uniformInt } from '../../../domain/windows/prng.js';
+import { uniformInt } from '../../../domain/random/prng.js';
 import { readGdalWindows } from '../../support/gdal.js';
 import { startPrivatePostgres, type PrivatePostgres } from './private-postgres.js';
 

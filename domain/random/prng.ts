@@ -43,8 +43,9 @@ export const MAX_PERMUTATION_SIZE = 2 ** 52;
  * A seeded bijection of 0..n-1 evaluated one index at a time: a 4-round balanced Feistel network over the smallest
  * power of four >= n, cycle-walking values that fall outside [0, n). Unlike seededPermutation it allocates nothing,
  * so a plan can draw distinct positions from billions without materialising them, and any slice stays O(slice).
+ * Round r draws from stream firstStream + r.
  */
-export function indexPermutation(n: number, seed: number, stream: number): (i: number) => number {
+export function indexPermutation(n: number, seed: number, firstStream: number): (i: number) => number {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PERMUTATION_SIZE) throw new RangeError(`permutation size ${n} out of range`);
   let halfBits = 1;
   while (2 ** (2 * halfBits) < n) halfBits++;
@@ -54,7 +55,7 @@ export function indexPermutation(n: number, seed: number, stream: number): (i: n
     let left = Math.floor(value / half);
     let right = value % half;
     for (let round = 0; round < 4; round++) {
-      const next = (left ^ (hashUint32(seed, right, stream * 4 + round) & mask)) >>> 0;
+      const next = (left ^ (hashUint32(seed, right, firstStream + round) & mask)) >>> 0;
       left = right;
       right = next;
     }

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Catalog, DatasetRecord } from '../domain/catalog/types.js';
 import { NotFoundError } from '../domain/errors.js';
 import { openImage, type ImageSource } from '../domain/imagery/index.js';
@@ -5,32 +6,39 @@ import { loadLabelSource, openLabelWindows, type LabelSource, type LabelSourceOp
 
 /**
  * Per-worker caches of things that are expensive to open and safe to share between activities: GeoTIFF readers
- * (headers, block cache) and parsed, indexed label sources. Bounded, so a long-lived worker does not grow forever;
- * values are leased, so an entry evicted while an activity still reads it is disposed only when released.
+ * (headers, block cache) and parsed, indexed label sources. Bounded (least recently used out, by lru-cache), so a
+ * long-lived worker does not grow forever; values are leased, so an entry evicted while an activity still reads
+ * it is disposed only when released.
  */
 export class BoundedCache<V> {
-  private readonly entries = new Map<string, { value: Promise<V>; users: number; evicted: boolean }>();
+  private readonly entries: LRUCache<string, LeasedEntry<V>>;
 
   constructor(
-    private readonly capacity: number,
+    capacity: number,
     private readonly dispose: (value: V) => Promise<void> | void = () => {},
-  ) {}
+  ) {
+    this.entries = new LRUCache<string, LeasedEntry<V>>({
+      max: capacity,
+      // Evicted (or deleted after a failed open): disposed now if idle, else by its last release.
+      dispose: (entry) => {
+        entry.evicted = true;
+        if (entry.users === 0) void this.disposeEntry(entry);
+      },
+    });
+  }
 
   /** Leases the value for key, opening it once even when several activities ask at the same time. */
   acquire(key: string, open: () => Promise<V>): { value: Promise<V>; release(): void } {
     let entry = this.entries.get(key);
-    if (entry) {
-      this.entries.delete(key); // re-insert: most recently used last
-    } else {
-      entry = { value: open(), users: 0, evicted: false };
-      const opened = entry;
+    if (!entry) {
+      const opened: LeasedEntry<V> = { value: open(), users: 0, evicted: false, disposed: false };
       opened.value.catch(() => {
-        if (this.entries.get(key) === opened) this.entries.delete(key); // a failed open is not cached
+        if (this.entries.peek(key) === opened) this.entries.delete(key); // a failed open is not cached
       });
+      entry = opened;
     }
-    this.entries.set(key, entry);
     entry.users++;
-    this.evictOverflow();
+    this.entries.set(key, entry); // after the lease is counted: a set that evicts never disposes a leased entry
     const leased = entry;
     let released = false;
     return {
@@ -39,29 +47,31 @@ export class BoundedCache<V> {
         if (released) return;
         released = true;
         leased.users--;
-        if (leased.evicted && leased.users === 0) this.disposeEntry(leased);
+        if (leased.evicted && leased.users === 0) void this.disposeEntry(leased);
       },
     };
   }
 
-  private evictOverflow(): void {
-    for (const [key, entry] of this.entries) {
-      if (this.entries.size <= this.capacity) break;
-      this.entries.delete(key);
-      entry.evicted = true;
-      if (entry.users === 0) this.disposeEntry(entry);
-    }
+  private disposeEntry(entry: LeasedEntry<V>): Promise<void> {
+    if (entry.disposed) return Promise.resolve();
+    entry.disposed = true;
+    return entry.value.then(this.dispose, () => {});
   }
 
-  private disposeEntry(entry: { value: Promise<V> }): void {
-    void entry.value.then(this.dispose, () => {});
-  }
-
+  /** Disposes every entry, leased or not (the worker is shutting down). */
   async clear(): Promise<void> {
     const entries = [...this.entries.values()];
+    for (const entry of entries) entry.disposed = true; // disposed below, awaited, not by the dispose hook
     this.entries.clear();
-    await Promise.all(entries.map((e) => e.value.then(this.dispose, () => {})));
+    await Promise.all(entries.map((entry) => entry.value.then(this.dispose, () => {})));
   }
+}
+
+interface LeasedEntry<V> {
+  value: Promise<V>;
+  users: number;
+  evicted: boolean;
+  disposed: boolean;
 }
 
 /** The images one activity uses, leased from the worker's cache and released together when it ends. */
