@@ -18,14 +18,12 @@ const WORKFLOW_TESTS = [
   'test/package.test.ts',
   'test/plugin.test.ts',
   'test/preview.test.ts',
-  'test/process-signals.test.ts',
   'test/pyveda-home.test.ts',
   'test/replay.test.ts',
   'test/schedules.test.ts',
   'test/splits-ingest.test.ts',
   'test/waiting-clients.test.ts',
   'test/webui.test.ts',
-  'test/worker-crash.test.ts',
 ];
 
 export default defineConfig({

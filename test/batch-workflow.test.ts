@@ -1,15 +1,15 @@
 /**
  * The batch workflow end to end on the real Temporal server and real PostgreSQL: an HDF5 batch for every ML type
  * on the Olinda scene, checked with Python's h5py against what the catalog and the chip store hold; the client's
- * sample arrays (at, slice, iteration, mini-batches); train/test/validate splits; and a worker killed mid-write.
+ * sample arrays (at, slice, iteration, mini-batches) and train/test/validate splits. A worker killed mid-write is in
+ * the fault suite (test/faults/batch-replace.test.ts).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Veda } from '../client/veda.js';
 import type { VedaCollection } from '../client/collection.js';
 import type { Datapoint } from '../domain/catalog/types.js';
 import type { DetectionTarget, MaskTarget, MiniBatch, OpenedBatch, SampleArray } from '../domain/batches/index.js';
@@ -269,76 +269,4 @@ describe('a batch split into train/test/validate', () => {
     expect(cli.workflowId).toMatch(new RegExp(`^veda-${coll.id}-batch-\\d+$`));
     expect(idsOf(await summarizeWithH5py(cli.path))).toEqual(first);
   });
-});
-
-// ---- durability ---------------------------------------------------------------------------------------------
-
-function startWorker(taskQueue: string): ChildProcess {
-  return spawn(process.execPath, ['bin/veda.js', 'worker'], {
-    env: { ...stack.childEnv, VEDA_TASK_QUEUE: taskQueue, VEDA_WORKER_ACTIVITIES: '2' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-}
-
-async function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise((resolve) => child.once('exit', resolve));
-}
-
-/** Files a batch writer has in this machine's scratch space for the dataset (partial files of a running build). */
-async function scratchFiles(datasetId: string): Promise<string[]> {
-  return readdir(path.join(stack.services.scratchDir, 'batches', datasetId)).catch(() => []);
-}
-
-describe('a worker killed mid-batch', () => {
-  it('leaves the previous complete latest.h5 in the store, and a restarted worker completes the run', async () => {
-    // The build under test runs on a task queue only the child workers poll, so the kill hits it.
-    const queue = `${stack.config.temporal.taskQueue}-crash`;
-    const first = startWorker(queue);
-    const second: ChildProcess[] = [];
-    try {
-      // 300 chips of 6 x 128 x 128 with gzip level 9: several seconds of writing.
-      const coll = await ingest('segmentation', { train: 300 }, 128, 21);
-      const latest = stack.services.batches.localPath(`${coll.id}/latest.h5`)!;
-      const previous = await coll.batch(12, { seed: 1 });
-      previous.close();
-      const before = await summarizeWithH5py(latest);
-      expect(before.groups.train!.images!.shape[0]).toBe(12);
-
-      const crashVeda = Veda.over({ client: stack.client, namespace: stack.namespace, taskQueue: queue, services: stack.services, user: 'alice' });
-      const build = await (await crashVeda.fromId(coll.id)).startBatch({ seed: 2, compression: 9 });
-      // Mid-batch: the progress stream (which folds in the writer's heartbeats) shows samples written but not all,
-      // and the writer's partial file is in the worker's scratch space, not in the store.
-      let midway = -1;
-      for await (const p of build.progress({ intervalMs: 100 })) {
-        if (p.stage === 'batching' && p.done > 0 && p.done < p.total) {
-          midway = p.done;
-          break;
-        }
-      }
-      expect(midway).toBeGreaterThan(0);
-      expect(await scratchFiles(coll.id)).toHaveLength(1);
-      first.kill('SIGKILL');
-      await exited(first);
-
-      // Never torn: latest.h5 is still the previous file, complete.
-      const during = await summarizeWithH5py(latest);
-      expect(idsOf(during)).toEqual(idsOf(before));
-      expect(during.groups.train!.images!.sha256).toBe(before.groups.train!.images!.sha256);
-
-      second.push(startWorker(queue));
-      const final = await build.result();
-      expect(final).toMatchObject({ stage: 'done', total: 300, groups: { train: 300 }, output: stack.services.batches.uri(final.outputKey!) });
-      const after = await summarizeWithH5py(latest);
-      expect(after.groups.train!.images).toMatchObject({ shape: [300, 6, 128, 128], compression: 'gzip', compressionOpts: 9 });
-      expect([...idsOf(after).train!].sort()).toEqual([...(await stored(coll)).keys()].sort());
-      // The retry removed the dead attempt's partial file, and its own scratch copy once stored.
-      expect(await scratchFiles(coll.id)).toEqual([]);
-    } finally {
-      for (const child of [first, ...second]) {
-        child.kill('SIGTERM');
-        await exited(child);
-      }
-    }
-  }, 300_000);
 });

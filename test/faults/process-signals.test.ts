@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { isProcessAlive } from '../domain/processes.js';
-import type { DatasetDoc } from '../domain/catalog/dataset-doc.js';
-import type { Progress } from '../workflows/progress.js';
-import { freePort, refusesConnections, spawnDev, spawnWorker, stopWith, unconfiguredEnv, vedaJson } from './support/cli.js';
-import { OLINDA, startTestStack, TEST_CATALOG } from './support/stack.js';
+import { isProcessAlive } from '../../domain/processes.js';
+import type { DatasetDoc } from '../../domain/catalog/dataset-doc.js';
+import type { Progress } from '../../workflows/progress.js';
+import { freePort, refusesConnections, spawnDev, spawnWorker, stopWith, unconfiguredEnv, vedaJson } from '../support/cli.js';
+import { OLINDA, startTestStack } from '../support/stack.js';
 
 /** Waits for `check` to return a value, polling; fails after `timeoutMs`. */
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 240_000): Promise<T> {
@@ -43,8 +43,8 @@ interface StatusOutput {
   progress: Progress | null;
 }
 
-// `veda dev` always serves the embedded catalog: it runs once, in the embedded project.
-describe.skipIf(TEST_CATALOG !== 'embedded')('veda dev', () => {
+// `veda dev` always serves the embedded catalog.
+describe('veda dev', () => {
   it('stops on one SIGTERM mid-ingest with its Temporal server, restarts at once on the same ports and finishes the run', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'veda-signals-dev-'));
     const [port, uiPort] = [await freePort(), await freePort()];

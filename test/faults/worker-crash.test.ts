@@ -1,17 +1,19 @@
 /**
  * Durability: a worker process killed (SIGKILL) in the middle of an ingest, then a new worker started, finishes
- * the run with exact counts and no duplicate datapoint.
+ * the run with exact counts and no duplicate datapoint. On the embedded catalog, served over the PostgreSQL protocol
+ * as `veda dev` serves it: the killed worker's connections die mid-statement and the catalog goes on serving the
+ * next one (test/faults/worker-kills.test.ts kills workers on PostgreSQL).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
+import { OLINDA, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
 beforeAll(async () => {
   // No in-process worker: the only workers are the child processes this test starts and kills.
-  stack = await startTestStack({ stack: { worker: false } });
+  stack = await startTestStack({ catalog: 'embedded', stack: { worker: false } });
 });
 afterAll(async () => {
   await stack?.teardown();
