@@ -5,7 +5,8 @@
  * one (NotFoundError, so ids do not leak). The HTTP service (`veda serve`) runs one per request, as the user its
  * API token names.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { clientSdk } from '../temporal/client-sdk.js';
 import { z } from 'zod';
 import type { VedaConfig } from '../config/config.js';
 import type { Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
@@ -19,7 +20,7 @@ import { batchManifest } from '../domain/manifest/manifest.js';
 import { checkLeakage, type LeakageReport } from '../domain/splits/leakage.js';
 import type { BandChoice, PreviewOptions } from '../domain/preview/index.js';
 import type { Services } from '../runtime/services.js';
-import { datasetWorkflowsUrl } from '../temporal/connection.js';
+import { datasetWorkflowsUrl } from '../temporal/ui-links.js';
 import { registerCommands } from '../temporal/register-search-attributes.js';
 import { DATASET_ID, ML_TYPE, STAGE, VEDA_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import type { Progress } from '../workflows/progress.js';
@@ -388,7 +389,7 @@ export class DirectBackend implements VedaBackend {
     const record = await this.dataset(id);
     const run = this.run(workflowId);
     const described = await this.temporal.workflow.getHandle(workflowId).describe().catch((err: unknown) => {
-      if (err instanceof WorkflowNotFoundError) return null;
+      if (err instanceof clientSdk().WorkflowNotFoundError) return null;
       throw err;
     });
     const datasetOfRun = described?.typedSearchAttributes.get(DATASET_ID);

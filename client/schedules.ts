@@ -3,13 +3,8 @@
  * build is never stacked), and each run writes a new versioned file and makes the dataset's `latest.h5` that file.
  * Schedule ids are `veda-<dataset>-batches-<name>`; their runs show in the Web UI like any workflow.
  */
-import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleDescription,
-} from '@temporalio/client';
+import type { Client, ScheduleDescription } from '@temporalio/client';
+import { clientSdk } from '../temporal/client-sdk.js';
 import type { DatasetRecord } from '../domain/catalog/types.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { DATASET_ID, ML_TYPE, STAGE } from '../workflows/search-attributes.js';
@@ -88,17 +83,17 @@ export class BatchSchedules implements DatasetSchedules {
         ],
         staticSummary: `scheduled batch rebuild of dataset ${this.dataset.name} (${this.dataset.id})`,
       },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      policies: { overlap: clientSdk().ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
       // The spec as the user wrote it: the server keeps a cron expression only as calendar structures.
       memo: { datasetId: this.dataset.id, spec: every ? `every ${every}` : `cron ${cron}` },
       state: { note: `batches of dataset ${this.dataset.id}` },
     }).catch((err: unknown) => {
-      if (err instanceof ScheduleAlreadyRunning) throw new ConflictError(`schedule ${scheduleId} already exists: delete it first or pick another --name`);
+      if (err instanceof clientSdk().ScheduleAlreadyRunning) throw new ConflictError(`schedule ${scheduleId} already exists: delete it first or pick another --name`);
       // The server's verdict on the spec (a bad cron expression) comes back as a TypeError.
       if (err instanceof TypeError && cron) throw new InvalidInputError(`--cron "${cron}": ${err.message}`);
       throw err;
     });
-    if (options.triggerNow) await handle.trigger(ScheduleOverlapPolicy.SKIP);
+    if (options.triggerNow) await handle.trigger(clientSdk().ScheduleOverlapPolicy.SKIP);
     return this.describe(options.name);
   }
 
@@ -115,14 +110,14 @@ export class BatchSchedules implements DatasetSchedules {
     try {
       return summarize(id, this.dataset.id, await this.client.schedule.getHandle(id).describe());
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw new NotFoundError(`schedule ${id} does not exist`);
+      if (err instanceof clientSdk().ScheduleNotFoundError) throw new NotFoundError(`schedule ${id} does not exist`);
       throw err;
     }
   }
 
   async trigger(name?: string): Promise<void> {
     await this.describe(name);
-    await this.client.schedule.getHandle(this.id(name)).trigger(ScheduleOverlapPolicy.SKIP);
+    await this.client.schedule.getHandle(this.id(name)).trigger(clientSdk().ScheduleOverlapPolicy.SKIP);
   }
 
   async pause(name?: string, note = 'paused with veda'): Promise<void> {

@@ -3,18 +3,9 @@
  * (never by polling the catalog).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ApplicationFailure,
-  CancelledFailure,
-  defaultPayloadConverter,
-  isGrpcCancelledError,
-  isGrpcDeadlineError,
-  QueryNotRegisteredError,
-  WorkflowFailedError,
-  type Client,
-  type WorkflowExecutionDescription,
-} from '@temporalio/client';
-import { workflowUrl } from '../temporal/connection.js';
+import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import { clientSdk } from '../temporal/client-sdk.js';
+import { workflowUrl } from '../temporal/ui-links.js';
 import { CancelledError, ForbiddenError, InvalidInputError, NotFoundError, SetupError, type VedaError } from '../domain/errors.js';
 import { initialProgress, PROGRESS_QUERY, type Progress } from '../workflows/progress.js';
 
@@ -42,7 +33,7 @@ function withActivityProgress({ raw }: WorkflowExecutionDescription, p: Progress
   for (const activity of raw.pendingActivities ?? []) {
     const payload = activity.heartbeatDetails?.payloads?.[0];
     if (activity.activityType?.name !== 'buildBatch' || !payload) continue;
-    const beat = defaultPayloadConverter.fromPayload<{ done?: number; total?: number }>(payload);
+    const beat = clientSdk().defaultPayloadConverter.fromPayload<{ done?: number; total?: number }>(payload);
     if (typeof beat.done === 'number') return { ...p, done: beat.done, total: beat.total ?? p.total };
   }
   return p;
@@ -64,13 +55,13 @@ const DOMAIN_ERRORS: Record<string, new (message: string) => VedaError> = {
 
 /** The innermost failure of a workflow failure chain, as the domain error it started as when it was one. */
 export function runFailure(workflowId: string, err: unknown): Error {
-  if (!(err instanceof WorkflowFailedError)) return err as Error;
-  if (err.cause instanceof CancelledFailure) return new CancelledError(`workflow ${workflowId} was cancelled`);
+  if (!(err instanceof clientSdk().WorkflowFailedError)) return err as Error;
+  if (err.cause instanceof clientSdk().CancelledFailure) return new CancelledError(`workflow ${workflowId} was cancelled`);
   // Walk down to the activity's failure: the first one of a domain type, else the innermost.
   let inner: Error = err;
-  while (!(inner instanceof ApplicationFailure && inner.type && DOMAIN_ERRORS[inner.type]) && inner.cause instanceof Error) inner = inner.cause;
+  while (!(inner instanceof clientSdk().ApplicationFailure && inner.type && DOMAIN_ERRORS[inner.type]) && inner.cause instanceof Error) inner = inner.cause;
   const message = `workflow ${workflowId} failed: ${inner.message}`;
-  const DomainError = inner instanceof ApplicationFailure && inner.type ? DOMAIN_ERRORS[inner.type] : undefined;
+  const DomainError = inner instanceof clientSdk().ApplicationFailure && inner.type ? DOMAIN_ERRORS[inner.type] : undefined;
   return DomainError ? new DomainError(message) : new Error(message, { cause: err });
 }
 
@@ -194,8 +185,8 @@ export class TemporalRun implements WorkflowRun {
           // A query past its deadline comes back as DEADLINE_EXCEEDED, or as CANCELLED when the server gives up
           // on it first (seen on a loaded machine): both mean nobody answered.
           if (options.signal?.aborted) return;
-          if (isGrpcDeadlineError(err) || isGrpcCancelledError(err)) stalled = true;
-          else if (!(err instanceof QueryNotRegisteredError)) throw err;
+          if (clientSdk().isGrpcDeadlineError(err) || clientSdk().isGrpcCancelledError(err)) stalled = true;
+          else if (!(err instanceof clientSdk().QueryNotRegisteredError)) throw err;
         }
       }
       if (stalled) {

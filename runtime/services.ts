@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { VedaConfig } from '../config/config.js';
-import { openCatalog } from '../domain/catalog/index.js';
+import { openCatalog } from '../domain/catalog/open-catalog.js';
 import type { Catalog } from '../domain/catalog/types.js';
 import { ObjectChipStore } from '../domain/chips/index.js';
 import type { ChipStore } from '../domain/chips/types.js';

@@ -3,7 +3,8 @@
  * (API key or mTLS). The only difference between one machine and many is this configuration.
  */
 import { readFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { clientSdk } from './client-sdk.js';
 // A type only: clients never load the worker SDK (its native bridge costs half a second at start).
 import type { NativeConnection } from '@temporalio/worker';
 import type { TemporalSettings } from '../config/config.js';
@@ -40,25 +41,19 @@ export function connectionOptions(settings: TemporalSettings & { address: string
 
 /** A client whose connection opens on first use, so commands that never start a workflow never dial Temporal. */
 export function lazyClient(settings: TemporalSettings & { address: string }): Client {
+  const { Client, Connection } = clientSdk();
   return new Client({ connection: Connection.lazy(connectionOptions(settings)), namespace: settings.namespace });
 }
 
 export async function connectClient(settings: TemporalSettings & { address: string }): Promise<Client> {
+  const { Client, Connection } = clientSdk();
   const connection = await Connection.connect(connectionOptions(settings));
   return new Client({ connection, namespace: settings.namespace });
 }
 
+
+
 export async function connectWorkerConnection(settings: TemporalSettings & { address: string }): Promise<NativeConnection> {
   const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect(connectionOptions(settings));
-}
-
-/** Web UI link to a namespace's workflows filtered to one dataset. */
-export function datasetWorkflowsUrl(uiUrl: string, namespace: string, datasetId: string): string {
-  const query = encodeURIComponent(`VedaDatasetId="${datasetId}"`);
-  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${query}`;
-}
-
-export function workflowUrl(uiUrl: string, namespace: string, workflowId: string): string {
-  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

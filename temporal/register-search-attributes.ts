@@ -2,11 +2,17 @@
  * Makes sure a namespace has veda's search attributes before a worker polls it: a plain `temporal server start-dev`
  * or a new cluster namespace has none, and every workflow start would fail without them.
  */
-import proto from '@temporalio/proto'; // CommonJS: its namespaces are not named exports
+import { createRequire } from 'node:module';
+import type proto from '@temporalio/proto';
 import { messageWithCauses, SetupError } from '../domain/errors.js';
 import { VEDA_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
-const KEYWORD = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+const require = createRequire(import.meta.url);
+
+/** Keyword, as the operator service names it; the protobuf definitions load only when attributes are added. */
+function keywordType(): number {
+  return (require('@temporalio/proto') as typeof proto).temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+}
 
 /** The part of the operator service (client Connection or worker NativeConnection) this needs. */
 export interface SearchAttributeAdmin {
@@ -38,7 +44,7 @@ export async function ensureSearchAttributes(admin: SearchAttributeAdmin, namesp
   try {
     missing = await missingAttributes(admin, namespace);
     if (missing.length === 0) return [];
-    await admin.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])) });
+    await admin.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((name) => [name, keywordType()])) });
   } catch (err) {
     const what = missing! ? `search attributes ${missing.join(', ')} are missing` : 'veda needs the search attributes VedaDatasetId, VedaMlType and VedaStage';
     throw new SetupError(

@@ -1,6 +1,5 @@
 import { catalogDir, claimCatalogDir, readCatalogDirOwner } from './data-dir-lock.js';
 import { createPgClient } from './pg-client.js';
-import { createPGliteClient, openPGlite } from './pglite-client.js';
 import type { SqlClient } from './sql-client.js';
 import { SqlCatalog } from './sql-catalog.js';
 import type { Catalog } from './types.js';
@@ -20,6 +19,8 @@ export interface CatalogOptions {
 export async function openCatalog(options: CatalogOptions = {}): Promise<Catalog> {
   const { databaseUrl, dataDir } = options;
   if (databaseUrl) return SqlCatalog.open(createPgClient(databaseUrl));
+  // PGlite (WASM PostgreSQL) loads only for the embedded catalog.
+  const { createPGliteClient, openPGlite } = await import('./pglite-client.js');
   if (dataDir === undefined) return SqlCatalog.open(createPGliteClient(await openPGlite()));
 
   const owner = await readCatalogDirOwner(dataDir);

@@ -1,4 +1,5 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from './aws-sdk.js';
 import { isVedaError } from '../errors.js';
 import { RemoteReadError } from './http-file.js';
 import type { RemoteFile } from './remote-files.js';
@@ -32,7 +33,7 @@ export class S3File implements RemoteFile {
 
   private async get(Range: string | undefined, signal?: AbortSignal): Promise<{ bytes: Uint8Array; range?: string }> {
     try {
-      const reply = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range }), { abortSignal: signal });
+      const reply = await this.client.send(new (s3Sdk().GetObjectCommand)({ Bucket: this.bucket, Key: this.key, Range }), { abortSignal: signal });
       return { bytes: await reply.Body!.transformToByteArray(), range: reply.ContentRange };
     } catch (err) {
       const mapped = asS3Error(err, this.uri);

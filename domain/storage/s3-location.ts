@@ -2,7 +2,8 @@
  * `s3://bucket/prefix` locations and the S3 client veda makes from its configuration (AWS SDK v3). Any
  * S3-compatible server works: AWS, MinIO, Ceph, R2 (an endpoint, usually path-style addressing).
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from './aws-sdk.js';
 import { InvalidInputError } from '../errors.js';
 import { schemeOf } from './remote-files.js';
 
@@ -49,7 +50,7 @@ export function s3Client(settings: S3Settings): S3Client {
   const id = JSON.stringify(settings);
   let client = clients.get(id);
   if (!client) {
-    client = new S3Client({
+    client = new (s3Sdk().S3Client)({
       ...(settings.region ? { region: settings.region } : {}),
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
       forcePathStyle: settings.forcePathStyle,

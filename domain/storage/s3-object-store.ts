@@ -4,16 +4,8 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  CopyObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk, s3Uploads } from './aws-sdk.js';
 import { NotFoundError } from '../errors.js';
 import { checkKey } from './object-keys.js';
 import type { ObjectStore, StoredObject } from './object-store.js';
@@ -49,13 +41,13 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     const Key = this.objectKey(key, 'key');
-    await this.send(key, () => this.client.send(new PutObjectCommand({ Bucket: this.at.bucket, Key, Body: bytes })));
+    await this.send(key, () => this.client.send(new (s3Sdk().PutObjectCommand)({ Bucket: this.at.bucket, Key, Body: bytes })));
   }
 
   async get(key: string): Promise<Uint8Array> {
     const Key = this.objectKey(key, 'key');
     return this.send(key, async () => {
-      const { Body } = await this.client.send(new GetObjectCommand({ Bucket: this.at.bucket, Key }));
+      const { Body } = await this.client.send(new (s3Sdk().GetObjectCommand)({ Bucket: this.at.bucket, Key }));
       return Body!.transformToByteArray();
     });
   }
@@ -63,7 +55,7 @@ export class S3ObjectStore implements ObjectStore {
   async has(key: string): Promise<boolean> {
     const Key = this.objectKey(key, 'key');
     try {
-      await this.send(key, () => this.client.send(new HeadObjectCommand({ Bucket: this.at.bucket, Key })));
+      await this.send(key, () => this.client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: this.at.bucket, Key })));
       return true;
     } catch (err) {
       if (err instanceof NotFoundError) return false;
@@ -74,7 +66,7 @@ export class S3ObjectStore implements ObjectStore {
   async putFile(key: string, file: string): Promise<void> {
     const Key = this.objectKey(key, 'key');
     await this.send(key, () =>
-      new Upload({
+      new (s3Uploads().Upload)({
         client: this.client,
         params: { Bucket: this.at.bucket, Key, Body: createReadStream(file) },
         partSize: PART_BYTES,
@@ -92,7 +84,7 @@ export class S3ObjectStore implements ObjectStore {
     const tmp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
     try {
       await this.send(key, async () => {
-        const { Body } = await this.client.send(new GetObjectCommand({ Bucket: this.at.bucket, Key }));
+        const { Body } = await this.client.send(new (s3Sdk().GetObjectCommand)({ Bucket: this.at.bucket, Key }));
         await pipeline(Body as Readable, createWriteStream(tmp));
       });
       await rename(tmp, target);
@@ -108,7 +100,7 @@ export class S3ObjectStore implements ObjectStore {
     const Key = this.objectKey(to, 'key');
     await this.send(from, () =>
       this.client.send(
-        new CopyObjectCommand({ Bucket: this.at.bucket, Key, CopySource: `${this.at.bucket}/${source.split('/').map(encodeURIComponent).join('/')}` }),
+        new (s3Sdk().CopyObjectCommand)({ Bucket: this.at.bucket, Key, CopySource: `${this.at.bucket}/${source.split('/').map(encodeURIComponent).join('/')}` }),
       ),
     );
   }
@@ -118,11 +110,11 @@ export class S3ObjectStore implements ObjectStore {
     let ContinuationToken: string | undefined;
     do {
       const page = await this.send(prefix, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.at.bucket, Prefix, ContinuationToken })),
+        this.client.send(new (s3Sdk().ListObjectsV2Command)({ Bucket: this.at.bucket, Prefix, ContinuationToken })),
       );
       const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
       if (objects.length) {
-        await this.send(prefix, () => this.client.send(new DeleteObjectsCommand({ Bucket: this.at.bucket, Delete: { Objects: objects, Quiet: true } })));
+        await this.send(prefix, () => this.client.send(new (s3Sdk().DeleteObjectsCommand)({ Bucket: this.at.bucket, Delete: { Objects: objects, Quiet: true } })));
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
@@ -134,7 +126,7 @@ export class S3ObjectStore implements ObjectStore {
     let ContinuationToken: string | undefined;
     do {
       const page = await this.send(folder, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.at.bucket, Prefix, Delimiter: '/', ContinuationToken })),
+        this.client.send(new (s3Sdk().ListObjectsV2Command)({ Bucket: this.at.bucket, Prefix, Delimiter: '/', ContinuationToken })),
       );
       for (const o of page.Contents ?? []) {
         found.push({ key: o.Key!.slice(this.at.prefix.length), size: o.Size ?? 0, modified: o.LastModified ?? new Date(0) });
@@ -146,14 +138,14 @@ export class S3ObjectStore implements ObjectStore {
 
   async stat(key: string): Promise<StoredObject> {
     const Key = this.objectKey(key, 'key');
-    const head = await this.send(key, () => this.client.send(new HeadObjectCommand({ Bucket: this.at.bucket, Key })));
+    const head = await this.send(key, () => this.client.send(new (s3Sdk().HeadObjectCommand)({ Bucket: this.at.bucket, Key })));
     return { key, size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
   }
 
   async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
     const Key = this.objectKey(key, 'key');
     const Range = range ? `bytes=${range.start}-${range.end}` : undefined;
-    const { Body } = await this.send(key, () => this.client.send(new GetObjectCommand({ Bucket: this.at.bucket, Key, Range })));
+    const { Body } = await this.send(key, () => this.client.send(new (s3Sdk().GetObjectCommand)({ Bucket: this.at.bucket, Key, Range })));
     return Body as Readable;
   }
 
