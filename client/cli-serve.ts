@@ -3,7 +3,7 @@
  * commands: they work on the catalog directly). The service's code loads only when `veda serve` runs.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { intArg } from './cli-args.js';
+import { collect, intArg } from './cli-args.js';
 import { emit } from './cli-output.js';
 import { configFor, globals, type GlobalOptions } from './cli-session.js';
 import type { ApiTokenInfo } from '../domain/catalog/api-tokens.js';
@@ -18,6 +18,7 @@ export function registerServeCommands(program: Command): void {
     .option('--rate-limit <n>', 'requests a minute per user', intArg('--rate-limit', 1), 1200)
     .option('--upload-rate-limit <n>', 'uploads (feed requests) a minute per user', intArg('--upload-rate-limit', 1), 120)
     .option('--upload-limit <MiB>', 'largest upload (a feed request)', intArg('--upload-limit', 1), 64)
+    .option('--inputs <dir>', 'a directory whose files requests may name as images, labels and regions (repeat for more; URLs are always allowed, local files only there)', collect)
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(async (o, cmd: Command) => {
       const opts = globals(cmd);
@@ -29,12 +30,18 @@ export function registerServeCommands(program: Command): void {
         port: o.port,
         publicUrl: o.publicUrl,
         logRequests: Boolean(o.log),
+        inputDirs: o.inputs ?? [],
         limits: { requestsPerMinute: o.rateLimit, uploadsPerMinute: o.uploadRateLimit, uploadBytes: o.uploadLimit * 1024 * 1024 },
       });
       const signals = onStopSignals(() => undefined);
       try {
-        emit(opts, { url: server.url, openapi: `${server.url}/openapi.json` }, () =>
-          [`veda serve: ${server.url} (OpenAPI: ${server.url}/openapi.json)`, 'Tokens: `veda token create --user NAME`. Ctrl-C stops.'].join('\n'),
+        const inputs = (o.inputs as string[] | undefined) ?? [];
+        emit(opts, { url: server.url, openapi: `${server.url}/openapi.json`, inputs }, () =>
+          [
+            `veda serve: ${server.url} (OpenAPI: ${server.url}/openapi.json)`,
+            `Inputs: URLs, ${inputs.length ? `and local files under ${inputs.join(', ')}` : 'no local file (--inputs DIR allows a directory)'}`,
+            'Tokens: `veda token create --user NAME`. Ctrl-C stops.',
+          ].join('\n'),
         );
         await signals.requested;
       } finally {

@@ -13,6 +13,7 @@ import { vedaVersion } from '../client/version.js';
 import type { ApiTokens } from '../domain/catalog/api-tokens.js';
 import { requireTokens, userOf } from './auth.js';
 import { describeSchemaErrors, errorAnswer } from './errors.js';
+import { InputPolicy } from './input-policy.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { datapointRoutes } from './routes/datapoints.js';
 import { runRoutes } from './routes/runs.js';
@@ -39,6 +40,8 @@ export interface ApiOptions {
   limits?: ApiLimits;
   /** Log each request (pino, on stdout). */
   logRequests?: boolean;
+  /** Which images, labels and regions requests may name (default: URLs only, no local file). */
+  inputs?: InputPolicy;
 }
 
 /** What every route handler gets: the backend acting as the request's user, and this service's base URL. */
@@ -46,6 +49,7 @@ export interface RouteContext {
   backend(request: FastifyRequest): DirectBackend;
   baseUrl(request: FastifyRequest): string;
   limits: Required<ApiLimits>;
+  inputs: InputPolicy;
 }
 
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
@@ -111,6 +115,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   const context: RouteContext = {
     limits,
+    inputs: options.inputs ?? (await InputPolicy.create()),
     baseUrl: (request) => (options.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, ''),
     backend: (request) => options.backend.acting(userOf(request), context.baseUrl(request)),
   };

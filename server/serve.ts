@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { VedaConfig } from '../config/config.js';
 import { DirectBackend } from '../client/direct-backend.js';
 import { buildApi, type ApiLimits } from './app.js';
+import { InputPolicy } from './input-policy.js';
 
 export interface ServeOptions {
   host?: string;
@@ -15,6 +16,8 @@ export interface ServeOptions {
   publicUrl?: string;
   limits?: ApiLimits;
   logRequests?: boolean;
+  /** Directories whose files requests may name as inputs (URLs are always allowed; no local file without one). */
+  inputDirs?: string[];
 }
 
 export interface RunningApi {
@@ -32,6 +35,7 @@ export async function serveApi(backend: DirectBackend, options: ServeOptions = {
     publicUrl: options.publicUrl,
     limits: options.limits,
     logRequests: options.logRequests,
+    inputs: await InputPolicy.create(options.inputDirs),
   });
   const host = options.host ?? '127.0.0.1';
   await app.listen({ host, port: options.port ?? 8080 });

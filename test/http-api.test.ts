@@ -8,7 +8,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import SwaggerParser from '@apidevtools/swagger-parser';
@@ -51,7 +51,8 @@ beforeAll(async () => {
   const tokens = stack.services.catalog.tokens;
   token.alice = (await tokens.create('alice', 'test')).token;
   token.bob = (await tokens.create('bob')).token;
-  api = await serveApi(stack.veda().backend as DirectBackend, { port: 0 });
+  // The service reads local inputs only under the directories it is given: here the Olinda scene's.
+  api = await serveApi(stack.veda().backend as DirectBackend, { port: 0, inputDirs: [path.dirname(OLINDA.image)] });
   alice = await Veda.connect({ url: api.url, token: token.alice, downloadDir: path.join(tmp, 'alice') });
   bob = await Veda.connect({ url: api.url, token: token.bob, downloadDir: path.join(tmp, 'bob') });
 }, 180_000);
@@ -410,7 +411,7 @@ describe('clients without database or Temporal credentials', () => {
   }, 300_000);
 
   it('`veda serve` serves until SIGINT, on the configured catalog and Temporal server', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json'], { env: stack.childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--inputs', path.dirname(OLINDA.image), '--json'], { env: stack.childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -425,6 +426,50 @@ describe('clients without database or Temporal credentials', () => {
     }
     expect(await exited, stderr).toBe(0);
   }, 120_000);
+
+  it('reads local inputs only under its --inputs directories, symlinks followed; URLs as named', async () => {
+    const id = (await alice.create({ name: 'inputs', mlType: 'classification', tileSize: [64, 64] })).id;
+    // A copy outside the allowed directory, and a link inside it that points out.
+    const outside = path.join(tmp, 'scene.tif');
+    await copyFile(OLINDA.image, outside);
+    const link = path.join(path.dirname(OLINDA.image), `.escape-${process.pid}.tif`);
+    await symlink(outside, link);
+    try {
+      const refused: Array<[string, unknown, RegExp]> = [
+        ['ingests', { image: outside, labels: OLINDA.labels, count: 2 }, /image .*scene\.tif: this service reads only under .*examples\/data/],
+        ['ingests', { image: link, labels: OLINDA.labels, count: 2 }, /image .*\.escape-\d+\.tif: this service reads only under/],
+        ['ingests', { image: OLINDA.image, labels: '/etc/passwd', count: 2 }, /label file \/etc\/passwd: this service reads only under/],
+        ['ingests', { image: OLINDA.image, labels: OLINDA.labels, aoi: 'file:///etc/hosts', count: 2 }, /region of interest file:\/\/\/etc\/hosts/],
+        ['datapoints', { pairs: [{ source: outside, window: [0, 0, 64, 64], label: [1] }] }, /image .*scene\.tif: this service reads only under/],
+        ['datapoints', { pairs: [[{ x: 0, y: 0, width: 64, height: 64, source: link }, [1]]] }, /this service reads only under/],
+        ['datapoints', { source: '/etc/shadow', pairs: [[[0, 0, 64, 64], [1]]] }, /image \/etc\/shadow/],
+      ];
+      for (const [route, body, message] of refused) {
+        const answer = await call('POST', `/datasets/${id}/${route}`, { body });
+        expect(answer.status, JSON.stringify(body)).toBe(403);
+        expect(answer.json.error.message).toMatch(message);
+      }
+      expect(await alice.fromId(id).then((c) => c.count())).toEqual({});
+      // Another user's private dataset stays not found, whatever the body names.
+      expect((await call('POST', `/datasets/${id}/ingests`, { token: token.bob, body: { image: outside, labels: OLINDA.labels, count: 2 } })).status).toBe(404);
+      // Allowed: a file under the directory (relative forms resolve there too).
+      const ok = await call('POST', `/datasets/${id}/datapoints`, { body: { pairs: [{ source: OLINDA.image, window: [0, 0, 64, 64], label: [1] }] } });
+      expect(ok.json).toEqual({ added: 1 });
+      // A service given no directory reads no local file at all; a URL is read as named (this one answers 401).
+      const closed = await serveApi(stack.veda().backend as DirectBackend, { port: 0 });
+      try {
+        const local = await call('POST', `${closed.url}/datasets/${id}/datapoints`, { body: { pairs: [{ source: OLINDA.image, window: [0, 0, 64, 64], label: [1] }] } });
+        expect(local.status).toBe(403);
+        expect(local.json.error.message).toMatch(/this service reads no local files \(its operator gives directories with `veda serve --inputs DIR`\)/);
+        const url = await call('POST', `${closed.url}/datasets/${id}/datapoints`, { body: { pairs: [{ source: `${closed.url}/nowhere.tif`, window: [0, 0, 64, 64], label: [1] }] } });
+        expect(url.json.error.message).toMatch(/pair 0: cannot read image URL http:.*\/nowhere\.tif/);
+      } finally {
+        await closed.close();
+      }
+    } finally {
+      await rm(link, { force: true });
+    }
+  });
 
   it("Python's requests reads documents, chips and batch files (the README's lines)", async () => {
     const id = (await alice.search({ name: 'olinda-water' }))[0]!.id;

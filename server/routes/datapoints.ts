@@ -43,7 +43,7 @@ function asciiJson(value: unknown): string {
 
 const numbers = (text: string | undefined) => (text === undefined ? undefined : text.split(',').map(Number));
 
-export function datapointRoutes(app: FastifyInstance, { backend, limits }: RouteContext): void {
+export function datapointRoutes(app: FastifyInstance, { backend, limits, inputs }: RouteContext): void {
   app.post<{ Params: { id: string }; Body: { pairs: FeedItem[]; group?: string; source?: string } }>('/datasets/:id/datapoints', {
     bodyLimit: limits.uploadBytes,
     config: { rateLimit: { max: limits.uploadsPerMinute, timeWindow: 60_000 } },
@@ -56,7 +56,10 @@ export function datapointRoutes(app: FastifyInstance, { backend, limits }: Route
     },
   }, async (request) => {
     const { pairs, ...options } = request.body;
-    return { added: await backend(request).feed(request.params.id, pairs, options) };
+    const acting = backend(request);
+    await acting.dataset(request.params.id); // an invisible dataset is not found, whatever the pairs name
+    await inputs.checkFeed(pairs, options.source);
+    return { added: await acting.feed(request.params.id, pairs, options) };
   });
 
   app.get<{ Params: { id: string }; Querystring: { start: number; end: number; group?: string } }>('/datasets/:id/datapoints', {

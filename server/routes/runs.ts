@@ -19,7 +19,7 @@ interface RunRoute {
   Params: { id: string; workflowId: string };
 }
 
-export function runRoutes(app: FastifyInstance, { backend, baseUrl }: RouteContext): void {
+export function runRoutes(app: FastifyInstance, { backend, baseUrl, inputs }: RouteContext): void {
   /** How a run is described: its id and dataset, its Web UI page and its links here. */
   const describe = (request: FastifyRequest, datasetId: string, run: WorkflowRun, more: object = {}) => {
     const self = `${baseUrl(request)}/datasets/${datasetId}/runs/${encodeURIComponent(run.workflowId)}`;
@@ -47,7 +47,10 @@ export function runRoutes(app: FastifyInstance, { backend, baseUrl }: RouteConte
       response: answers(started, 403),
     },
   }, async (request, reply) => {
-    const run = await backend(request).ingest(request.params.id, request.body);
+    const acting = backend(request);
+    await acting.dataset(request.params.id); // an invisible dataset is not found, whatever the inputs
+    await inputs.checkIngest(request.body);
+    const run = await acting.ingest(request.params.id, request.body);
     return reply.status(202).send(describe(request, request.params.id, run, { seed: run.seed }));
   });
 
