@@ -27,6 +27,11 @@ export interface WorkerSettings {
   maxConcurrentActivities: number;
   /** Chunks a workflow runs at once (bounded parallelism of ingest and cache stages). */
   chunkParallelism: number;
+  /**
+   * Longest gap between two progress heartbeats a worker sends Temporal (VEDA_HEARTBEAT_MS, default 1000): finer
+   * progress against more server calls (on Temporal Cloud each heartbeat is a billed action).
+   */
+  heartbeatMs?: number;
 }
 
 /** A veda HTTP service to talk to instead of the catalog and Temporal (`Veda.connect`, the CLI). */
@@ -101,6 +106,7 @@ const envSchema = z.object({
   VEDA_USER: setting,
   VEDA_WORKER_ACTIVITIES: positiveInt('VEDA_WORKER_ACTIVITIES'),
   VEDA_CHUNK_PARALLELISM: positiveInt('VEDA_CHUNK_PARALLELISM'),
+  VEDA_HEARTBEAT_MS: positiveInt('VEDA_HEARTBEAT_MS'),
   AWS_ENDPOINT_URL_S3: setting,
   AWS_ENDPOINT_URL: setting,
   VEDA_S3_PATH_STYLE: oneOf('VEDA_S3_PATH_STYLE', ['true', 'false'] as const, (value) => value.toLowerCase()),
@@ -149,6 +155,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): VedaCo
     worker: {
       maxConcurrentActivities: env.VEDA_WORKER_ACTIVITIES ?? cores * 2,
       chunkParallelism: env.VEDA_CHUNK_PARALLELISM ?? cores * 2,
+      ...(env.VEDA_HEARTBEAT_MS ? { heartbeatMs: env.VEDA_HEARTBEAT_MS } : {}),
     },
     ...(env.VEDA_API_URL ? { api: { url: env.VEDA_API_URL, token: env.VEDA_TOKEN } } : {}),
   };

@@ -111,15 +111,16 @@ export class VedaPlugin extends SimplePlugin {
   /** Adds veda's activities and workflows (beside a `workflowsPath` of the user's) and veda's worker defaults. */
   override configureWorker(options: WorkerOptions): WorkerOptions {
     const limits = this.setup.worker;
+    const heartbeatMs = limits?.heartbeatMs ?? 1000;
     return super.configureWorker({
       ...options,
       // With a prebuilt bundle, the user bundled veda's workflows in (bundleWorkflowCode({ plugins: [veda] })).
       workflowsPath: options.workflowBundle ? options.workflowsPath : (options.workflowsPath ?? vedaWorkflowsPath()),
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? limits?.maxConcurrentActivities,
-      // Chunk activities heartbeat every few hundred ms; throttle the calls to the server. At most a second apart,
-      // since the batch writer's heartbeats are what moves its progress bar.
-      maxHeartbeatThrottleInterval: options.maxHeartbeatThrottleInterval ?? '1 second',
-      defaultHeartbeatThrottleInterval: options.defaultHeartbeatThrottleInterval ?? '2 seconds',
+      // Chunk activities heartbeat every few hundred ms; throttle the calls to the server. At most a second apart
+      // by default, since the batch writer's heartbeats are what moves its progress bar.
+      maxHeartbeatThrottleInterval: options.maxHeartbeatThrottleInterval ?? heartbeatMs,
+      defaultHeartbeatThrottleInterval: options.defaultHeartbeatThrottleInterval ?? 2 * heartbeatMs,
       // On shutdown (SIGINT/SIGTERM), activities get a moment to finish, then are cancelled: they stop at their next
       // window and their attempt fails, so Temporal retries them (on another worker, or this one restarted), resuming
       // from their last heartbeat. A worker never takes longer than shutdownForceTime to stop.

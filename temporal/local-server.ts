@@ -72,15 +72,38 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
 }
 
+/** The server log's last lines, and where it panicked (a Go panic's message is followed by a long stack). */
 function logTail(file: string): string {
   try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-15).join('\n');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const panic = lines.findIndex((line) => /^(panic|fatal error|Error):/.test(line));
+    const head = panic >= 0 && panic < lines.length - 15 ? [...lines.slice(panic, panic + 5), '...'] : [];
+    return [...head, ...lines.slice(-15)].join('\n');
   } catch {
     return '(no log)';
   }
 }
 
+/** Starts tried when the server exits while starting on ports veda picked (another process may have taken one). */
+const START_ATTEMPTS = 3;
+
+class ExitedWhileStarting extends SetupError {}
+
 export async function startLocalTemporal(options: LocalTemporalOptions = {}): Promise<LocalTemporal> {
+  // A free port is free when asked, not necessarily when the server binds it (nor are the ports the server picks for
+  // itself): on ports veda chose, a server that exits while starting is started again on new ones.
+  const retryable = options.port === undefined && !(options.ui && options.uiPort !== undefined);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (!(err instanceof ExitedWhileStarting) || !retryable || attempt >= START_ATTEMPTS) throw err;
+      console.error(`veda: ${err.message.split('\n')[0]!.replace(/:$/, '')}; starting it again (attempt ${attempt + 1} of ${START_ATTEMPTS})`);
+    }
+  }
+}
+
+async function startOnce(options: LocalTemporalOptions): Promise<LocalTemporal> {
   const executable = findTemporalCli(options.cliPath);
   const namespace = options.namespace ?? 'default';
   const ip = options.ip ?? '127.0.0.1';
@@ -120,7 +143,8 @@ export async function startLocalTemporal(options: LocalTemporalOptions = {}): Pr
   let nativeConnection: NativeConnection | undefined;
   while (!nativeConnection) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new SetupError(`the Temporal dev server (${executable}) exited while starting:\n${logTail(logFile)}`);
+      process.off('exit', kill);
+      throw new ExitedWhileStarting(`the Temporal dev server (${executable}) exited while starting:\n${logTail(logFile)}`);
     }
     try {
       nativeConnection = await NativeConnection.connect({ address });

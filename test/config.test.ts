@@ -9,6 +9,8 @@ describe('configuration', () => {
     expect(config.temporal).toMatchObject({ address: undefined, namespace: 'default', taskQueue: 'q', tls: undefined });
     expect(config.dataDir).toBe(path.resolve('rel/dir'));
     expect(config.worker.maxConcurrentActivities).toBe(3);
+    expect(config.worker.heartbeatMs).toBeUndefined();
+    expect(loadConfig({ VEDA_HEARTBEAT_MS: '100' }).worker.heartbeatMs).toBe(100);
     expect(config.logLevel).toBe('DEBUG');
     expect(config.store).toBeUndefined();
   });
@@ -24,6 +26,7 @@ describe('configuration', () => {
   it('names the variable and the value it refuses', () => {
     expect(() => loadConfig({ VEDA_WORKER_ACTIVITIES: 'x' })).toThrow('VEDA_WORKER_ACTIVITIES must be a positive integer, got "x"');
     expect(() => loadConfig({ VEDA_CHUNK_PARALLELISM: '0' })).toThrow('VEDA_CHUNK_PARALLELISM must be a positive integer, got "0"');
+    expect(() => loadConfig({ VEDA_HEARTBEAT_MS: '0.5' })).toThrow('VEDA_HEARTBEAT_MS must be a positive integer, got "0.5"');
     expect(() => loadConfig({ VEDA_LOG_LEVEL: 'loud' })).toThrow('VEDA_LOG_LEVEL must be one of ERROR, WARN, INFO, DEBUG, got "loud"');
     expect(() => loadConfig({ VEDA_S3_PATH_STYLE: 'yes' })).toThrow('VEDA_S3_PATH_STYLE must be true or false, got "yes"');
   });

@@ -1,9 +1,12 @@
 /**
  * Dependencies that fail under a running process: PostgreSQL drops its connections (what a restart or failover
- * does to every client), an HTTP image server stops answering. The process lives on and the failure is a
- * retryable error, never a crash or a stuck read.
+ * does to every client), an HTTP image server stops answering, a Temporal dev server dies while starting. The process
+ * lives on and the failure is a retryable error (or retried), never a crash or a stuck read.
  */
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import os from 'node:os';
+import nodePath from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -12,6 +15,8 @@ import { createPgClient, isConnectionError } from '../domain/catalog/pg-client.j
 import type { SqlClient } from '../domain/catalog/sql-client.js';
 import { isVedaError } from '../domain/errors.js';
 import { HttpRangeSource, RemoteReadError } from '../domain/imagery/http-range-source.js';
+import { findTemporalCli } from '../temporal/cli-binary.js';
+import { startLocalTemporal } from '../temporal/local-server.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 describe('a catalog connection that the server terminates', () => {
@@ -116,4 +121,44 @@ describe('an HTTP image server that stops answering', () => {
       expect(Date.now() - started).toBeLessThan(10_000);
     });
   }
+});
+
+describe('a Temporal dev server that dies while starting', () => {
+  /** A `temporal` that panics on its first `times` starts (as a port taken between veda's pick and the bind makes it do), then is the real one. */
+  async function flakyCli(times: number): Promise<{ path: string; starts: () => Promise<number> }> {
+    const dir = await mkdtemp(nodePath.join(os.tmpdir(), 'veda-flaky-cli-'));
+    const counter = nodePath.join(dir, 'starts');
+    await writeFile(counter, '');
+    const script = nodePath.join(dir, 'temporal');
+    await writeFile(
+      script,
+      `#!/usr/bin/env bash\necho >> '${counter}'\nif [ "$(wc -l < '${counter}')" -le ${times} ]; then\n` +
+        `  echo 'panic: listen tcp 127.0.0.1:1: bind: address already in use' >&2\n  for i in $(seq 30); do echo "  stack frame $i" >&2; done\n  exit 2\nfi\n` +
+        `exec '${findTemporalCli()}' "$@"\n`,
+    );
+    await chmod(script, 0o755);
+    return { path: script, starts: async () => (await readFile(counter, 'utf8')).split('\n').length - 1 };
+  }
+
+  it('on ports veda picked, it is started again and answers', async () => {
+    const cli = await flakyCli(1);
+    const temporal = await startLocalTemporal({ cliPath: cli.path });
+    try {
+      expect(await cli.starts()).toBe(2);
+      await temporal.client.connection.workflowService.getSystemInfo({});
+    } finally {
+      await temporal.shutdown();
+    }
+  }, 90_000);
+
+  it('when it keeps dying, the error shows where it panicked, not only the end of its stack', async () => {
+    const cli = await flakyCli(99);
+    const err = await startLocalTemporal({ cliPath: cli.path }).then(
+      () => expect.fail('it started'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toContain('exited while starting');
+    expect(err.message).toContain('panic: listen tcp 127.0.0.1:1: bind: address already in use');
+    expect(await cli.starts()).toBe(3);
+  });
 });

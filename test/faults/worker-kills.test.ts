@@ -24,6 +24,7 @@ import {
 
 const PLAN = { train: 2400, test: 600 };
 const TOTAL = PLAN.train + PLAN.test;
+const FINE_HEARTBEATS = { VEDA_HEARTBEAT_MS: '50' };
 
 let stack: FaultStack;
 let coll: VedaCollection;
@@ -40,16 +41,24 @@ afterAll(async () => {
   await stack?.teardown();
 });
 
+interface KillOptions {
+  onKill?: () => void;
+  /** Environment of the workers started after each kill. */
+  workerEnv?: NodeJS.ProcessEnv;
+  /** How often progress is read (ms). */
+  everyMs?: number;
+}
+
 /** Kills the worker at each point that `progress` reaches before the run ends, starting a new one after each. */
-async function killAt(stage: string, points: number[], progress: () => Promise<number>, onKill = () => {}): Promise<void> {
+async function killAt(stage: string, points: number[], progress: () => Promise<number>, options: KillOptions = {}): Promise<void> {
   survived[stage] = [];
   for (const point of points) {
-    const at = await waitFor(progress, point);
+    const at = await waitFor(progress, point, undefined, options.everyMs);
     expect(at, `${stage}: the run ended before kill point ${point}`).toBeLessThan(TOTAL);
     await worker.kill('SIGKILL');
-    onKill();
+    options.onKill?.();
     survived[stage].push(at);
-    worker = stack.startWorker();
+    worker = stack.startWorker(options.workerEnv);
   }
 }
 
@@ -76,6 +85,10 @@ describe('a worker SIGKILLed three times in each stage', () => {
   it('during batch writing: the HDF5 file has every selected sample once', async () => {
     // gzip level 9 makes the write take long enough to be killed part way, three times. The groups stay as ingested:
     // the random plan's windows overlap, so a shuffled --split would be refused as leaking before anything is written.
+    // Workers heartbeat every 50 ms here (VEDA_HEARTBEAT_MS), not every second: on a fast machine a whole write
+    // takes about a second, and the kill points must be seen while the writer is still at work.
+    await worker.kill('SIGTERM');
+    worker = stack.startWorker(FINE_HEARTBEATS);
     const run = await coll.startBatch({ seed: 5, compression: 9 });
     const handle = stack.client.workflow.getHandle(run.workflowId);
     // Samples written by the attempt now running. A pending activity keeps the last heartbeat of a killed attempt
@@ -93,7 +106,11 @@ describe('a worker SIGKILLed three times in each stage', () => {
       running = build.attempt ?? 1;
       return defaultPayloadConverter.fromPayload<{ done?: number }>(payload).done ?? 0;
     };
-    await killAt('batching', killPoints(TOTAL, 3, 3, 0.1, 0.7), written, () => (killed = running));
+    await killAt('batching', killPoints(TOTAL, 3, 3, 0.1, 0.7), written, {
+      onKill: () => (killed = running),
+      workerEnv: FINE_HEARTBEATS,
+      everyMs: 20,
+    });
     const final = await run.result();
     expect(final.done).toBe(TOTAL);
     const rows = await h5Rows(final.output!);

@@ -124,13 +124,13 @@ export function killPoints(total: number, count: number, stream: number, lo = 0.
 }
 
 /** Polls `read` until it reaches `target` (or `done` says the run is over); returns the last value read. */
-export async function waitFor(read: () => Promise<number>, target: number, timeoutMs = 300_000): Promise<number> {
+export async function waitFor(read: () => Promise<number>, target: number, timeoutMs = 300_000, everyMs = 100): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
     if (value >= target) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${target}, at ${value}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 
