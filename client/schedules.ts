@@ -100,7 +100,14 @@ export class BatchSchedules implements DatasetSchedules {
   async list(): Promise<ScheduleSummary[]> {
     const out: ScheduleSummary[] = [];
     for await (const s of this.client.schedule.list()) {
-      if (s.scheduleId.startsWith(this.prefix)) out.push(await this.describe(s.scheduleId.slice(this.prefix.length)));
+      if (!s.scheduleId.startsWith(this.prefix)) continue;
+      // The list comes from the server's visibility store, which lags: a schedule deleted a moment ago may still be
+      // listed, and is not one any more.
+      const summary = await this.describe(s.scheduleId.slice(this.prefix.length)).catch((err: unknown) => {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      });
+      if (summary) out.push(summary);
     }
     return out;
   }
