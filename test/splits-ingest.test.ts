@@ -17,6 +17,7 @@ import { GDAL_PYTHON, gdalGeoTransform, makeTempDir, removeTempDir, runGdal } fr
 import { summarizeWithH5py } from './support/h5py.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 import type { MaskTarget } from '../domain/labels/served-label.js';
+import { LABEL_ENCODING_VERSION } from '../domain/labels/encoding-version.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -287,6 +288,6 @@ describe('the manifest', () => {
     }
     const inputs = JSON.parse(String(ha.attrs.inputs)) as { vedaVersion: string; labelEncodingVersion: number };
     expect(inputs.vedaVersion).toMatch(/^\d+\.\d+\.\d+/);
-    expect(inputs.labelEncodingVersion).toBe(1);
+    expect(inputs.labelEncodingVersion).toBe(LABEL_ENCODING_VERSION);
   });
 });

@@ -1,19 +1,24 @@
 /**
- * Polygon rasterization in pixel coordinates, with gdal_rasterize's rules (checked against GDAL in the tests):
+ * Polygon rasterization in pixel coordinates, with gdal_rasterize's rules (GDAL 3.6.2; checked against GDAL in tests):
  * - default (pixel-centre rule): a pixel is burned when its centre is inside the polygon, even-odd over all rings
  *   of all parts, so holes and multipolygons need no special case. Ties, for a centre exactly on an edge: on a
  *   left edge it is out, on a right edge in; on a horizontal edge it is in on the polygon's bottom edge (and on a
  *   top edge, which the half-open edge span counts). Rings must run clockwise in y-up world coordinates
  *   (LabelSource turns them), as GDAL turns them before burning.
- * - allTouched: those pixels plus every pixel an edge passes through, i.e. every pixel the polygon overlaps. A
- *   stretch of edge within PIXEL_EPSILON of a pixel boundary runs along it and burns neither side, so a polygon
- *   drawn on pixel corners burns exactly its pixels even after reprojection noise. Where this differs from
- *   gdal_rasterize -at (GDAL 3.6): GDAL burns some pixels an edge meets only at a corner (depending on the edge's
- *   direction), and the pixel beyond an edge lying on a pixel boundary when the edge's ends are not pixel corners;
- *   veda burns neither. Everywhere else (general position, polygons on pixel corners) the masks are equal.
+ * - allTouched: those pixels plus the pixels GDAL's edge walk (GDALdllImageLineAllTouched) visits along each edge
+ *   of each ring, which is what gdal_rasterize -at burns. In general position (no edge end within 0.01 px of a
+ *   pixel boundary, no edge through a pixel corner) that is every pixel the polygon overlaps. Otherwise GDAL has
+ *   quirks, kept here so that the masks stay equal: an edge within one column (row), or narrower than 0.01 px,
+ *   burns nothing when both its ends lie within 0.01 px of column (row) boundaries, so a polygon drawn along pixel
+ *   boundaries burns just its pixels even with reprojection noise; a horizontal (vertical) edge off the boundaries
+ *   whose right (bottom) end is on a column (row) boundary burns the pixel beyond that end; and a sloped edge
+ *   through a pixel corner may burn a pixel it meets only at that corner, on a side set by the sign of its slope.
  */
 
-/** Coordinates within this many pixels of a pixel boundary count as on it (1 cm at 28.5 m is 3.5e-4 px). */
+/**
+ * Coordinates within this many pixels of a pixel boundary count as on it, for boxes and window clipping (1 cm at
+ * 28.5 m is 3.5e-4 px). The all-touched walk uses GDAL's own tolerance instead (GDAL_ON_BOUNDARY).
+ */
 export const PIXEL_EPSILON = 1e-3;
 
 /** Burns `value` into `mask` (row-major width x height) for one polygon given as flat closed rings. */
@@ -26,7 +31,7 @@ export function burnPolygon(
   allTouched: boolean,
 ): void {
   fillPixelCentres(mask, width, height, rings, value);
-  if (allTouched) for (const ring of rings) burnEdgeCells(mask, width, height, ring, value);
+  if (allTouched) for (const ring of rings) burnTouchedAlongRing(mask, width, height, ring, value);
 }
 
 interface Edge {
@@ -93,69 +98,109 @@ function fillPixelCentres(mask: Uint8Array, width: number, height: number, rings
 }
 
 /**
- * Burns the cells one ring's edges pass through. Each edge is cut where it crosses pixel boundaries; each piece
- * burns the cell it lies in, unless the whole piece hugs one boundary (within PIXEL_EPSILON).
+ * GDAL 3.6's tolerances in its all-touched walk: an end this close to a pixel boundary counts as on it, and an edge
+ * spanning less than this in x (y) is walked as vertical (horizontal).
  */
-function burnEdgeCells(mask: Uint8Array, width: number, height: number, ring: Float64Array, value: number): void {
-  const ts: number[] = [];
+const GDAL_ON_BOUNDARY = 0.01;
+/** The smallest step GDAL's walk takes across a row boundary, so that it always leaves the row it is in. */
+const GDAL_MIN_ROW_STEP = 1e-9;
+
+/** Burns the pixels GDAL's all-touched walk visits along each edge of a closed ring. */
+function burnTouchedAlongRing(mask: Uint8Array, width: number, height: number, ring: Float64Array, value: number): void {
   for (let i = 0; i + 3 < ring.length; i += 2) {
-    const x1 = ring[i]!;
-    const y1 = ring[i + 1]!;
-    const x2 = ring[i + 2]!;
-    const y2 = ring[i + 3]!;
-    if ((x1 < 0 && x2 < 0) || (y1 < 0 && y2 < 0) || (x1 > width && x2 > width) || (y1 > height && y2 > height)) continue;
-    const dx = x2 - x1;
-    const dy = y2 - y1;
-    // Only the part of the edge over the raster (one pixel of margin) needs cutting.
-    let t0 = 0;
-    let t1 = 1;
-    if (dx !== 0) {
-      const ta = (-1 - x1) / dx;
-      const tb = (width + 1 - x1) / dx;
-      t0 = Math.max(t0, Math.min(ta, tb));
-      t1 = Math.min(t1, Math.max(ta, tb));
+    burnTouchedAlongEdge(mask, width, height, ring[i]!, ring[i + 1]!, ring[i + 2]!, ring[i + 3]!, value);
+  }
+}
+
+/**
+ * One edge, as GDAL walks it. The arithmetic follows GDAL's step for step (same operations in the same order), since
+ * on the grid a last-bit difference moves a pixel. Edges within one column (or nearly vertical) and within one row
+ * (or nearly horizontal) burn a run of pixels; the others are walked left to right, pixel boundary to boundary.
+ */
+function burnTouchedAlongEdge(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+  value: number,
+): void {
+  if ((ay < 0 && by < 0) || (ay > height && by > height) || (ax < 0 && bx < 0) || (ax > width && bx > width)) return;
+  const leftToRight = ax <= bx;
+  let x0 = leftToRight ? ax : bx;
+  let y0 = leftToRight ? ay : by;
+  let x1 = leftToRight ? bx : ax;
+  let y1 = leftToRight ? by : ay;
+
+  if (Math.floor(x0) === Math.floor(x1) || x1 - x0 < GDAL_ON_BOUNDARY) {
+    // Vertical (within one column, or narrower than the tolerance): its column, from the top end's row to the
+    // bottom end's, both included. Unless both ends are on column boundaries: then it runs along one (or across
+    // one, narrower than the tolerance, or from side to side of a column) and GDAL leaves it to the fill.
+    if (onBoundary(x0) && onBoundary(x1)) return;
+    const col = Math.floor(x1);
+    if (col < 0 || col >= width) return;
+    const top = Math.max(0, Math.floor(Math.min(y0, y1)));
+    const bottom = Math.min(height - 1, Math.floor(Math.max(y0, y1)));
+    for (let row = top; row <= bottom; row++) mask[row * width + col] = value;
+    return;
+  }
+  if (Math.floor(y0) === Math.floor(y1) || Math.abs(y1 - y0) < GDAL_ON_BOUNDARY) {
+    // Horizontal, likewise: its row, from the left end's column to the right end's, both included.
+    if (onBoundary(y0) && onBoundary(y1)) return;
+    const row = Math.floor(y0);
+    if (row < 0 || row >= height) return;
+    const from = Math.max(0, Math.floor(x0));
+    const to = Math.min(width - 1, Math.floor(x1));
+    if (from <= to) mask.fill(value, row * width + from, row * width + to + 1);
+    return;
+  }
+
+  // Sloped: clip the edge to the raster as GDAL does, then walk from its left end, stepping to the next column
+  // boundary or, when the row changes first, to the row boundary (at least GDAL_MIN_ROW_STEP past it), and burn
+  // each pixel the walk stops in.
+  const slope = (y1 - y0) / (x1 - x0);
+  if (x1 > width) {
+    y1 -= (x1 - width) * slope;
+    x1 = width;
+  }
+  if (x0 < 0) {
+    y0 += -x0 * slope;
+    x0 = 0;
+  }
+  if (y1 > y0) {
+    if (y0 < 0) {
+      x0 += -y0 / slope;
+      y0 = 0;
     }
-    if (dy !== 0) {
-      const ta = (-1 - y1) / dy;
-      const tb = (height + 1 - y1) / dy;
-      t0 = Math.max(t0, Math.min(ta, tb));
-      t1 = Math.min(t1, Math.max(ta, tb));
+    // Below the raster GDAL walks on (its clip moves the end the wrong way), burning nothing there: no clip needed.
+  } else {
+    if (y0 >= height) {
+      x0 += (height - y0) / slope;
+      y0 = height;
     }
-    if (t0 >= t1) continue;
-    ts.length = 0;
-    ts.push(t0, t1);
-    addGridCrossings(ts, x1, dx, t0, t1);
-    addGridCrossings(ts, y1, dy, t0, t1);
-    ts.sort((a, b) => a - b);
-    for (let k = 0; k + 1 < ts.length; k++) {
-      const ta = ts[k]!;
-      const tb = ts[k + 1]!;
-      if (tb <= ta) continue;
-      const ax = x1 + ta * dx;
-      const ay = y1 + ta * dy;
-      const bx = x1 + tb * dx;
-      const by = y1 + tb * dy;
-      if (onSameGridLine(ax, bx) || onSameGridLine(ay, by)) continue;
-      const col = Math.floor((ax + bx) / 2);
-      const row = Math.floor((ay + by) / 2);
-      if (col >= 0 && col < width && row >= 0 && row < height) mask[row * width + col] = value;
+    if (y1 < 0) x1 -= y1 / slope;
+  }
+  let x = x0;
+  let y = y0;
+  while (x >= 0 && x < x1) {
+    const row = Math.floor(y);
+    if (row >= 0 && row < height) mask[row * width + Math.floor(x)] = value;
+    const dxToColumn = Math.floor(x + 1) - x;
+    const dyToColumn = dxToColumn * slope;
+    if (Math.floor(y + dyToColumn) === row) {
+      x += dxToColumn;
+      y += dyToColumn;
+    } else {
+      const dyToRow = slope < 0 ? Math.min(row - y, -GDAL_MIN_ROW_STEP) : Math.max(row + 1 - y, GDAL_MIN_ROW_STEP);
+      x += dyToRow / slope;
+      y += dyToRow;
     }
   }
 }
 
-/** Parameters t in (t0, t1) where start + t * delta crosses an integer. */
-function addGridCrossings(ts: number[], start: number, delta: number, t0: number, t1: number): void {
-  if (delta === 0) return;
-  const a = start + t0 * delta;
-  const b = start + t1 * delta;
-  for (let k = Math.ceil(Math.min(a, b)); k <= Math.floor(Math.max(a, b)); k++) {
-    const t = (k - start) / delta;
-    if (t > t0 && t < t1) ts.push(t);
-  }
-}
-
-/** Both values within PIXEL_EPSILON of the same integer: a piece running along that pixel boundary. */
-function onSameGridLine(a: number, b: number): boolean {
-  const k = Math.round(a);
-  return Math.abs(a - k) < PIXEL_EPSILON && Math.abs(b - k) < PIXEL_EPSILON;
+/** Within GDAL_ON_BOUNDARY of an integer: on a pixel boundary for GDAL's walk. */
+function onBoundary(v: number): boolean {
+  return Math.abs(v - Math.round(v)) < GDAL_ON_BOUNDARY;
 }
