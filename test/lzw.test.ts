@@ -30,7 +30,7 @@ describe('decodeLzw', () => {
     const path = await gdalTranslate(vrt, join(dir, 'lzw.tif'), ['-co', 'COMPRESS=LZW', '-co', `BLOCKYSIZE=${height}`]);
     const { offset, size } = await gdalBlockLocation(path, 0, 0);
     strip = new Uint8Array(await readFile(path)).subarray(offset, offset + size);
-    [gdalBytes] = (await readGdalWindows(path, [{ window: { x: 0, y: 0, width, height } }])) as [Uint8Array];
+    gdalBytes = (await readGdalWindows(path, [{ window: { x: 0, y: 0, width, height } }]))[0]!;
   }, 60_000);
 
   afterAll(async () => {
