@@ -27,6 +27,10 @@ export class BlockCache<T> {
     return value;
   }
 
+  has(key: number): boolean {
+    return this.entries.has(key);
+  }
+
   clear(): void {
     this.entries.clear();
     this.bytesHeld = 0;

@@ -109,6 +109,24 @@ function blockComponents({ planarConfiguration, bitsPerSample }: BaseDecoderPara
 }
 
 export const JPEG_COMPRESSION = 7;
+const LZW_COMPRESSION = 5;
+
+/** Decodes one block's stored bytes (without the predictor); synchronous where the codec allows. */
+export type BlockDecoder = (compressed: Uint8Array) => ArrayBuffer | Promise<ArrayBuffer>;
+
+/**
+ * decoderFor as a BlockDecoder. LZW is called directly, synchronously: going through geotiff's async
+ * BaseDecoder.decode costs a promise per block, and a striped image has a block per row.
+ */
+export async function blockDecoderFor(compression: number, parameters: JpegDecoderParameters): Promise<BlockDecoder> {
+  if (compression === LZW_COMPRESSION) {
+    const blockBytes = blockByteSize(parameters);
+    return (compressed) => ownBuffer(decodeLzw(compressed, blockBytes));
+  }
+  const decoder = await decoderFor(compression, parameters);
+  // geotiff's decoders read a whole ArrayBuffer from byte 0.
+  return (compressed) => decoder.decode(ownBuffer(compressed)) as Promise<ArrayBuffer>;
+}
 
 /**
  * The decoder for one image's blocks. JPEG blocks of 1 or 3 components go to libjpeg (sharp); everything else

@@ -1,6 +1,6 @@
 import type { ImageInfo, PixelWindow, Raster } from '../types.js';
 import { describeBlocks } from './block-layout.js';
-import { decoderFor } from './decoders.js';
+import { blockDecoderFor } from './decoders.js';
 import { bytesPerSample } from './dtypes.js';
 import { stackBands } from './band-stack.js';
 import { readImageInfo } from './image-info.js';
@@ -69,7 +69,7 @@ async function openGeoTiff(uri: string, options: OpenImageOptions = {}): Promise
     const index = await readBlockIndex(image, layout, fileSize, uri);
     const info = await readImageInfo(image, uri, layout);
     const jpegTables = await image.getFileDirectory().loadValue('JPEGTables');
-    const decoder = await decoderFor(layout.compression, {
+    const decoder = await blockDecoderFor(layout.compression, {
       tileWidth: layout.blockWidth,
       tileHeight: layout.blockHeight,
       planarConfiguration: layout.planarConfiguration,

@@ -1,11 +1,15 @@
-import type { BaseDecoder, GeoTIFF } from 'geotiff';
+import type { GeoTIFF } from 'geotiff';
 import type { BlockIndex } from './block-index.js';
 import { InvalidInputError } from '../errors.js';
 import type { PixelWindow, Raster, TypedArray } from '../types.js';
 import { BlockCache } from './block-cache.js';
 import { compressionName, type BlockLayout } from './block-layout.js';
 import { nativeSamples } from './block-samples.js';
+import type { BlockDecoder } from './decoders.js';
 import { allocateSamples, bytesPerSample } from './dtypes.js';
+
+/** Bound on one file read of adjacent blocks (a remote read holds it in memory whole). */
+const MAX_RUN_BYTES = 16 * 1024 * 1024;
 
 /**
  * Reads windows block by block: fetch and decode each block the window touches (geotiff parses the file and
@@ -21,8 +25,8 @@ export class WindowReader {
     private readonly layout: BlockLayout,
     /** Offsets and byte counts of every block, checked against the file by readBlockIndex. */
     private readonly index: BlockIndex,
-    /** Decodes a block's bytes; built without the predictor, which nativeSamples undoes. */
-    private readonly decoder: BaseDecoder,
+    /** Decodes a block's bytes, without the predictor (nativeSamples undoes it). */
+    private readonly decoder: BlockDecoder,
     private readonly nodata: number | null,
     private readonly uri: string,
     cacheBytes: number,
@@ -33,20 +37,17 @@ export class WindowReader {
 
   /** `window` must lie inside the image and `bands` be 1-based band numbers (checked by the caller). */
   async read(window: PixelWindow, bands: number[]): Promise<Raster> {
-    const { dtype, blockWidth, blockHeight } = this.layout;
-    const { x, y, width, height } = window;
+    const { dtype } = this.layout;
+    const { width, height } = window;
     const out = allocateSamples(dtype, bands.length * width * height);
     // Pixel-interleaved blocks hold every band; band-interleaved images have one plane of blocks per band.
     const planes =
       this.layout.planarConfiguration === 1
         ? [{ plane: 0, targets: bands.map((band, i) => ({ outBand: i, sampleInBlock: band - 1 })) }]
         : bands.map((band, i) => ({ plane: band - 1, targets: [{ outBand: i, sampleInBlock: 0 }] }));
-    const copies: Promise<void>[] = [];
-    for (let by = Math.floor(y / blockHeight); by <= Math.floor((y + height - 1) / blockHeight); by++) {
-      for (let bx = Math.floor(x / blockWidth); bx <= Math.floor((x + width - 1) / blockWidth); bx++) {
-        for (const { plane, targets } of planes) copies.push(this.copyBlock(bx, by, plane, targets, window, out));
-      }
-    }
+    const blocks = this.blocksOf(window, planes);
+    this.loadRuns(blocks.map((b) => b.index));
+    const copies = blocks.map(({ bx, by, plane, targets }) => this.copyBlock(bx, by, plane, targets, window, out));
     await Promise.all(copies);
     return { dtype, bands: bands.length, width, height, data: out };
   }
@@ -98,38 +99,114 @@ export class WindowReader {
     }
   }
 
-  /** The samples of one block, native byte order, at least as many rows as the image has there. */
-  private block(bx: number, by: number, plane: number): Promise<TypedArray> {
+  /** The blocks a window touches, in the file's block order for ascending planes. */
+  private blocksOf<T extends { plane: number }>(window: PixelWindow, planes: T[]): Array<T & { index: number; bx: number; by: number }> {
+    const { blockWidth, blockHeight, blocksAcross, blocksDown } = this.layout;
+    const { x, y, width, height } = window;
+    const blocks: Array<T & { index: number; bx: number; by: number }> = [];
+    for (const plane of planes) {
+      for (let by = Math.floor(y / blockHeight); by <= Math.floor((y + height - 1) / blockHeight); by++) {
+        for (let bx = Math.floor(x / blockWidth); bx <= Math.floor((x + width - 1) / blockWidth); bx++) {
+          // TIFF block order: planes (band-interleaved only), then rows of blocks, then blocks in a row.
+          blocks.push({ ...plane, index: (plane.plane * blocksDown + by) * blocksAcross + bx, bx, by });
+        }
+      }
+    }
+    return blocks;
+  }
+
+  /**
+   * Loads the uncached blocks among `indices` (ascending), reading each run of blocks stored back to back in one
+   * file read: a striped image's window spans hundreds of one-row strips, and a read plus a promise each cost more
+   * than decoding them. With a synchronous decoder (LZW) the run decodes with no further I/O or worker hop.
+   */
+  private loadRuns(indices: number[]): void {
+    const { offsets, byteCounts } = this.index;
+    let i = 0;
+    while (i < indices.length) {
+      const first = indices[i]!;
+      if (this.cache.has(first) || byteCounts[first] === 0) {
+        i++;
+        continue;
+      }
+      let end = i + 1;
+      let last = first;
+      while (end < indices.length) {
+        const candidate = indices[end]!;
+        const adjacent = candidate === last + 1 && offsets[candidate] === offsets[last]! + byteCounts[last]!;
+        if (!adjacent || this.cache.has(candidate) || byteCounts[candidate] === 0) break;
+        if (offsets[candidate]! + byteCounts[candidate]! - offsets[first]! > MAX_RUN_BYTES) break;
+        last = candidate;
+        end++;
+      }
+      const run = this.source.fetch([{ offset: offsets[first]!, length: offsets[last]! + byteCounts[last]! - offsets[first]! }]);
+      for (let index = first; index <= last; index++) {
+        const { bytes } = this.blockShape(index);
+        const from = offsets[index]! - offsets[first]!;
+        this.cache.get(index, bytes, async () => {
+          const [buffer] = await run;
+          return this.decode(index, new Uint8Array(buffer!, from, byteCounts[index]!));
+        });
+      }
+      i = end;
+    }
+  }
+
+  /** Samples in block `index` and their bytes: a last strip holds only the image's remaining rows. */
+  private blockShape(index: number): { rows: number; samples: number; bytes: number } {
     const { blocksAcross, blocksDown, blockWidth, blockHeight, height, bands, planarConfiguration, tiled } = this.layout;
+    const by = Math.floor(index / blocksAcross) % blocksDown;
     const rows = tiled ? blockHeight : Math.min(blockHeight, height - by * blockHeight);
     const samples = rows * blockWidth * (planarConfiguration === 1 ? bands : 1);
-    // TIFF block order: planes (band-interleaved only), then rows of blocks, then blocks in a row.
+    return { rows, samples, bytes: samples * this.sampleBytes };
+  }
+
+  /** The samples of one block, native byte order, at least as many rows as the image has there. */
+  private block(bx: number, by: number, plane: number): Promise<TypedArray> {
+    const { blocksAcross, blocksDown } = this.layout;
     const index = (plane * blocksDown + by) * blocksAcross + bx;
-    return this.cache.get(index, samples * this.sampleBytes, async () => {
-      const offset = this.index.offsets[index]!;
-      const byteCount = this.index.byteCounts[index]!;
-      if (byteCount === 0) {
+    const { samples, bytes } = this.blockShape(index);
+    return this.cache.get(index, bytes, async () => {
+      if (this.index.byteCounts[index] === 0) {
         // A sparse block (never written): GDAL reads it as nodata, or 0 without one.
         return allocateSamples(this.layout.dtype, samples).fill(this.nodata ?? 0);
       }
-      const [compressed] = await this.source.fetch([{ offset, length: byteCount }]);
-      let decoded: ArrayBuffer;
-      try {
-        decoded = (await this.decoder.decode(compressed!)) as ArrayBuffer;
-      } catch (err) {
-        // The same bytes fail the same way every time: not worth a retry.
-        throw new InvalidInputError(
-          `${this.uri}: corrupt block: block ${index} (bytes ${offset}-${offset + byteCount - 1}) is not valid ` +
-            `${compressionName(this.layout.compression)} data (${(err as Error).message})`,
-        );
-      }
-      if (decoded.byteLength < samples * this.sampleBytes) {
-        throw new InvalidInputError(
-          `${this.uri}: block ${index} decodes to ${decoded.byteLength} bytes, expected ` +
-            `${samples * this.sampleBytes}: corrupt block`,
-        );
-      }
-      return nativeSamples(decoded, this.layout, rows);
+      const offset = this.index.offsets[index]!;
+      const [compressed] = await this.source.fetch([{ offset, length: this.index.byteCounts[index]! }]);
+      return this.decode(index, new Uint8Array(compressed!));
     });
+  }
+
+  /** Decodes one block's stored bytes to native samples; synchronous when the decoder is. */
+  private decode(index: number, compressed: Uint8Array): TypedArray | Promise<TypedArray> {
+    const fail = (err: unknown) => {
+      const offset = this.index.offsets[index]!;
+      // The same bytes fail the same way every time: not worth a retry.
+      return new InvalidInputError(
+        `${this.uri}: corrupt block: block ${index} (bytes ${offset}-${offset + compressed.length - 1}) is not valid ` +
+          `${compressionName(this.layout.compression)} data (${(err as Error).message})`,
+      );
+    };
+    let decoded: ArrayBuffer | Promise<ArrayBuffer>;
+    try {
+      decoded = this.decoder(compressed);
+    } catch (err) {
+      throw fail(err);
+    }
+    if (decoded instanceof ArrayBuffer) return this.samplesOf(index, decoded);
+    return decoded.then(
+      (buffer) => this.samplesOf(index, buffer),
+      (err: unknown) => {
+        throw fail(err);
+      },
+    );
+  }
+
+  private samplesOf(index: number, decoded: ArrayBuffer): TypedArray {
+    const { rows, bytes } = this.blockShape(index);
+    if (decoded.byteLength < bytes) {
+      throw new InvalidInputError(`${this.uri}: block ${index} decodes to ${decoded.byteLength} bytes, expected ${bytes}: corrupt block`);
+    }
+    return nativeSamples(decoded, this.layout, rows);
   }
 }
