@@ -111,21 +111,34 @@ function blockComponents({ planarConfiguration, bitsPerSample }: BaseDecoderPara
 export const JPEG_COMPRESSION = 7;
 const LZW_COMPRESSION = 5;
 
-/** Decodes one block's stored bytes (without the predictor); synchronous where the codec allows. */
-export type BlockDecoder = (compressed: Uint8Array) => ArrayBuffer | Promise<ArrayBuffer>;
+/**
+ * Decodes one block's stored bytes (without the predictor); synchronous where the codec allows. The result starts
+ * at byte 0 of a buffer the caller may keep and mutate; the buffer may be longer than the result.
+ */
+export type BlockDecoder = (compressed: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 
 /**
  * decoderFor as a BlockDecoder. LZW is called directly, synchronously: going through geotiff's async
- * BaseDecoder.decode costs a promise per block, and a striped image has a block per row.
+ * BaseDecoder.decode costs a promise per block, and a striped image has a block per row. DEFLATE goes straight
+ * to zlib's thread pool (inflateSync on the main thread measured no faster, and blocks the event loop for ~5 ms
+ * a tile), with one byte of spare output room: a buffer that fills exactly makes Node allocate a second whole
+ * block to look for more output, which was most of the garbage collection in a window read.
  */
 export async function blockDecoderFor(compression: number, parameters: JpegDecoderParameters): Promise<BlockDecoder> {
-  if (compression === LZW_COMPRESSION) {
-    const blockBytes = blockByteSize(parameters);
-    return (compressed) => ownBuffer(decodeLzw(compressed, blockBytes));
+  const blockBytes = blockByteSize(parameters);
+  if (compression === LZW_COMPRESSION) return (compressed) => atByteZero(decodeLzw(compressed, blockBytes));
+  if (compression === 8 || compression === 32946) {
+    const chunkSize = Math.max(blockBytes + 1, 64 * 1024);
+    return async (compressed) => atByteZero(await inflateAsync(compressed, { chunkSize }));
   }
   const decoder = await decoderFor(compression, parameters);
   // geotiff's decoders read a whole ArrayBuffer from byte 0.
-  return (compressed) => decoder.decode(ownBuffer(compressed)) as Promise<ArrayBuffer>;
+  return async (compressed) => new Uint8Array(await decoder.decode(ownBuffer(compressed)));
+}
+
+/** `view`, or a copy of it when it does not start at byte 0 of its buffer (pooled small Buffers do not). */
+function atByteZero(view: Uint8Array): Uint8Array {
+  return view.byteOffset === 0 && view.buffer instanceof ArrayBuffer ? view : new Uint8Array(view);
 }
 
 /**

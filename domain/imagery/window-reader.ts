@@ -4,7 +4,8 @@ import { InvalidInputError } from '../errors.js';
 import type { PixelWindow, Raster, TypedArray } from '../types.js';
 import { BlockCache } from './block-cache.js';
 import { compressionName, type BlockLayout } from './block-layout.js';
-import { nativeSamples } from './block-samples.js';
+import { finalBlock, nativeSamples, type DecodedBlock } from './block-samples.js';
+import { gatherRows } from './sample-gather.js';
 import type { BlockDecoder } from './decoders.js';
 import { allocateSamples, bytesPerSample } from './dtypes.js';
 
@@ -17,7 +18,7 @@ const MAX_RUN_BYTES = 16 * 1024 * 1024;
  * every sample through a DataView call, which cost more than decompression on large windows.
  */
 export class WindowReader {
-  private readonly cache: BlockCache<TypedArray>;
+  private readonly cache: BlockCache<DecodedBlock>;
   private readonly sampleBytes: number;
 
   constructor(
@@ -76,7 +77,7 @@ export class WindowReader {
   ): Promise<void> {
     const { width: imageWidth, height: imageHeight, blockWidth, blockHeight, bands } = this.layout;
     const samplesPerBlockPixel = this.layout.planarConfiguration === 1 ? bands : 1;
-    const block = await this.block(bx, by, plane);
+    const decoded = await this.block(bx, by, plane);
     const rowStride = blockWidth * samplesPerBlockPixel;
     const blockX = bx * blockWidth;
     const blockY = by * blockHeight;
@@ -84,17 +85,19 @@ export class WindowReader {
     const colEnd = Math.min(window.x + window.width, blockX + blockWidth, imageWidth);
     const rowStart = Math.max(window.y, blockY);
     const rowEnd = Math.min(window.y + window.height, blockY + blockHeight, imageHeight);
+    const block = decoded.rows(rowStart - blockY, rowEnd - blockY);
     const count = colEnd - colStart;
     const bandSize = window.width * window.height;
     for (const { outBand, sampleInBlock } of targets) {
-      for (let row = rowStart; row < rowEnd; row++) {
-        const src = (row - blockY) * rowStride + (colStart - blockX) * samplesPerBlockPixel + sampleInBlock;
-        const dst = outBand * bandSize + (row - window.y) * window.width + (colStart - window.x);
-        if (samplesPerBlockPixel === 1) {
-          out.set(block.subarray(src, src + count), dst);
-        } else {
-          for (let i = 0; i < count; i++) out[dst + i] = block[src + i * samplesPerBlockPixel]!;
+      const src = (rowStart - blockY) * rowStride + (colStart - blockX) * samplesPerBlockPixel + sampleInBlock;
+      const dst = outBand * bandSize + (rowStart - window.y) * window.width + (colStart - window.x);
+      if (samplesPerBlockPixel === 1) {
+        for (let r = 0; r < rowEnd - rowStart; r++) {
+          out.set(block.subarray(src + r * rowStride, src + r * rowStride + count), dst + r * window.width);
         }
+      } else {
+        const rows = { rows: rowEnd - rowStart, count, step: samplesPerBlockPixel, src, srcRow: rowStride, dst, dstRow: window.width };
+        gatherRows(out, block, rows);
       }
     }
   }
@@ -161,15 +164,15 @@ export class WindowReader {
     return { rows, samples, bytes: samples * this.sampleBytes };
   }
 
-  /** The samples of one block, native byte order, at least as many rows as the image has there. */
-  private block(bx: number, by: number, plane: number): Promise<TypedArray> {
+  /** One decoded block, at least as many rows as the image has there. */
+  private block(bx: number, by: number, plane: number): Promise<DecodedBlock> {
     const { blocksAcross, blocksDown } = this.layout;
     const index = (plane * blocksDown + by) * blocksAcross + bx;
     const { samples, bytes } = this.blockShape(index);
     return this.cache.get(index, bytes, async () => {
       if (this.index.byteCounts[index] === 0) {
         // A sparse block (never written): GDAL reads it as nodata, or 0 without one.
-        return allocateSamples(this.layout.dtype, samples).fill(this.nodata ?? 0);
+        return finalBlock(allocateSamples(this.layout.dtype, samples).fill(this.nodata ?? 0));
       }
       const offset = this.index.offsets[index]!;
       const [compressed] = await this.source.fetch([{ offset, length: this.index.byteCounts[index]! }]);
@@ -178,7 +181,7 @@ export class WindowReader {
   }
 
   /** Decodes one block's stored bytes to native samples; synchronous when the decoder is. */
-  private decode(index: number, compressed: Uint8Array): TypedArray | Promise<TypedArray> {
+  private decode(index: number, compressed: Uint8Array): DecodedBlock | Promise<DecodedBlock> {
     const fail = (err: unknown) => {
       const offset = this.index.offsets[index]!;
       // The same bytes fail the same way every time: not worth a retry.
@@ -187,13 +190,13 @@ export class WindowReader {
           `${compressionName(this.layout.compression)} data (${(err as Error).message})`,
       );
     };
-    let decoded: ArrayBuffer | Promise<ArrayBuffer>;
+    let decoded: Uint8Array | Promise<Uint8Array>;
     try {
       decoded = this.decoder(compressed);
     } catch (err) {
       throw fail(err);
     }
-    if (decoded instanceof ArrayBuffer) return this.samplesOf(index, decoded);
+    if (decoded instanceof Uint8Array) return this.samplesOf(index, decoded);
     return decoded.then(
       (buffer) => this.samplesOf(index, buffer),
       (err: unknown) => {
@@ -202,11 +205,11 @@ export class WindowReader {
     );
   }
 
-  private samplesOf(index: number, decoded: ArrayBuffer): TypedArray {
+  private samplesOf(index: number, decoded: Uint8Array): DecodedBlock {
     const { rows, bytes } = this.blockShape(index);
     if (decoded.byteLength < bytes) {
       throw new InvalidInputError(`${this.uri}: block ${index} decodes to ${decoded.byteLength} bytes, expected ${bytes}: corrupt block`);
     }
-    return nativeSamples(decoded, this.layout, rows);
+    return nativeSamples(decoded.buffer as ArrayBuffer, this.layout, rows);
   }
 }
