@@ -566,6 +566,29 @@ describe('errors a user can act on', () => {
     await image.close();
   });
 
+  it('a corrupt block larger than the block cache fails its read once, and leaves no unhandled rejection', async () => {
+    const path = await gdalTranslate(L7, join(dir, 'corrupt-uncached.tif'), [...tiled(), ...compress('DEFLATE')]);
+    await corruptBlock(path, 1, 1);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // A cache smaller than one block keeps nothing: each block is loaded for its reader alone.
+      const image = await openImage(path, { blockCacheBytes: 1024 });
+      const err = await image.readWindow({ x: 70, y: 70, width: 8, height: 8 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidInputError);
+      expect((err as Error).message).toMatch(/corrupt block: block 7 .* is not valid DEFLATE data/);
+      const clean = { x: 200, y: 200, width: 20, height: 20 };
+      const [reference] = await readGdalWindows(path, [{ window: clean }]);
+      expect(firstDifference(bytesOf((await image.readWindow(clean)).data), reference!)).toBeNull();
+      await image.close();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('a corrupt first block fails at open, before any window is planned', async () => {
     const path = await gdalTranslate(L7, join(dir, 'corrupt-first.tif'), [...tiled(), ...compress('DEFLATE')]);
     await corruptBlock(path, 0, 0);

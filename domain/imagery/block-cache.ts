@@ -17,7 +17,7 @@ export class BlockCache<T> {
       return hit.value;
     }
     const value = load();
-    if (bytes > this.maxBytes) return value;
+    if (!this.fits(bytes)) return value;
     const entry = { value, bytes };
     this.entries.set(key, entry);
     this.bytesHeld += bytes;
@@ -25,6 +25,11 @@ export class BlockCache<T> {
     value.catch(() => this.remove(key, entry));
     this.evict();
     return value;
+  }
+
+  /** Whether a value of this size is kept at all (a larger one is loaded for its reader alone). */
+  fits(bytes: number): boolean {
+    return bytes <= this.maxBytes;
   }
 
   has(key: number): boolean {

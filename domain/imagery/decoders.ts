@@ -31,9 +31,17 @@ function blockByteSize({ tileWidth, tileHeight, planarConfiguration, bitsPerSamp
 }
 
 /**
- * DEFLATE (TIFF codes 8 and 32946) with Node's zlib, off the main thread (the event loop stays free for
- * heartbeats). The output buffer is sized to a whole block: zlib's default 16 KiB chunks, concatenated, cost more
- * than the inflation itself.
+ * Inflates one block on zlib's thread pool into one buffer of the block's size plus a spare byte: zlib's default
+ * 16 KiB chunks, concatenated, cost more than the inflation, and a buffer that fills exactly makes Node allocate a
+ * second whole block to look for more output (most of the garbage collection in a window read).
+ */
+function inflateBlock(compressed: Uint8Array, blockBytes: number): Promise<Buffer> {
+  return inflateAsync(compressed, { chunkSize: Math.max(blockBytes + 1, 64 * 1024) });
+}
+
+/**
+ * DEFLATE (TIFF codes 8 and 32946) for geotiff's own reads, with Node's zlib off the main thread (the event loop
+ * stays free for heartbeats), as inflateBlock does it.
  */
 export class NodeZlibDecoder extends BaseDecoder {
   private readonly blockBytes: number;
@@ -44,8 +52,7 @@ export class NodeZlibDecoder extends BaseDecoder {
   }
 
   override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBuffer> {
-    const chunkSize = Math.max(this.blockBytes, 64 * 1024);
-    return ownBuffer(await inflateAsync(new Uint8Array(buffer), { chunkSize }));
+    return ownBuffer(await inflateBlock(new Uint8Array(buffer), this.blockBytes));
   }
 }
 
@@ -120,17 +127,12 @@ export type BlockDecoder = (compressed: Uint8Array) => Uint8Array | Promise<Uint
 /**
  * decoderFor as a BlockDecoder. LZW is called directly, synchronously: going through geotiff's async
  * BaseDecoder.decode costs a promise per block, and a striped image has a block per row. DEFLATE goes straight
- * to zlib's thread pool (inflateSync on the main thread measured no faster, and blocks the event loop for ~5 ms
- * a tile), with one byte of spare output room: a buffer that fills exactly makes Node allocate a second whole
- * block to look for more output, which was most of the garbage collection in a window read.
+ * to inflateBlock (inflateSync on the main thread measured no faster, and blocks the event loop ~5 ms a tile).
  */
 export async function blockDecoderFor(compression: number, parameters: JpegDecoderParameters): Promise<BlockDecoder> {
   const blockBytes = blockByteSize(parameters);
   if (compression === LZW_COMPRESSION) return (compressed) => atByteZero(decodeLzw(compressed, blockBytes));
-  if (compression === 8 || compression === 32946) {
-    const chunkSize = Math.max(blockBytes + 1, 64 * 1024);
-    return async (compressed) => atByteZero(await inflateAsync(compressed, { chunkSize }));
-  }
+  if (compression === 8 || compression === 32946) return async (compressed) => atByteZero(await inflateBlock(compressed, blockBytes));
   const decoder = await decoderFor(compression, parameters);
   // geotiff's decoders read a whole ArrayBuffer from byte 0.
   return async (compressed) => new Uint8Array(await decoder.decode(ownBuffer(compressed)));

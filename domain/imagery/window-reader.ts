@@ -128,7 +128,7 @@ export class WindowReader {
     let i = 0;
     while (i < indices.length) {
       const first = indices[i]!;
-      if (this.cache.has(first) || byteCounts[first] === 0) {
+      if (!this.loadable(first)) {
         i++;
         continue;
       }
@@ -137,7 +137,7 @@ export class WindowReader {
       while (end < indices.length) {
         const candidate = indices[end]!;
         const adjacent = candidate === last + 1 && offsets[candidate] === offsets[last]! + byteCounts[last]!;
-        if (!adjacent || this.cache.has(candidate) || byteCounts[candidate] === 0) break;
+        if (!adjacent || !this.loadable(candidate)) break;
         if (offsets[candidate]! + byteCounts[candidate]! - offsets[first]! > MAX_RUN_BYTES) break;
         last = candidate;
         end++;
@@ -146,13 +146,24 @@ export class WindowReader {
       for (let index = first; index <= last; index++) {
         const { bytes } = this.blockShape(index);
         const from = offsets[index]! - offsets[first]!;
-        this.cache.get(index, bytes, async () => {
-          const [buffer] = await run;
-          return this.decode(index, new Uint8Array(buffer!, from, byteCounts[index]!));
-        });
+        // copyBlock reads the same cached promise and reports a failure (or, the entry gone, loads the block again).
+        this.cache
+          .get(index, bytes, async () => {
+            const [buffer] = await run;
+            return this.decode(index, new Uint8Array(buffer!, from, byteCounts[index]!));
+          })
+          .catch(() => {});
       }
       i = end;
     }
+  }
+
+  /**
+   * A block loadRuns may read ahead: not cached yet, stored (not sparse), and small enough for the cache to keep
+   * until copyBlock takes it; the others block() loads alone.
+   */
+  private loadable(index: number): boolean {
+    return !this.cache.has(index) && this.index.byteCounts[index] !== 0 && this.cache.fits(this.blockShape(index).bytes);
   }
 
   /** Samples in block `index` and their bytes: a last strip holds only the image's remaining rows. */
