@@ -9,6 +9,8 @@ import { createCacheActivities } from './cache.js';
 import { withFailureMapping } from './errors.js';
 import { createIngestActivities } from './ingest.js';
 import { ActivityResources } from './worker-caches.js';
+import { ComputePool } from '../compute/pool.js';
+import os from 'node:os';
 
 export interface ActivityDependencies {
   catalog: Catalog;
@@ -19,8 +21,14 @@ export interface ActivityDependencies {
   scratchDir: string;
 }
 
-export function createActivities(deps: ActivityDependencies) {
-  const resources = new ActivityResources(deps.catalog);
+export interface ActivityOptions {
+  /** Threads for the chunks' pixel work (window reads, label encoding); default one per core, 0 for none. */
+  computeThreads?: number;
+}
+
+export function createActivities(deps: ActivityDependencies, options: ActivityOptions = {}) {
+  const compute = new ComputePool({ threads: options.computeThreads ?? os.availableParallelism() });
+  const resources = new ActivityResources(deps.catalog, compute);
   return withFailureMapping({
     ...createIngestActivities(deps.catalog, deps.chips, resources),
     ...createCacheActivities(deps.catalog, deps.chips, resources),

@@ -104,7 +104,12 @@ export class VedaPlugin extends SimplePlugin {
 
   /** Over services the caller opened (veda's own worker does this); the caller closes them. */
   constructor(private readonly setup: VedaPluginSetup) {
-    super({ name: 'veda', activities: createActivities(setup.services), ...connectionSecurity(setup.temporal) });
+    const computeThreads = setup.worker?.computeThreads;
+    super({
+      name: 'veda',
+      activities: createActivities(setup.services, computeThreads !== undefined ? { computeThreads } : {}),
+      ...connectionSecurity(setup.temporal),
+    });
     this.taskQueue = setup.taskQueue ?? 'veda';
   }
 

@@ -1,0 +1,1 @@
+export async function f(x: { n: number }): Promise<number> { return x.n * 3; }
