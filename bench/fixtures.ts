@@ -89,6 +89,7 @@ export interface SceneFixture {
   classes: string[];
   width: number;
   height: number;
+  bands: number;
   features: number;
 }
 
@@ -105,7 +106,7 @@ export async function sceneFixture(outDir: string, copies: number): Promise<Scen
     ...['-of', 'COG', ...TO_UINT16, '-co', 'COMPRESS=DEFLATE', '-co', 'PREDICTOR=2', '-co', 'BLOCKSIZE=256'],
   ]);
   const { file: labels, features } = await mosaicLabelsOnce(outDir, `${stem}-landcover.gpkg`, info, copies);
-  return { image, labels, layer: 'landcover', classes: OLINDA.classes, ...size, features };
+  return { image, labels, layer: 'landcover', classes: OLINDA.classes, ...size, bands: info.bands, features };
 }
 
 type Coordinates = number[] | Coordinates[];
