@@ -8,22 +8,15 @@
  * of the `progress` query within 0 <= done <= total, `done` never falling within a stage, and the final counts
  * equal to the plan.
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../config/config.js';
 import { Veda } from '../client/veda.js';
 import type { WorkflowRun } from '../client/workflow-run.js';
-import { startLocalTemporal } from '../temporal/local-server.js';
 import { installQuietRuntime } from '../temporal/runtime.js';
-import { stackEnv } from '../runtime/stack-env.js';
 import type { Progress } from '../workflows/progress.js';
 import { OLINDA } from './fixtures.js';
+import { startWorkerStack } from './worker-stack.js';
 
 const HISTORY_EVENT_LIMIT = 51_200;
 
@@ -34,13 +27,6 @@ interface RunReport {
   historyBytes: number;
   progressAnswers: number;
   progressViolations: string[];
-}
-
-/** Peak resident set of a process (Linux VmHWM), in MiB. */
-async function peakRssMiB(pid: number): Promise<number | null> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-  return kb ? Number(kb) / 1024 : null;
 }
 
 /** Follows a run to its end, checking every progress answer; returns the final progress and what was wrong. */
@@ -84,27 +70,12 @@ async function main(): Promise<void> {
   const log = (line: string) => console.error(`[bench:large] ${line}`);
   const started = Date.now();
 
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'veda-bench-large-'));
-  const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-  const dbName = `veda_bench_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    await c.query(sql).finally(() => c.end());
-  };
-  await admin(`create database ${dbName}`);
-  const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
-
-  const temporal = await startLocalTemporal({});
-  const env = stackEnv({ temporal, databaseUrl, dataDir, taskQueue: `veda-bench-large-${randomBytes(3).toString('hex')}`, user: 'bench' });
-  const config = loadConfig(env);
+  const stack = await startWorkerStack('bench-large');
+  const config = loadConfig(stack.env);
   installQuietRuntime(config.logLevel);
   const veda = await Veda.connect(config);
   const client = veda.temporal;
   const services = veda.services;
-  const worker = spawn(process.execPath, ['bin/veda.js', 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  let peakRss = 0;
-  const sampler = setInterval(async () => (peakRss = Math.max(peakRss, (await peakRssMiB(worker.pid!)) ?? 0)), 2000);
 
   try {
     const coll = await veda.create({ name: 'large', mlType: 'classification', tileSize: [32, 32], classes: OLINDA.classes });
@@ -130,7 +101,7 @@ async function main(): Promise<void> {
     const batch = await measure(await coll.startBatch({ seed: 1 }));
     const batchExact = batch.done === windows;
 
-    peakRss = Math.max(peakRss, (await peakRssMiB(worker.pid!)) ?? 0);
+    const peakRss = await stack.peakRssMiB();
     const report = {
       windows,
       seconds: (Date.now() - started) / 1000,
@@ -152,13 +123,8 @@ async function main(): Promise<void> {
     }
     if (!report.countsExact || !report.progressExact) process.exitCode = 1;
   } finally {
-    clearInterval(sampler);
-    worker.kill('SIGTERM');
-    await new Promise((resolve) => worker.once('exit', resolve));
     await veda.close();
-    await temporal.shutdown();
-    await admin(`drop database if exists ${dbName} with (force)`);
-    await rm(dataDir, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * veda's benchmarks: `npm run bench` (a few minutes on 2 cores), `-- --quick` for a smoke run, `-- --json` for
- * machines, `-- --only reads,labels` for some of them. Every figure is a ratio against a baseline measured in the
- * same run; see bench/README.md.
+ * machines, `-- --only reads,e2e` for some of them (reads, labels, pipeline, batches, e2e). Every figure is a
+ * ratio against a baseline measured in the same run; see bench/README.md.
  */
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchBatchWriting } from './batch-writing.js';
+import { benchEndToEnd } from './end-to-end.js';
 import { formatTable, type BenchOptions, type Comparison } from './harness.js';
 import { benchLabelEncoding } from './label-encoding.js';
 import { benchPipeline } from './pipeline.js';
@@ -19,6 +20,7 @@ const BENCHES = {
   labels: benchLabelEncoding,
   pipeline: benchPipeline,
   batches: benchBatchWriting,
+  e2e: benchEndToEnd,
 } satisfies Record<string, (options: BenchOptions) => Promise<Comparison[]>>;
 
 async function main(): Promise<void> {
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
   console.log(formatTable(rows));
   console.log(
     `${machine.date.slice(0, 10)}, ${machine.cpus} cores, Node ${machine.node}, ${quick ? 'quick: ' : ''}${warmup} warm-up + ` +
-      `${repeats} timed rounds (pipeline: at most 3), median rates, ${seconds.toFixed(0)} s`,
+      `${repeats} timed rounds (pipeline: at most 3; end to end: 1), median rates, ${seconds.toFixed(0)} s`,
   );
 }
 

@@ -4,6 +4,7 @@ import math
 from osgeo import gdal, ogr
 
 from harness import serve
+from windows import window_frame
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -32,15 +33,6 @@ def encode_round(state, job):
     encode = ENCODERS[job['mlType']]
     for w in job['windows']:
         encode(state, window_frame(state['gt'], w))
-
-
-def window_frame(gt, w):
-    """The window's geotransform and bounds; the layer is filtered to the features whose envelope meets them."""
-    minx = gt[0] + w['x'] * gt[1]
-    maxy = gt[3] + w['y'] * gt[5]
-    maxx = minx + w['width'] * gt[1]
-    miny = maxy + w['height'] * gt[5]
-    return {'w': w, 'gt': [minx, gt[1], 0, maxy, 0, gt[5]], 'bounds': (minx, miny, maxx, maxy)}
 
 
 def candidates(state, frame):

@@ -8,7 +8,7 @@ import { readWholeInput } from '../inputs/input-location.js';
 import type { GeoTransform, PixelWindow } from '../types.js';
 import { segmentationMask } from './encode-segmentation.js';
 import { loadLabelSource, type LabelSource } from './label-source.js';
-import { windowLabelContext, windowPixelFeatures } from './window-features.js';
+import { windowLabelContext } from './window-features.js';
 
 const AOI_PROPERTY = '__veda_aoi';
 
@@ -48,7 +48,7 @@ export function cellsOutsideAoi(
       const y = row * grid.cell;
       const window: PixelWindow = { x, y, width: Math.min(grid.cell, image.width - x), height: Math.min(grid.cell, image.height - y) };
       const ctx = windowLabelContext(aoi, geoTransform, window);
-      const mask = ctx.features.length === 0 ? null : segmentationMask(windowPixelFeatures(ctx), window.width, window.height);
+      const mask = ctx.features.length === 0 ? null : segmentationMask(ctx);
       if (!mask || mask.includes(0)) outside.add(row * grid.columns + col);
     }
   }

@@ -10,15 +10,14 @@ export function encodeLabel(mlType: MlType, ctx: WindowLabelContext, options: La
   const { minOverlap = 0, minBoxSize = 0, allTouched = false } = options;
   if (!(minOverlap >= 0 && minOverlap <= 1)) throw new InvalidInputError(`minOverlap ${String(minOverlap)} must be between 0 and 1`);
   if (!(minBoxSize >= 0 && Number.isFinite(minBoxSize))) throw new InvalidInputError(`minBoxSize ${String(minBoxSize)} must be a number of pixels >= 0`);
-  const features = windowPixelFeatures(ctx);
   const { width, height } = ctx.window;
   switch (mlType) {
     case 'classification':
-      return encodeClassification(features, width, height, ctx.classCount, minOverlap);
+      return encodeClassification(windowPixelFeatures(ctx), width, height, ctx.classCount, minOverlap);
     case 'object_detection':
-      return encodeDetection(features, width, height, ctx.classCount, minBoxSize);
+      return encodeDetection(windowPixelFeatures(ctx), width, height, ctx.classCount, minBoxSize);
     case 'segmentation':
-      return encodeSegmentation(features, width, height, allTouched);
+      return encodeSegmentation(ctx, allTouched);
     default:
       throw new InvalidInputError(`unknown ML type '${String(mlType)}'`);
   }

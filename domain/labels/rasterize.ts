@@ -21,80 +21,215 @@
  */
 export const PIXEL_EPSILON = 1e-3;
 
-/** Burns `value` into `mask` (row-major width x height) for one polygon given as flat closed rings. */
-export function burnPolygon(
-  mask: Uint8Array,
-  width: number,
-  height: number,
-  rings: readonly Float64Array[],
-  value: number,
-  allTouched: boolean,
-): void {
+/**
+ * Closed flat rings [x0, y0, x1, y1, ...] packed in one buffer: ring i is coords[ends[i - 1] (0 for the first),
+ * ends[i]). The buffer may run on past the last ring.
+ */
+export interface PackedRings {
+  coords: Float64Array;
+  ends: readonly number[];
+}
+
+/** Burns `value` into `mask` (row-major width x height) for one polygon: all its rings, even-odd. */
+export function burnPolygon(mask: Uint8Array, width: number, height: number, rings: PackedRings, value: number, allTouched: boolean): void {
   fillPixelCentres(mask, width, height, rings, value);
-  if (allTouched) for (const ring of rings) burnTouchedAlongRing(mask, width, height, ring, value);
+  if (allTouched) burnTouchedAlongRings(mask, width, height, rings, value);
 }
 
-interface Edge {
-  yTop: number;
-  yBottom: number;
-  xTop: number;
-  xBottom: number;
+/**
+ * The pixel-centre fill, a scanline over rows: each row's crossings are the pixel boundaries nearest to where the
+ * edges cross the row of centres, clamped to [0, width], and each pair of them bounds a burned span (even-odd).
+ * Clamping moves no span, so an edge wholly left (right) of the window needs no crossing computed: its crossing is 0
+ * (width) on every row it spans, and only whether an odd number of such edges span a row matters.
+ */
+function fillPixelCentres(mask: Uint8Array, width: number, height: number, rings: PackedRings, value: number): void {
+  scratch.reserve(rings.ends[rings.ends.length - 1] ?? 0, height);
+  collectEdges(mask, width, height, rings, value);
+  if (scratch.firstRow <= scratch.lastRow) burnRows(mask, width, value);
 }
 
-function fillPixelCentres(mask: Uint8Array, width: number, height: number, rings: readonly Float64Array[], value: number): void {
-  const edges: Edge[] = [];
-  // Horizontal edges running right to left (the bottom of a clockwise ring) burn their row when they lie exactly on
-  // a row of pixel centres; the half-open span [yTop, yBottom) of the other edges leaves those centres out.
-  const bottoms: Array<{ y: number; xFrom: number; xTo: number }> = [];
-  let minY = Infinity;
-  let maxY = -Infinity;
-  for (const ring of rings) {
-    for (let i = 0; i + 3 < ring.length; i += 2) {
-      const x1 = ring[i]!;
-      const y1 = ring[i + 1]!;
-      const x2 = ring[i + 2]!;
-      const y2 = ring[i + 3]!;
-      minY = Math.min(minY, y1);
-      maxY = Math.max(maxY, y1);
-      if (y1 < y2) edges.push({ yTop: y1, yBottom: y2, xTop: x1, xBottom: x2 });
-      else if (y1 > y2) edges.push({ yTop: y2, yBottom: y1, xTop: x2, xBottom: x1 });
-      else if (x1 > x2) bottoms.push({ y: y1, xFrom: x1, xTo: x2 });
-    }
-  }
-  const firstRow = Math.max(0, Math.trunc(minY));
-  const lastRow = Math.min(height - 1, Math.trunc(maxY));
-  if (firstRow > lastRow) return;
-  edges.sort((a, b) => a.yTop - b.yTop);
+/**
+ * Scratch space of the fill, reused from polygon to polygon and window to window and grown on demand: a window
+ * burns hundreds of polygons with thousands of edges, and allocating per edge or per row cost more than the fill.
+ */
+class FillScratch {
+  /** The edges the fill interpolates: upper end, x and y extent, last row, next edge starting on the same row. */
+  yTop = new Float64Array(0);
+  xTop = new Float64Array(0);
+  dx = new Float64Array(0);
+  dy = new Float64Array(0);
+  lastRowOf = new Int32Array(0);
+  next = new Int32Array(0);
+  /** Per row: the first edge starting there (-1: none); a flip where an odd run of left (right) edges starts or ends. */
+  head = new Int32Array(0);
+  leftFlips = new Uint8Array(0);
+  rightFlips = new Uint8Array(0);
+  /** The edges spanning the current row, and its crossings (index 0 is kept for the left edges' crossing). */
+  active = new Int32Array(0);
+  crossings = new Int32Array(0);
+  activeCount = 0;
+  edgeCount = 0;
+  /** The rows some edge spans; empty when firstRow > lastRow. */
+  firstRow = 0;
+  lastRow = -1;
 
-  const burnSpan = (row: number, from: number, to: number) => {
-    const start = Math.max(0, from);
-    const end = Math.min(width - 1, to);
-    if (start <= end) mask.fill(value, row * width + start, row * width + end + 1);
-  };
-  let active: Edge[] = [];
-  let next = 0;
-  const crossings: number[] = [];
-  for (let row = firstRow; row <= lastRow; row++) {
-    const cy = row + 0.5;
-    while (next < edges.length && edges[next]!.yTop <= cy) active.push(edges[next++]!);
-    active = active.filter((e) => cy < e.yBottom);
-    crossings.length = 0;
-    for (const e of active) {
-      // The pixel boundary nearest the crossing: columns between two boundaries have their centres inside.
-      const x = ((cy - e.yTop) * (e.xBottom - e.xTop)) / (e.yBottom - e.yTop) + e.xTop;
-      crossings.push(Math.floor(x + 0.5));
+  reserve(coordinates: number, height: number): void {
+    const edges = coordinates >> 1;
+    if (this.yTop.length < edges) {
+      const size = Math.max(edges, 2 * this.yTop.length);
+      this.yTop = new Float64Array(size);
+      this.xTop = new Float64Array(size);
+      this.dx = new Float64Array(size);
+      this.dy = new Float64Array(size);
+      this.lastRowOf = new Int32Array(size);
+      this.next = new Int32Array(size);
+      this.active = new Int32Array(size);
+      this.crossings = new Int32Array(size + 2);
     }
-    crossings.sort((a, b) => a - b);
-    for (let i = 0; i + 1 < crossings.length; i += 2) {
-      if (crossings[i]! <= width - 1 && crossings[i + 1]! > 0) burnSpan(row, crossings[i]!, crossings[i + 1]! - 1);
-    }
-    for (const b of bottoms) {
-      if (b.y !== cy) continue;
-      const from = Math.floor(b.xTo + 0.5);
-      const to = Math.floor(b.xFrom + 0.5);
-      if (from <= width - 1 && to > 0) burnSpan(row, from, to - 1);
+    if (this.head.length < height + 1) {
+      this.head = new Int32Array(height + 1).fill(-1);
+      this.leftFlips = new Uint8Array(height + 1);
+      this.rightFlips = new Uint8Array(height + 1);
     }
   }
+}
+
+const scratch = new FillScratch();
+
+/**
+ * Files every edge that is not horizontal under the first row whose centre it spans (half-open [yTop, yBottom)),
+ * and burns the horizontal ones that burn a row of their own.
+ */
+function collectEdges(mask: Uint8Array, width: number, height: number, { coords, ends }: PackedRings, value: number): void {
+  scratch.edgeCount = 0;
+  scratch.firstRow = height;
+  scratch.lastRow = -1;
+  let start = 0;
+  for (const end of ends) {
+    for (let i = start; i + 3 < end; i += 2) {
+      const y1 = coords[i + 1]!;
+      const y2 = coords[i + 3]!;
+      if (y1 < y2) addEdge(width, height, coords[i]!, y1, coords[i + 2]!, y2);
+      else if (y1 > y2) addEdge(width, height, coords[i + 2]!, y2, coords[i]!, y1);
+      else if (coords[i]! > coords[i + 2]!) burnBottomEdge(mask, width, height, coords[i + 2]!, coords[i]!, y1, value);
+    }
+    start = end;
+  }
+}
+
+function addEdge(width: number, height: number, xTop: number, yTop: number, xBottom: number, yBottom: number): void {
+  const first = Math.max(0, firstCentreRow(yTop));
+  const last = Math.min(height - 1, firstCentreRow(yBottom) - 1);
+  if (first > last) return;
+  const s = scratch;
+  s.firstRow = Math.min(s.firstRow, first);
+  s.lastRow = Math.max(s.lastRow, last);
+  // A crossing more than half a pixel outside the window clamps to its side; a pixel of margin covers rounding.
+  if (Math.max(xTop, xBottom) < -1) flipRows(s.leftFlips, first, last);
+  else if (Math.min(xTop, xBottom) > width + 1) flipRows(s.rightFlips, first, last);
+  else {
+    const e = s.edgeCount++;
+    s.yTop[e] = yTop;
+    s.xTop[e] = xTop;
+    s.dx[e] = xBottom - xTop;
+    s.dy[e] = yBottom - yTop;
+    s.lastRowOf[e] = last;
+    s.next[e] = s.head[first]!;
+    s.head[first] = e;
+  }
+}
+
+/** The first row whose pixel centre is at or below y: the smallest integer r with r + 0.5 >= y, exactly. */
+function firstCentreRow(y: number): number {
+  const r = Math.ceil(y - 0.5);
+  if (r + 0.5 < y) return r + 1;
+  return r - 0.5 >= y ? r - 1 : r;
+}
+
+function flipRows(flips: Uint8Array, first: number, last: number): void {
+  flips[first]! ^= 1;
+  flips[last + 1]! ^= 1;
+}
+
+/** The scanline proper; it leaves the per-row scratch as it found it (no edge filed, no flip set). */
+function burnRows(mask: Uint8Array, width: number, value: number): void {
+  const s = scratch;
+  s.activeCount = 0;
+  let leftOdd = 0;
+  let rightOdd = 0;
+  for (let row = s.firstRow; row <= s.lastRow; row++) {
+    leftOdd ^= takeFlip(s.leftFlips, row);
+    rightOdd ^= takeFlip(s.rightFlips, row);
+    let count = crossRow(row, width);
+    s.crossings[0] = 0;
+    if (rightOdd) s.crossings[count++] = width;
+    for (let i = leftOdd ? 0 : 1; i + 1 < count; i += 2) {
+      const from = s.crossings[i]!;
+      const to = s.crossings[i + 1]!;
+      if (from < to) mask.fill(value, row * width + from, row * width + to);
+    }
+  }
+  takeFlip(s.leftFlips, s.lastRow + 1);
+  takeFlip(s.rightFlips, s.lastRow + 1);
+}
+
+function takeFlip(flips: Uint8Array, row: number): number {
+  const flip = flips[row]!;
+  flips[row] = 0;
+  return flip;
+}
+
+/**
+ * Updates the active edges for `row` (adds those starting there, drops those that ended above) and puts their
+ * crossings, clamped and sorted, in crossings[1, count); returns count.
+ */
+function crossRow(row: number, width: number): number {
+  const s = scratch;
+  for (let e = s.head[row]!; e >= 0; e = s.next[e]!) s.active[s.activeCount++] = e;
+  s.head[row] = -1;
+  const cy = row + 0.5;
+  let count = 1;
+  let kept = 0;
+  for (let i = 0; i < s.activeCount; i++) {
+    const e = s.active[i]!;
+    if (s.lastRowOf[e]! < row) continue;
+    s.active[kept++] = e;
+    // The pixel boundary nearest the crossing: columns between two boundaries have their centres inside.
+    const x = ((cy - s.yTop[e]!) * s.dx[e]!) / s.dy[e]! + s.xTop[e]!;
+    s.crossings[count++] = Math.min(width, Math.max(0, Math.floor(x + 0.5)));
+  }
+  s.activeCount = kept;
+  sortRange(s.crossings, 1, count);
+  return count;
+}
+
+/** Ascending sort of values[from, to): insertion sort for the few crossings a row usually has. */
+function sortRange(values: Int32Array, from: number, to: number): void {
+  if (to - from > 32) {
+    values.subarray(from, to).sort();
+    return;
+  }
+  for (let i = from + 1; i < to; i++) {
+    const v = values[i]!;
+    let j = i - 1;
+    while (j >= from && values[j]! > v) {
+      values[j + 1] = values[j]!;
+      j--;
+    }
+    values[j + 1] = v;
+  }
+}
+
+/**
+ * A horizontal edge running right to left (the bottom of a clockwise ring) burns its row when it lies exactly on a
+ * row of pixel centres; the half-open span [yTop, yBottom) of the other edges leaves those centres out.
+ */
+function burnBottomEdge(mask: Uint8Array, width: number, height: number, xLeft: number, xRight: number, y: number, value: number): void {
+  const row = y - 0.5;
+  if (!Number.isInteger(row) || row < 0 || row >= height || row + 0.5 !== y) return;
+  const from = Math.max(0, Math.floor(xLeft + 0.5));
+  const to = Math.min(width, Math.floor(xRight + 0.5));
+  if (from < to) mask.fill(value, row * width + from, row * width + to);
 }
 
 /**
@@ -105,10 +240,14 @@ const GDAL_ON_BOUNDARY = 0.01;
 /** The smallest step GDAL's walk takes across a row boundary, so that it always leaves the row it is in. */
 const GDAL_MIN_ROW_STEP = 1e-9;
 
-/** Burns the pixels GDAL's all-touched walk visits along each edge of a closed ring. */
-function burnTouchedAlongRing(mask: Uint8Array, width: number, height: number, ring: Float64Array, value: number): void {
-  for (let i = 0; i + 3 < ring.length; i += 2) {
-    burnTouchedAlongEdge(mask, width, height, ring[i]!, ring[i + 1]!, ring[i + 2]!, ring[i + 3]!, value);
+/** Burns the pixels GDAL's all-touched walk visits along each edge of each closed ring. */
+function burnTouchedAlongRings(mask: Uint8Array, width: number, height: number, { coords, ends }: PackedRings, value: number): void {
+  let start = 0;
+  for (const end of ends) {
+    for (let i = start; i + 3 < end; i += 2) {
+      burnTouchedAlongEdge(mask, width, height, coords[i]!, coords[i + 1]!, coords[i + 2]!, coords[i + 3]!, value);
+    }
+    start = end;
   }
 }
 

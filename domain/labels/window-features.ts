@@ -38,27 +38,50 @@ export function windowLabelContext(source: LabelSource, geoTransform: GeoTransfo
  * the window's own geotransform, the arithmetic gdal_rasterize uses on a raster with that geotransform.
  */
 export function windowPixelFeatures(ctx: WindowLabelContext): PixelFeature[] {
+  const inv = windowPixelTransform(ctx);
+  const features = featuresInFileOrder(ctx);
+  // The rings are views of one buffer: a typed array of its own per ring costs an allocation and GC work each.
+  let size = 0;
+  for (const feature of features) size += coordinateCount(feature);
+  const buffer = new Float64Array(size);
+  let offset = 0;
+  const toPixels = (ring: Float64Array): Float64Array => {
+    ringToPixels(ring, inv, buffer, offset);
+    return buffer.subarray(offset, (offset += ring.length));
+  };
+  return features.map((feature) => {
+    const polygons = feature.polygons.map((polygon) => polygon.map(toPixels));
+    return { feature, polygons, bbox: boundsOfFlatRings(polygons.flat()) };
+  });
+}
+
+/** The geo -> window pixel transform of windowPixelFeatures (the window is checked first). */
+export function windowPixelTransform(ctx: WindowLabelContext): GeoTransform {
   const { window } = ctx;
   if (![window.x, window.y, window.width, window.height].every(Number.isInteger) || window.width < 1 || window.height < 1) {
     throw new InvalidInputError(`window ${JSON.stringify(window)} needs integer offsets and a positive size`);
   }
-  const inv = invertGeoTransform(windowGeoTransform(ctx.geoTransform, window));
-  const sorted = [...ctx.features].sort((a, b) => a.order - b.order);
-  return sorted.map((feature) => {
-    const polygons = feature.polygons.map((polygon) =>
-      polygon.map((ring) => {
-        const out = new Float64Array(ring.length);
-        for (let i = 0; i < ring.length; i += 2) {
-          const x = ring[i]!;
-          const y = ring[i + 1]!;
-          const px = inv[0] + x * inv[1] + y * inv[2];
-          const py = inv[3] + x * inv[4] + y * inv[5];
-          out[i] = px;
-          out[i + 1] = py;
-        }
-        return out;
-      }),
-    );
-    return { feature, polygons, bbox: boundsOfFlatRings(polygons.flat()) };
-  });
+  return invertGeoTransform(windowGeoTransform(ctx.geoTransform, window));
+}
+
+/** The context's features in file order, the order they burn in. */
+export function featuresInFileOrder(ctx: WindowLabelContext): LabelFeature[] {
+  return [...ctx.features].sort((a, b) => a.order - b.order);
+}
+
+/** Number of coordinates (x and y each count) in all rings of a feature. */
+export function coordinateCount(feature: LabelFeature): number {
+  let size = 0;
+  for (const polygon of feature.polygons) for (const ring of polygon) size += ring.length;
+  return size;
+}
+
+/** Writes a flat ring through `inv` (from windowPixelTransform) into `out` from `offset`. */
+export function ringToPixels(ring: Float64Array, inv: GeoTransform, out: Float64Array, offset: number): void {
+  for (let i = 0; i < ring.length; i += 2) {
+    const x = ring[i]!;
+    const y = ring[i + 1]!;
+    out[offset + i] = inv[0] + x * inv[1] + y * inv[2];
+    out[offset + i + 1] = inv[3] + x * inv[4] + y * inv[5];
+  }
 }
