@@ -1,1 +1,0 @@
-export async function f(x: { n: number }): Promise<number> { return x.n * 3; }
