@@ -1,7 +1,7 @@
 /**
- * veda's layers point one way: domain at the bottom (no Temporal, no configuration), then the Temporal plumbing,
- * activities and workflows, then the worker and the client API, then the composition roots (the CLI, the one-process
- * stack) on top. `npm run lint:layers` checks it; CI runs it.
+ * veda's layers point one way: domain at the bottom (no Temporal, no configuration), compute/ (domain work on worker
+ * threads) on it, then the Temporal plumbing, activities and workflows, then the worker and the client API, then the
+ * composition roots (the CLI, the one-process stack) on top. `npm run lint:layers` checks it; CI runs it.
  */
 const UP_FROM_DOMAIN = '^(compute|activities|workflows|worker|client|cli|stack|runtime|temporal|config|plugin|server)/';
 module.exports = {

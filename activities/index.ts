@@ -24,10 +24,15 @@ export interface ActivityDependencies {
 export interface ActivityOptions {
   /** Threads for the chunks' pixel work (window reads, label encoding); default one per core, 0 for none. */
   computeThreads?: number;
+  /** Decoded imagery blocks the worker keeps, in bytes (see ComputePoolOptions.blockCacheBytes). */
+  blockCacheBytes?: number;
 }
 
 export function createActivities(deps: ActivityDependencies, options: ActivityOptions = {}) {
-  const compute = new ComputePool({ threads: options.computeThreads ?? os.availableParallelism() });
+  const compute = new ComputePool({
+    threads: options.computeThreads ?? os.availableParallelism(),
+    ...(options.blockCacheBytes !== undefined ? { blockCacheBytes: options.blockCacheBytes } : {}),
+  });
   const resources = new ActivityResources(deps.catalog, compute);
   return withFailureMapping({
     ...createIngestActivities(deps.catalog, deps.chips, resources),

@@ -10,6 +10,9 @@ import { loadLabelSource, type LabelSource } from '../domain/labels/index.js';
 import type { ComputePool } from '../compute/pool.js';
 import { labelFileKey, type LabelFileSpec } from '../compute/tasks.js';
 
+/** Activities open images for their headers and plans; their windows are read on the compute threads. */
+const HEADER_BLOCK_CACHE_BYTES = 16 * 2 ** 20;
+
 /** The images one activity uses, leased from the worker's cache and released together when it ends. */
 export class ImageLeases {
   private readonly leased = new Map<string, { value: Promise<ImageSource>; release(): void }>();
@@ -19,7 +22,7 @@ export class ImageLeases {
   get(uri: string): Promise<ImageSource> {
     let lease = this.leased.get(uri);
     if (!lease) {
-      lease = this.cache.acquire(uri, () => openImage(uri));
+      lease = this.cache.acquire(uri, () => openImage(uri, { blockCacheBytes: HEADER_BLOCK_CACHE_BYTES }));
       this.leased.set(uri, lease);
     }
     return lease.value;
@@ -33,7 +36,6 @@ export class ImageLeases {
 
 /** What activities open through the worker's caches. */
 export class ActivityResources {
-  // Each open image keeps up to 128 MiB of decoded blocks: a few open images serve a worker well.
   private readonly images = new BoundedCache<ImageSource>(4, (image) => image.close());
   private readonly labelSources = new BoundedCache<LabelSource>(8);
 

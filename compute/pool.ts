@@ -3,21 +3,29 @@
  * core and the event loop stays free for Temporal (polls, heartbeats) and the catalog. Threads start on the first
  * task and stop when idle; with 0 threads the same work runs in-process.
  */
+import os from 'node:os';
 import { Piscina } from 'piscina';
 import type { Raster } from '../domain/types.js';
-import { TaskContext, type LabelWindowsResult, type LabelWindowsTask, type ReadWindowsTask, type TaskContextOptions } from './tasks.js';
+import { OPEN_IMAGES, TaskContext, type LabelWindowsResult, type LabelWindowsTask, type ReadWindowsTask, type TaskContextOptions } from './tasks.js';
 import { fromTaskFailure, isTaskFailure } from './task-errors.js';
 
 export interface ComputePoolOptions {
   /** Compute threads; 0 runs the work on the calling thread. */
   threads: number;
-  /** Decoded blocks kept per open image, per thread. */
+  /**
+   * Decoded imagery blocks kept for later windows, in all (default: 5% of the machine's memory, as GDAL's block
+   * cache, and at least 128 MiB). Split evenly over the threads and the images each keeps open.
+   */
   blockCacheBytes?: number;
 }
 
 /** A thread left without work this long stops (and lets go of its open images); the next task starts one again. */
 const IDLE_MS = 60_000;
-const DEFAULT_BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** GDAL's default block cache (GDAL_CACHEMAX): a twentieth of the memory; random windows revisit blocks often. */
+export function defaultBlockCacheBytes(): number {
+  return Math.max(128 * 2 ** 20, Math.floor(os.totalmem() / 20));
+}
 
 export class ComputePool {
   private readonly pool: Piscina | null;
@@ -25,7 +33,8 @@ export class ComputePool {
 
   constructor(options: ComputePoolOptions) {
     if (!(Number.isInteger(options.threads) && options.threads >= 0)) throw new Error(`compute threads must be a whole number >= 0, got ${options.threads}`);
-    const context: TaskContextOptions = { blockCacheBytes: options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES };
+    const perImage = (options.blockCacheBytes ?? defaultBlockCacheBytes()) / (Math.max(1, options.threads) * OPEN_IMAGES);
+    const context: TaskContextOptions = { blockCacheBytes: Math.floor(perImage) };
     this.local = options.threads === 0 ? new TaskContext(context) : null;
     this.pool =
       options.threads === 0

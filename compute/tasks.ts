@@ -38,6 +38,9 @@ export interface ReadWindowsTask {
   windows: PixelWindow[];
 }
 
+/** Images a task context keeps open (a chunk reads one; a thread may serve chunks of a few). */
+export const OPEN_IMAGES = 2;
+
 export interface TaskContextOptions {
   /** Decoded blocks each open image keeps for later windows. */
   blockCacheBytes: number;
@@ -54,7 +57,7 @@ export class TaskContext {
   private readonly labels = new BoundedCache<LabelWindows>(8);
 
   constructor(private readonly options: TaskContextOptions) {
-    this.images = new BoundedCache<ImageSource>(4, (image) => image.close());
+    this.images = new BoundedCache<ImageSource>(OPEN_IMAGES, (image) => image.close());
   }
 
   async labelWindows(task: LabelWindowsTask): Promise<LabelWindowsResult> {

@@ -37,6 +37,8 @@ export interface WorkerSettings {
    * the worker's main thread).
    */
   computeThreads?: number;
+  /** Decoded imagery blocks a worker keeps for later windows, in MiB (VEDA_BLOCK_CACHE_MB; default 5% of memory). */
+  blockCacheMb?: number;
 }
 
 /** A veda HTTP service to talk to instead of the catalog and Temporal (`Veda.connect`, the CLI). */
@@ -121,6 +123,7 @@ const envSchema = z.object({
   VEDA_CHUNK_PARALLELISM: positiveInt('VEDA_CHUNK_PARALLELISM'),
   VEDA_HEARTBEAT_MS: positiveInt('VEDA_HEARTBEAT_MS'),
   VEDA_COMPUTE_THREADS: wholeNumber('VEDA_COMPUTE_THREADS'),
+  VEDA_BLOCK_CACHE_MB: positiveInt('VEDA_BLOCK_CACHE_MB'),
   AWS_ENDPOINT_URL_S3: setting,
   AWS_ENDPOINT_URL: setting,
   VEDA_S3_PATH_STYLE: oneOf('VEDA_S3_PATH_STYLE', ['true', 'false'] as const, (value) => value.toLowerCase()),
@@ -171,6 +174,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): VedaCo
       chunkParallelism: env.VEDA_CHUNK_PARALLELISM ?? cores * 2,
       ...(env.VEDA_HEARTBEAT_MS ? { heartbeatMs: env.VEDA_HEARTBEAT_MS } : {}),
       ...(env.VEDA_COMPUTE_THREADS !== undefined ? { computeThreads: env.VEDA_COMPUTE_THREADS } : {}),
+      ...(env.VEDA_BLOCK_CACHE_MB !== undefined ? { blockCacheMb: env.VEDA_BLOCK_CACHE_MB } : {}),
     },
     ...(env.VEDA_API_URL ? { api: { url: env.VEDA_API_URL, token: env.VEDA_TOKEN } } : {}),
   };
