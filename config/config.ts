@@ -87,7 +87,7 @@ function wholeNumber(name: string) {
 
 function integerFrom(name: string, min: number, what: string) {
   return setting
-    .refine((value) => value === undefined || (value.trim() !== '' && Number.isInteger(Number(value)) && Number(value) >= min), {
+    .refine((value) => value === undefined || (Number.isInteger(Number(value)) && Number(value) >= min), {
       error: (issue) => `${name} must be ${what}, got "${String(issue.input)}"`,
     })
     .transform((value) => (value === undefined ? undefined : Number(value)));

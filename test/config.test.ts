@@ -32,7 +32,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ VEDA_CHUNK_PARALLELISM: '0' })).toThrow('VEDA_CHUNK_PARALLELISM must be a positive integer, got "0"');
     expect(() => loadConfig({ VEDA_HEARTBEAT_MS: '0.5' })).toThrow('VEDA_HEARTBEAT_MS must be a positive integer, got "0.5"');
     expect(() => loadConfig({ VEDA_COMPUTE_THREADS: '-1' })).toThrow('VEDA_COMPUTE_THREADS must be a whole number (0 or more), got "-1"');
-    expect(() => loadConfig({ VEDA_COMPUTE_THREADS: '' })).toThrow('VEDA_COMPUTE_THREADS must be a whole number (0 or more), got ""');
+    expect(() => loadConfig({ VEDA_COMPUTE_THREADS: '1.5' })).toThrow('VEDA_COMPUTE_THREADS must be a whole number (0 or more), got "1.5"');
     expect(() => loadConfig({ VEDA_LOG_LEVEL: 'loud' })).toThrow('VEDA_LOG_LEVEL must be one of ERROR, WARN, INFO, DEBUG, got "loud"');
     expect(() => loadConfig({ VEDA_S3_PATH_STYLE: 'yes' })).toThrow('VEDA_S3_PATH_STYLE must be true or false, got "yes"');
   });
