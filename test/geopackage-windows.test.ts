@@ -43,7 +43,11 @@ afterAll(async () => {
 
 /** 64 x 64 windows every 37 pixels over the image and past its edges (so features straddle windows), single pixels, the whole image. */
 function gridBounds(): Bounds[] {
-  const windows: PixelWindow[] = [{ x: 0, y: 0, width: 349, height: 352 }, { x: 348, y: 351, width: 1, height: 1 }, { x: 0, y: 0, width: 1, height: 1 }];
+  const windows: PixelWindow[] = [
+    { x: 0, y: 0, width: 349, height: 352 },
+    { x: 348, y: 351, width: 1, height: 1 },
+    { x: 0, y: 0, width: 1, height: 1 },
+  ];
   for (let y = -32; y < 352; y += 37) for (let x = -32; x < 349; x += 37) windows.push({ x, y, width: 64, height: 64 });
   return windows.map((w) => windowBounds(GT, w));
 }
@@ -58,6 +62,19 @@ function edgeBounds(source: LabelSource): Bounds[] {
     [maxX + 1e-6, minY, maxX + 5, maxY],
     [minX, minY - 5, maxX, minY - 1e-6],
   ]);
+}
+
+/** Boxes a fifth of the features' extent wide, spread over it (for a source in its own CRS, not the image's). */
+function boundsAcross(source: LabelSource): Bounds[] {
+  const [minX, minY, maxX, maxY] = source.features.reduce<Bounds>(
+    (a, { bbox }) => [Math.min(a[0], bbox[0]), Math.min(a[1], bbox[1]), Math.max(a[2], bbox[2]), Math.max(a[3], bbox[3])],
+    [Infinity, Infinity, -Infinity, -Infinity],
+  );
+  const [width, height] = [maxX - minX, maxY - minY];
+  const steps = [0, 0.1, 0.25, 0.5, 0.75, 0.9];
+  return steps.flatMap((fy) =>
+    steps.map((fx): Bounds => [minX + fx * width, minY + fy * height, minX + (fx + 0.2) * width, minY + (fy + 0.2) * height]),
+  );
 }
 
 async function expectSameFeatures(windowed: LabelWindows, whole: LabelSource, bounds: Bounds[]): Promise<number> {
@@ -105,7 +122,8 @@ describe('a GeoPackage layer with an R-tree is read window by window', () => {
   });
 
   it('reads the layer it is told, through its R-tree when in the image CRS, else whole and reprojected', async () => {
-    await expect(openLabelWindows(file('two-layers.gpkg'), OPTIONS)).rejects.toThrow(/has 2 layers \(landcover, landcover_wgs84\): pick one with --layer/);
+    const twoLayers = /has 2 layers \(landcover, landcover_wgs84\): pick one with --layer/;
+    await expect(openLabelWindows(file('two-layers.gpkg'), OPTIONS)).rejects.toThrow(twoLayers);
     await expect(openLabelWindows(file('two-layers.gpkg'), { ...OPTIONS, layer: 'roads' })).rejects.toThrow(InvalidInputError);
     const indexed = await openLabelWindows(file('two-layers.gpkg'), { ...OPTIONS, layer: 'landcover' });
     expect(indexed.access).toBe('indexed');
@@ -118,19 +136,7 @@ describe('a GeoPackage layer with an R-tree is read window by window', () => {
     const own = await openLabelWindows(file('two-layers.gpkg'), lonLat);
     expect(own.access).toBe('indexed');
     const ownWhole = await loadLabelSource(file('two-layers.gpkg'), lonLat);
-    const [minX, minY, maxX, maxY] = ownWhole.features.reduce<Bounds>(
-      (a, { bbox }) => [Math.min(a[0], bbox[0]), Math.min(a[1], bbox[1]), Math.max(a[2], bbox[2]), Math.max(a[3], bbox[3])],
-      [Infinity, Infinity, -Infinity, -Infinity],
-    );
-    const steps = [0, 0.1, 0.25, 0.5, 0.75, 0.9];
-    const lonLatBounds = steps.flatMap((fy) =>
-      steps.map((fx): Bounds => {
-        const x = minX + fx * (maxX - minX);
-        const y = minY + fy * (maxY - minY);
-        return [x, y, x + 0.2 * (maxX - minX), y + 0.2 * (maxY - minY)];
-      }),
-    );
-    await expectSameFeatures(own, ownWhole, [...lonLatBounds, ...edgeBounds(ownWhole)]);
+    await expectSameFeatures(own, ownWhole, [...boundsAcross(ownWhole), ...edgeBounds(ownWhole)]);
   });
 
   it('reads a layer without an R-tree whole', async () => {

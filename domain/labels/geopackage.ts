@@ -75,9 +75,7 @@ function layerOf(db: Database, name: string, layer: string | undefined): GeoPack
     featuresIn(bounds) {
       if (rtree === null) throw new Error(`${layerName} has no R-tree`);
       const ids = rtreeSearch(nodeReader(db, name, rtree, layerName), bounds).sort((a, b) => a - b);
-      // A feature's order is its position in rowid order, as in readAll; rowids may have gaps.
-      orderOf ??= positionsOf(rowsFrom(`select rowid from ${quoteIdentifier(table)} order by rowid`).map((r) => Number(r[0])));
-      const order = orderOf;
+      const order = (orderOf ??= rowidPositions(rowsFrom, table));
       return rowsById(db, name, table, ids).map((row) => features(row, order(Number(row[0]))));
     },
     close: () => db.close(),
@@ -113,9 +111,16 @@ function rowsById(db: Database, name: string, table: string, ids: number[]): Row
   }
 }
 
-/** The rowid -> position map of sorted rowids, by binary search (a Map of every rowid would cost more memory). */
-function positionsOf(rowids: number[]): (rowid: number) => number {
-  const sorted = Float64Array.from(rowids);
+/**
+ * A feature's order is its position in rowid order, as in readAll: rowid - first when the rowids run without gaps
+ * (as ogr2ogr writes them), else a binary search of them all (a Map of every rowid would cost more memory).
+ */
+function rowidPositions(rowsFrom: (sql: string) => Row[], table: string): (rowid: number) => number {
+  // Three queries: SQLite answers min and max alone from the b-tree's ends, but scans the table for them with count.
+  const scalar = (what: string) => Number(rowsFrom(`select ${what} from ${quoteIdentifier(table)}`)[0]?.[0]);
+  const [first, last, count] = [scalar('min(rowid)'), scalar('max(rowid)'), scalar('count(*)')];
+  if (last - first + 1 === count) return (rowid) => rowid - first;
+  const sorted = Float64Array.from(rowsFrom(`select rowid from ${quoteIdentifier(table)} order by rowid`), (r) => Number(r[0]));
   return (rowid) => {
     let [lo, hi] = [0, sorted.length];
     while (lo < hi) {
