@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import {
   openBatch,
@@ -16,10 +16,11 @@ import {
   type DetectionTarget,
   type MaskTarget,
 } from '../domain/batches/index.js';
+import { loadH5 } from '../domain/batches/h5.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { allocateSamples } from '../domain/imagery/dtypes.js';
 import type { Dtype, MlType, SegmentationLabel, TypedArray } from '../domain/types.js';
-import { summarizeWithH5py } from './support/h5py.js';
+import { rowsWithH5py, summarizeWithH5py } from './support/h5py.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -418,6 +419,75 @@ describe('writing a batch streams', () => {
     expect(batch.train.length + batch.test.length).toBe(count);
     expect(batch.test.at(-1)[0].data[97]).toBe(5995 + 97);
     batch.close();
+  });
+});
+
+describe('writing a batch in slices', () => {
+  // 37 samples of 3 x 4 x 5 uint16 (120 bytes) in slices of 8: train's 25 go as 8 + 8 + 8 + 1, test's 12 as 8 + 4.
+  const shape = { bands: 3, height: 4, width: 5 };
+  const length = shape.bands * shape.height * shape.width;
+  const bufferBytes = 8 * length * 2;
+  const meta: BatchMeta = { dataset: {}, classes: ['a', 'b', 'c'], mlType: 'classification', seed: 1, inputs: {}, groups: ['train', 'test'] };
+  const samples: BatchSample[] = Array.from({ length: 37 }, (_, i) => ({
+    id: `dp-${i}`,
+    group: i % 3 === 2 ? 'test' : 'train',
+    source: 'a.tif',
+    window: { x: i, y: 2 * i, width: shape.width, height: shape.height },
+    // Every value tells its sample and position apart.
+    image: { dtype: 'uint16', ...shape, data: Uint16Array.from({ length }, (_, k) => i * 1000 + k) },
+    label: [i % 2, 1 - (i % 2), i % 5 === 0 ? 1 : 0],
+  }));
+
+  /** Runs `write` with h5wasm's heap allocations and hyperslab writes recorded. */
+  async function recording(write: () => Promise<unknown>) {
+    const module = await (await loadH5()).ready;
+    const malloc = vi.spyOn(module, '_malloc');
+    const free = vi.spyOn(module, '_free');
+    const writes = vi.spyOn(module, 'set_dataset_data');
+    try {
+      await write().catch(() => undefined);
+      return {
+        allocated: malloc.mock.calls.map(([bytes], i) => ({ bytes, pointer: malloc.mock.results[i]!.value as number })),
+        freed: free.mock.calls.map(([pointer]) => pointer),
+        writes: writes.mock.calls.map(([, path, count, offset]) => ({ path, from: Number(offset![0]), rows: Number(count![0]) })),
+      };
+    } finally {
+      vi.restoreAllMocks();
+    }
+  }
+
+  it('writes each slice with one call and puts every sample in its row, the last slices partial', async () => {
+    const path = join(dir, 'slices.h5');
+    const { writes } = await recording(() => writeBatch(path, meta, streamOf(samples), { bufferBytes }));
+    const slices = (dataset: string) => writes.filter((w) => w.path === dataset).map((w) => [w.from, w.rows]);
+    expect(slices('/train/images')).toEqual([[0, 8], [8, 8], [16, 8], [24, 1]]);
+    expect(slices('/test/images')).toEqual([[0, 8], [8, 4]]);
+    expect(slices('/train/labels')).toEqual(slices('/train/images'));
+    expect(slices('/test/windows')).toEqual(slices('/test/images'));
+
+    const rows = await rowsWithH5py(path, ['images', 'labels', 'windows']);
+    for (const group of ['train', 'test']) {
+      const written = samples.filter((s) => s.group === group);
+      expect(rows[group]!.images).toHaveLength(written.length);
+      written.forEach(({ image, label, window: w }, row) => {
+        expect(rows[group]!.images![row]).toEqual(Array.from(image.data));
+        expect(rows[group]!.labels![row]).toEqual(label);
+        expect(rows[group]!.windows![row]).toEqual([w.x, w.y, w.width, w.height]);
+      });
+    }
+  });
+
+  it('stages at most bufferBytes a dataset and gives the heap back, also when the write fails midway', async () => {
+    async function* failing(): AsyncGenerator<BatchSample> {
+      yield* samples.slice(0, 20);
+      throw new Error('chip store went away');
+    }
+    for (const source of [streamOf(samples), failing()]) {
+      const { allocated, freed } = await recording(() => writeBatch(join(dir, 'heap.h5'), meta, source, { bufferBytes }));
+      expect(Math.max(...allocated.map((a) => a.bytes))).toBeLessThanOrEqual(bufferBytes);
+      expect(allocated.filter((a) => a.bytes === bufferBytes)).toHaveLength(2);
+      expect(new Set(freed)).toEqual(new Set(allocated.map((a) => a.pointer)));
+    }
   });
 });
 

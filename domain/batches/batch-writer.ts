@@ -8,10 +8,12 @@ import type { Dtype, Label, PixelWindow, Raster, TypedArray } from '../types.js'
 import { allocateSamples, bytesPerSample, holdsDtype } from '../imagery/dtypes.js';
 import { h5TypeOf } from './dtypes.js';
 import { loadH5 } from './h5.js';
-import type { H5Dataset, H5File, H5Group } from './h5.js';
+import type { H5Dataset, H5File, H5Group, H5Module } from './h5.js';
+import { HeapRows } from './heap-rows.js';
 import { flattenBoxes, maskDtypeFor, writeMask, writeOneHot } from './label-arrays.js';
 import { GROUP_DATASETS, LAYOUT_VERSION, ROOT_ATTRS, isValidGroupName } from './layout.js';
 import type { BatchMeta } from './layout.js';
+import { WriteBehind } from './write-behind.js';
 
 /** One datapoint on its way into a batch file: its chip, its label and where it came from. */
 export interface BatchSample {
@@ -48,10 +50,12 @@ export interface BatchSummary {
 }
 
 const DEFAULT_BUFFER_BYTES = 8 * 1024 * 1024;
-/** Caps a block of tiny samples so a write (and its resize) happens at least this often. */
-const MAX_BLOCK_SAMPLES = 256;
+/** Caps a slice of tiny samples so a write (and its resize) happens at least this often. */
+const MAX_SLICE_SAMPLES = 256;
 /** Rows per chunk of the small per-sample tables (labels, windows, boxes). */
 const TABLE_CHUNK_ROWS = 1024;
+
+type Compression = { compression?: 'gzip'; compression_opts?: number };
 
 interface SampleShape {
   dtype: Dtype;
@@ -61,11 +65,12 @@ interface SampleShape {
 }
 
 /**
- * Streams samples into a new HDF5 batch file (layout in LAYOUT.md). Pixels and labels are buffered per group
- * up to `bufferBytes` and then appended with resize + write_slice, so memory stays a few blocks whatever the
- * dataset size; only the id and source strings (tens of bytes a sample) are held until commit, because h5wasm
- * cannot append to variable-length string datasets. The file is written under a temporary name and renamed
- * over `path` on commit: readers see the old file or the complete new one, never a torn one.
+ * Streams samples into a new HDF5 batch file (layout in LAYOUT.md). Pixels and labels are gathered per group,
+ * in h5wasm's heap, into slices of up to `bufferBytes` and each slice is appended with one hyperslab write, so
+ * memory stays a few slices whatever the dataset size; only the id and source strings (tens of bytes a sample)
+ * are held until commit, because h5wasm cannot append to variable-length string datasets. The file is written
+ * under a temporary name, flushed to disk behind the writes, and renamed over `path` on commit: readers see the
+ * old file or the complete new one, never a torn one.
  */
 export class BatchWriter {
   private readonly groupWriters = new Map<string, GroupWriter>();
@@ -78,6 +83,8 @@ export class BatchWriter {
     readonly path: string,
     private readonly tmpPath: string,
     private readonly file: H5File,
+    private readonly module: H5Module,
+    private readonly writeBehind: WriteBehind,
     private readonly meta: Required<BatchMeta>,
     private readonly options: Required<BatchWriterOptions>,
   ) {}
@@ -91,15 +98,17 @@ export class BatchWriter {
     if (!dirStat?.isDirectory()) throw new NotFoundError(`batch directory ${dir} does not exist`);
     const h5 = await loadH5();
     const tmpPath = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    const writeBehind = await WriteBehind.create(tmpPath);
     let file: H5File;
     try {
       // track_order keeps groups in the order they were made (train, test, ...) for h5py users too.
       file = new h5.File(tmpPath, 'w', { track_order: true });
     } catch (err) {
+      await writeBehind.close();
       await unlink(tmpPath).catch(() => undefined);
       throw err;
     }
-    const writer = new BatchWriter(target, tmpPath, file, checkedMeta, checkedOptions);
+    const writer = new BatchWriter(target, tmpPath, file, await h5.ready, writeBehind, checkedMeta, checkedOptions);
     try {
       for (const name of checkedMeta.groups) writer.declareGroup(name);
     } catch (err) {
@@ -114,18 +123,17 @@ export class BatchWriter {
     return this.samples;
   }
 
-  add(sample: BatchSample): void {
+  /** Takes one sample; true when it completed a slice, which was then written to the file. */
+  add(sample: BatchSample): boolean {
     this.assertOpen();
     const shape = checkSample(sample, this.shape);
     this.shape ??= shape;
     this.declareGroup(sample.group);
-    let writer = this.groupWriters.get(sample.group);
-    if (!writer) {
-      writer = new GroupWriter(this.groupHandle(sample.group), shape, this.meta, this.options);
-      this.groupWriters.set(sample.group, writer);
-    }
-    writer.add(sample);
+    const writer = this.groupWriters.get(sample.group) ?? this.startGroup(sample.group, shape);
+    const wroteSlice = writer.add(sample);
+    if (wroteSlice) this.writeBehind.kick();
     this.samples += 1;
+    return wroteSlice;
   }
 
   /** Writes what is buffered, the string tables and the attributes, then renames the file into place. */
@@ -134,23 +142,23 @@ export class BatchWriter {
     try {
       const shape = this.shape;
       if (!shape) throw new InvalidInputError(`batch ${this.path}: no samples to write`);
-      for (const name of this.groupOrder) {
-        if (!this.groupWriters.has(name)) {
-          this.groupWriters.set(name, new GroupWriter(this.groupHandle(name), shape, this.meta, this.options));
-        }
-      }
       const groups: Record<string, number> = {};
       let boxes = 0;
-      for (const name of this.groupOrder) {
-        const writer = this.groupWriters.get(name)!;
+      const writers = this.groupOrder.map((name) => [name, this.groupWriters.get(name) ?? this.startGroup(name, shape)] as const);
+      for (const [, writer] of writers) writer.flush();
+      // The last slices head for the disk while the string tables and attributes are written.
+      this.writeBehind.kick();
+      for (const [name, writer] of writers) {
         writer.finish();
         groups[name] = writer.count;
         boxes += writer.boxCount;
       }
+      this.releaseSlices();
       this.writeRootAttributes();
       this.file.close();
       this.closed = true;
-      await syncFile(this.tmpPath);
+      await this.writeBehind.sync();
+      await this.writeBehind.close();
       await rename(this.tmpPath, this.path);
       await syncDirectory(dirname(this.path));
       const { size } = await stat(this.path);
@@ -163,6 +171,7 @@ export class BatchWriter {
 
   /** Drops the partial file; the target path is left untouched. Safe to call more than once. */
   async abort(): Promise<void> {
+    this.releaseSlices();
     if (!this.closed) {
       this.closed = true;
       try {
@@ -171,9 +180,22 @@ export class BatchWriter {
         // The file is being thrown away; a failing close must not hide the error that led here.
       }
     }
+    // After a failed commit the handle may be closed already; the file is thrown away either way.
+    await this.writeBehind.close().catch(() => undefined);
     await unlink(this.tmpPath).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
+  }
+
+  private startGroup(name: string, shape: SampleShape): GroupWriter {
+    const writer = new GroupWriter(this.groupHandle(name), shape, this.meta, this.options, this.module);
+    this.groupWriters.set(name, writer);
+    return writer;
+  }
+
+  /** Gives the slices' heap blocks back to h5wasm (the WASM heap outlives the writer). */
+  private releaseSlices(): void {
+    for (const writer of this.groupWriters.values()) writer.release();
   }
 
   private declareGroup(name: string): void {
@@ -222,7 +244,9 @@ export async function writeBatch(
   try {
     for await (const sample of samples) {
       signal?.throwIfAborted();
-      writer.add(sample);
+      // A turn of the event loop after each slice lets heartbeats, aborts and the finished background syncs
+      // through even when the samples come from an array.
+      if (writer.add(sample)) await new Promise(setImmediate);
       onProgress?.(writer.count);
     }
     signal?.throwIfAborted();
@@ -233,16 +257,12 @@ export async function writeBatch(
   return writer.commit();
 }
 
-/** The datasets of one group, filled a block at a time. */
+/** The datasets of one group, filled a slice at a time. */
 class GroupWriter {
-  private readonly sampleLength: number;
-  private readonly capacity: number;
-  private readonly images: H5Dataset;
-  private readonly imageBlock: TypedArray;
-  private readonly windows: H5Dataset;
-  private readonly windowBlock: Int32Array;
+  private readonly images: HeapRows;
+  private readonly windows: HeapRows;
   /** Classification and segmentation: one fixed-size label row per sample. */
-  private readonly labelRows: { dataset: H5Dataset; block: Uint8Array | Uint16Array; rowLength: number } | null;
+  private readonly labels: HeapRows | null;
   private readonly detection: { boxes: H5Dataset; boxSample: H5Dataset; boxClass: H5Dataset } | null;
   private boxBlock: { boxes: number[]; sample: number[]; classes: number[] } = { boxes: [], sample: [], classes: [] };
   private readonly ids: string[] = [];
@@ -252,36 +272,24 @@ class GroupWriter {
   private buffered = 0;
   private written = 0;
   private boxesWritten = 0;
+  private released = false;
 
   constructor(
     private readonly group: H5Group,
     private readonly shape: SampleShape,
     private readonly meta: Required<BatchMeta>,
     options: Required<BatchWriterOptions>,
+    module: H5Module,
   ) {
     const { bands, height, width, dtype } = shape;
-    this.sampleLength = bands * height * width;
-    const sampleBytes = this.sampleLength * bytesPerSample(dtype);
-    this.capacity = Math.max(1, Math.min(MAX_BLOCK_SAMPLES, Math.floor(options.bufferBytes / sampleBytes)));
+    const sampleLength = bands * height * width;
+    const capacity = Math.max(1, Math.min(MAX_SLICE_SAMPLES, Math.floor(options.bufferBytes / (sampleLength * bytesPerSample(dtype)))));
     const compression = options.compression > 0 ? { compression: 'gzip' as const, compression_opts: options.compression } : {};
-    const classCount = meta.classes.length;
+    const rows = (dataset: H5Dataset, rowDtype: Dtype, rowLength: number) => new HeapRows(module, dataset, rowDtype, rowLength, capacity);
 
-    this.images = growable(group, GROUP_DATASETS.images, dtype, [bands, height, width], [1, bands, height, width], compression);
-    this.imageBlock = allocateSamples(dtype, this.capacity * this.sampleLength);
-    this.windows = growable(group, GROUP_DATASETS.windows, 'int32', [4], [TABLE_CHUNK_ROWS, 4]);
-    this.windowBlock = new Int32Array(this.capacity * 4);
-
-    if (meta.mlType === 'classification') {
-      const dataset = growable(group, GROUP_DATASETS.labels, 'uint8', [classCount], [TABLE_CHUNK_ROWS, classCount]);
-      this.labelRows = { dataset, block: new Uint8Array(this.capacity * classCount), rowLength: classCount };
-    } else if (meta.mlType === 'segmentation') {
-      const maskDtype = maskDtypeFor(classCount);
-      const dataset = growable(group, GROUP_DATASETS.labels, maskDtype, [height, width], [1, height, width], compression);
-      const rowLength = height * width;
-      this.labelRows = { dataset, block: allocateSamples(maskDtype, this.capacity * rowLength) as Uint8Array | Uint16Array, rowLength };
-    } else {
-      this.labelRows = null;
-    }
+    const images = growable(group, GROUP_DATASETS.images, dtype, [bands, height, width], [1, bands, height, width], compression);
+    const windows = growable(group, GROUP_DATASETS.windows, 'int32', [4], [TABLE_CHUNK_ROWS, 4]);
+    const labels = labelDataset(group, meta, shape, compression);
     this.detection =
       meta.mlType === 'object_detection'
         ? {
@@ -290,6 +298,10 @@ class GroupWriter {
             boxClass: growable(group, GROUP_DATASETS.boxClass, 'int32', [], [TABLE_CHUNK_ROWS * 4]),
           }
         : null;
+    // Heap blocks last, once every dataset exists, so a dataset HDF5 refuses leaves no block behind unfreed.
+    this.images = rows(images, dtype, sampleLength);
+    this.windows = rows(windows, 'int32', 4);
+    this.labels = labels && rows(labels.dataset, labels.dtype, labels.rowLength);
   }
 
   get count(): number {
@@ -300,42 +312,34 @@ class GroupWriter {
     return this.boxesWritten + this.boxBlock.classes.length;
   }
 
-  add(sample: BatchSample): void {
+  /** Stages the sample; true when that filled the slice and it was written to the file. */
+  add(sample: BatchSample): boolean {
     const slot = this.buffered;
     const classCount = this.meta.classes.length;
-    // Labels first: a bad label must not leave half a sample in the block.
+    // Labels first: a bad label must not leave half a sample in the slice.
     if (this.meta.mlType === 'classification') {
-      writeOneHot(sample.label, classCount, sample.id, this.labelRows!.block, slot * classCount);
+      writeOneHot(sample.label, classCount, sample.id, this.labelRow(slot), 0);
     } else if (this.meta.mlType === 'segmentation') {
-      const rows = this.labelRows!;
-      writeMask(sample.label, this.shape, classCount, sample.id, rows.block, slot * rows.rowLength);
+      writeMask(sample.label, this.shape, classCount, sample.id, this.labelRow(slot), 0);
     } else {
-      const { boxes, classes } = flattenBoxes(sample.label, classCount, sample.id);
-      this.boxBlock.boxes.push(...boxes);
-      this.boxBlock.classes.push(...classes);
-      for (let i = 0; i < classes.length; i++) this.boxBlock.sample.push(this.count);
-      this.boxOffsets.push(this.boxOffsets.at(-1)! + classes.length);
+      this.addBoxes(sample);
     }
-    this.imageBlock.set(sample.image.data, slot * this.sampleLength);
+    this.images.set(slot, sample.image.data);
     const { x, y, width, height } = sample.window;
-    this.windowBlock.set([x, y, width, height], slot * 4);
+    this.windows.set(slot, [x, y, width, height]);
     this.ids.push(sample.id);
     this.sources.push(sample.source);
     this.buffered += 1;
-    if (this.buffered === this.capacity) this.flush();
+    if (this.buffered < this.images.capacity) return false;
+    this.flush();
+    return true;
   }
 
-  /** Appends the buffered block to the file. */
+  /** Appends the staged slice to the file. */
   flush(): void {
     if (this.buffered > 0) {
-      const from = this.written;
-      const to = from + this.buffered;
-      append(this.images, from, to, this.imageBlock.subarray(0, this.buffered * this.sampleLength));
-      append(this.windows, from, to, this.windowBlock.subarray(0, this.buffered * 4));
-      if (this.labelRows) {
-        append(this.labelRows.dataset, from, to, this.labelRows.block.subarray(0, this.buffered * this.labelRows.rowLength));
-      }
-      this.written = to;
+      for (const rows of [this.images, this.windows, this.labels]) rows?.append(this.written, this.buffered);
+      this.written += this.buffered;
       this.buffered = 0;
     }
     const block = this.boxBlock;
@@ -350,9 +354,8 @@ class GroupWriter {
     }
   }
 
-  /** Flushes and writes the string tables, which h5wasm can only write whole. */
+  /** Writes the string tables, which h5wasm can only write whole; flush() first. */
   finish(): void {
-    this.flush();
     this.group.create_dataset({ name: GROUP_DATASETS.ids, data: this.ids, shape: [this.ids.length], dtype: 'S' });
     this.group.create_dataset({ name: GROUP_DATASETS.sources, data: this.sources, shape: [this.sources.length], dtype: 'S' });
     if (this.detection) {
@@ -361,6 +364,46 @@ class GroupWriter {
       this.group.create_dataset({ name: GROUP_DATASETS.boxOffsets, data: offsets, shape: [offsets.length], dtype: '<q' });
     }
   }
+
+  /** Frees the heap blocks; safe to call more than once. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const rows of [this.images, this.windows, this.labels]) rows?.free();
+  }
+
+  /** Labels are uint8 rows: one-hot, or masks (maskDtypeFor). */
+  private labelRow(slot: number): Uint8Array {
+    return this.labels!.row(slot) as Uint8Array;
+  }
+
+  private addBoxes(sample: BatchSample): void {
+    const { boxes, classes } = flattenBoxes(sample.label, this.meta.classes.length, sample.id);
+    this.boxBlock.boxes.push(...boxes);
+    this.boxBlock.classes.push(...classes);
+    for (let i = 0; i < classes.length; i++) this.boxBlock.sample.push(this.count);
+    this.boxOffsets.push(this.boxOffsets.at(-1)! + classes.length);
+  }
+}
+
+/** Classification: one-hot rows; segmentation: masks chunked per sample; detection stores boxes instead (null). */
+function labelDataset(
+  group: H5Group,
+  meta: Required<BatchMeta>,
+  { height, width }: SampleShape,
+  compression: Compression,
+): { dataset: H5Dataset; dtype: Dtype; rowLength: number } | null {
+  const classCount = meta.classes.length;
+  if (meta.mlType === 'classification') {
+    const dataset = growable(group, GROUP_DATASETS.labels, 'uint8', [classCount], [TABLE_CHUNK_ROWS, classCount]);
+    return { dataset, dtype: 'uint8', rowLength: classCount };
+  }
+  if (meta.mlType === 'segmentation') {
+    const dtype = maskDtypeFor(classCount);
+    const dataset = growable(group, GROUP_DATASETS.labels, dtype, [height, width], [1, height, width], compression);
+    return { dataset, dtype, rowLength: height * width };
+  }
+  return null;
 }
 
 /** An empty dataset that grows along its first axis. */
@@ -370,7 +413,7 @@ function growable(
   dtype: Dtype,
   rowShape: number[],
   chunks: number[],
-  compression: { compression?: 'gzip'; compression_opts?: number } = {},
+  compression: Compression = {},
 ): H5Dataset {
   return group.create_dataset({
     name,

@@ -1,5 +1,7 @@
 export type H5 = typeof import('h5wasm/node').default;
 export type { Dataset as H5Dataset, File as H5File, Group as H5Group } from 'h5wasm/node';
+/** The Emscripten module under h5wasm: its heap and the C functions h5wasm's classes wrap. */
+export type H5Module = Awaited<H5['ready']>;
 
 let loaded: Promise<H5> | null = null;
 

@@ -6,12 +6,39 @@
 import initSqlJs, { type Database, type SqlValue } from 'sql.js';
 import wkx from 'wkx';
 import { InvalidInputError } from '../errors.js';
-import { parseGeoJson, type GeoJsonCollection } from './geojson.js';
+import type { Bounds } from '../geo/geotransform.js';
+import { parseFeature, type GeoJsonCollection, type GeoJsonFeature } from './geojson.js';
+import { rtreeSearch } from './geopackage-rtree.js';
 
 let sqlite: ReturnType<typeof initSqlJs> | undefined;
 
+/** One feature layer of an open GeoPackage. */
+export interface GeoPackageLayer {
+  /** The file and layer, for messages. */
+  name: string;
+  /** 'EPSG:<code>', or null for GeoPackage's undefined SRSs (read as WGS84, like GeoJSON). */
+  crsName: string | null;
+  /** Whether the layer has an R-tree spatial index (extension gpkg_rtree_index), so featuresIn can be used. */
+  indexed: boolean;
+  /** Every feature, in rowid (file) order. */
+  readAll(): GeoJsonCollection;
+  /** The features whose R-tree box meets `bounds` (layer CRS), in rowid order; only for an indexed layer. */
+  featuresIn(bounds: Bounds): GeoJsonFeature[];
+  close(): void;
+}
+
 /** The features of one layer (the only one, or `layer`), as a GeoJSON collection in the layer's CRS. */
 export async function readGeoPackage(bytes: Uint8Array, name: string, layer?: string): Promise<GeoJsonCollection> {
+  const opened = await openGeoPackage(bytes, name, layer);
+  try {
+    return opened.readAll();
+  } finally {
+    opened.close();
+  }
+}
+
+/** Opens one layer (the only one, or `layer`); close it when done. */
+export async function openGeoPackage(bytes: Uint8Array, name: string, layer?: string): Promise<GeoPackageLayer> {
   sqlite ??= initSqlJs();
   const SQL = await sqlite;
   let db: Database;
@@ -21,26 +48,118 @@ export async function readGeoPackage(bytes: Uint8Array, name: string, layer?: st
     throw new InvalidInputError(`${name} is not a readable GeoPackage: ${(err as Error).message}`);
   }
   try {
-    const layers = rows(db, name, "select table_name from gpkg_contents where data_type = 'features' order by table_name").map(
-      (r) => String(r['table_name']),
-    );
-    const table = pickLayer(layers, layer, name);
-    const [column] = rows(db, name, 'select column_name, srs_id from gpkg_geometry_columns where table_name = ?', [table]);
-    if (!column) throw new InvalidInputError(`${name}: layer '${table}' has no geometry column`);
-    const geometryColumn = String(column['column_name']);
-    const crsName = crsNameOf(db, name, Number(column['srs_id']));
-    const features = rows(db, name, `select * from ${quoteIdentifier(table)} order by rowid`).map((row, i) => {
-      const properties: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(row)) if (key !== geometryColumn) properties[key] = value;
-      const geometry = geometryOf(row[geometryColumn], `${name}: layer '${table}' row ${i}`);
-      return { type: 'Feature', properties, geometry };
-    });
-    const collection: Record<string, unknown> = { type: 'FeatureCollection', features };
-    if (crsName) collection['crs'] = { type: 'name', properties: { name: crsName } };
-    return parseGeoJson(collection, `${name} (layer ${table})`);
-  } finally {
+    return layerOf(db, name, layer);
+  } catch (err) {
     db.close();
+    throw err;
   }
+}
+
+function layerOf(db: Database, name: string, layer: string | undefined): GeoPackageLayer {
+  const layers = rows(db, name, "select table_name from gpkg_contents where data_type = 'features' order by table_name").map((r) => String(r[0]));
+  const table = pickLayer(layers, layer, name);
+  const [column] = rows(db, name, 'select column_name, srs_id from gpkg_geometry_columns where table_name = ?', [table]);
+  if (!column) throw new InvalidInputError(`${name}: layer '${table}' has no geometry column`);
+  const geometryColumn = String(column[0]);
+  const crsName = crsNameOf(db, name, Number(column[1]));
+  const layerName = `${name} (layer ${table})`;
+  const rowsFrom = (sql: string, params: SqlValue[] = []) => rows(db, name, sql, params);
+  const features = featureReader(geometryColumn, layerName, `${name}: layer '${table}'`);
+  const rtree = rtreeTableOf(db, name, table, geometryColumn);
+  let orderOf: ((rowid: number) => number) | undefined;
+  return {
+    name: layerName,
+    crsName,
+    indexed: rtree !== null,
+    readAll: () => ({ name: layerName, crsName, features: rowsFrom(`select rowid, * from ${quoteIdentifier(table)} order by rowid`).map(features) }),
+    featuresIn(bounds) {
+      if (rtree === null) throw new Error(`${layerName} has no R-tree`);
+      const ids = rtreeSearch(nodeReader(db, name, rtree, layerName), bounds).sort((a, b) => a - b);
+      const order = (orderOf ??= rowidPositions(rowsFrom, table));
+      return rowsById(db, name, table, ids).map((row) => features(row, order(Number(row[0]))));
+    },
+    close: () => db.close(),
+  };
+}
+
+/** Turns a `select rowid, *` row into a feature at `order`: every column but the geometry is a property. */
+function featureReader(geometryColumn: string, layerName: string, where: string): (row: Row, order: number) => GeoJsonFeature {
+  return (row, order) => {
+    const properties: Record<string, unknown> = {};
+    row.columns.forEach((key, i) => {
+      if (i > 0 && key !== geometryColumn) properties[key] = row[i];
+    });
+    const geometry = geometryOf(row[row.columns.indexOf(geometryColumn, 1)], `${where} row ${order}`);
+    return parseFeature({ type: 'Feature', properties, geometry }, order, layerName);
+  };
+}
+
+/** The rows of `table` with these rowids (ascending), in that order; ids the table lacks are left out. */
+function rowsById(db: Database, name: string, table: string, ids: number[]): Row[] {
+  const statement = prepare(db, name, `select rowid, * from ${quoteIdentifier(table)} where rowid = ?`);
+  try {
+    const out: Row[] = [];
+    const columns = statement.getColumnNames();
+    for (const id of ids) {
+      statement.bind([id]);
+      if (statement.step()) out.push(Object.assign(statement.get(), { columns }));
+      statement.reset();
+    }
+    return out;
+  } finally {
+    statement.free();
+  }
+}
+
+/**
+ * A feature's order is its position in rowid order, as in readAll: rowid - first when the rowids run without gaps
+ * (as ogr2ogr writes them), else a binary search of them all (a Map of every rowid would cost more memory).
+ */
+function rowidPositions(rowsFrom: (sql: string) => Row[], table: string): (rowid: number) => number {
+  // Three queries: SQLite answers min and max alone from the b-tree's ends, but scans the table for them with count.
+  const scalar = (what: string) => Number(rowsFrom(`select ${what} from ${quoteIdentifier(table)}`)[0]?.[0]);
+  const [first, last, count] = [scalar('min(rowid)'), scalar('max(rowid)'), scalar('count(*)')];
+  if (last - first + 1 === count) return (rowid) => rowid - first;
+  const sorted = Float64Array.from(rowsFrom(`select rowid from ${quoteIdentifier(table)} order by rowid`), (r) => Number(r[0]));
+  return (rowid) => {
+    let [lo, hi] = [0, sorted.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < rowid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+/**
+ * The R-tree table of the layer's geometry column when the layer has one (a gpkg_rtree_index row in
+ * gpkg_extensions and the table itself); null otherwise.
+ */
+function rtreeTableOf(db: Database, name: string, table: string, column: string): string | null {
+  const rtree = `rtree_${table}_${column}`;
+  const hasTable = (t: string) => rows(db, name, "select 1 from sqlite_master where type = 'table' and name = ?", [t]).length > 0;
+  if (!hasTable('gpkg_extensions') || !hasTable(rtree) || !hasTable(`${rtree}_node`)) return null;
+  const registered = rows(
+    db,
+    name,
+    "select 1 from gpkg_extensions where extension_name = 'gpkg_rtree_index' and lower(table_name) = lower(?) and lower(column_name) = lower(?)",
+    [table, column],
+  );
+  return registered.length > 0 ? rtree : null;
+}
+
+/**
+ * Reads nodes of the R-tree's node table. sql.js is built without SQLite's rtree module, so the virtual table
+ * cannot be queried; its shadow table `<rtree>_node` is an ordinary table whose blobs rtreeSearch decodes.
+ */
+function nodeReader(db: Database, name: string, rtree: string, layerName: string): (nodeno: number) => Uint8Array {
+  return (nodeno) => {
+    const [node] = rows(db, name, `select data from ${quoteIdentifier(`${rtree}_node`)} where nodeno = ?`, [nodeno]);
+    const data = node?.[0];
+    if (!(data instanceof Uint8Array)) throw new InvalidInputError(`${layerName}: R-tree ${rtree} has no node ${nodeno} (a damaged spatial index)`);
+    return data;
+  };
 }
 
 function pickLayer(layers: string[], layer: string | undefined, name: string): string {
@@ -58,11 +177,11 @@ function crsNameOf(db: Database, name: string, srsId: number): string | null {
   if (srsId === -1 || srsId === 0) return null;
   const [srs] = rows(db, name, 'select organization, organization_coordsys_id from gpkg_spatial_ref_sys where srs_id = ?', [srsId]);
   if (!srs) throw new InvalidInputError(`${name}: SRS ${srsId} is not in gpkg_spatial_ref_sys`);
-  const organization = String(srs['organization']).toUpperCase();
+  const organization = String(srs[0]).toUpperCase();
   if (organization !== 'EPSG') {
-    throw new InvalidInputError(`${name}: SRS ${srsId} is ${organization}:${String(srs['organization_coordsys_id'])}; veda needs an EPSG code`);
+    throw new InvalidInputError(`${name}: SRS ${srsId} is ${organization}:${String(srs[1])}; veda needs an EPSG code`);
   }
-  return `EPSG:${Number(srs['organization_coordsys_id'])}`;
+  return `EPSG:${Number(srs[1])}`;
 }
 
 /** The geometry of a GeoPackage blob as a GeoJSON geometry (null for NULL or an empty geometry). */
@@ -83,19 +202,26 @@ function geometryOf(blob: SqlValue | undefined, where: string): object | null {
   }
 }
 
-function rows(db: Database, name: string, sql: string, params: SqlValue[] = []): Array<Record<string, SqlValue>> {
-  let statement;
+/** A result row: its values by position, with the column names. */
+type Row = SqlValue[] & { columns: string[] };
+
+function rows(db: Database, name: string, sql: string, params: SqlValue[] = []): Row[] {
+  const statement = prepare(db, name, sql, params);
   try {
-    statement = db.prepare(sql, params);
-  } catch (err) {
-    throw new InvalidInputError(`${name} is not a GeoPackage (${(err as Error).message})`);
-  }
-  try {
-    const out: Array<Record<string, SqlValue>> = [];
-    while (statement.step()) out.push(statement.getAsObject());
+    const out: Row[] = [];
+    const columns = statement.getColumnNames();
+    while (statement.step()) out.push(Object.assign(statement.get(), { columns }));
     return out;
   } finally {
     statement.free();
+  }
+}
+
+function prepare(db: Database, name: string, sql: string, params: SqlValue[] = []): ReturnType<Database['prepare']> {
+  try {
+    return db.prepare(sql, params);
+  } catch (err) {
+    throw new InvalidInputError(`${name} is not a GeoPackage (${(err as Error).message})`);
   }
 }
 

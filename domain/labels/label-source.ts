@@ -8,7 +8,7 @@ import { boundsOfFlatRings } from '../geo/bounds.js';
 import { geoToPixel, invertGeoTransform, type Bounds } from '../geo/geotransform.js';
 import { pointTransform } from '../geo/transform.js';
 import { MAX_CLASSES, type GeoTransform } from '../types.js';
-import type { GeoJsonFeature, PolygonCoordinates } from './geojson.js';
+import type { GeoJsonCollection, GeoJsonFeature, PolygonCoordinates } from './geojson.js';
 import { readLabelFile } from './label-file.js';
 import { createBoxIndex } from './spatial-index.js';
 
@@ -74,10 +74,15 @@ export interface LabelSourceOptions {
  * of any class.
  */
 export async function loadLabelSource(source: string | object, options: LabelSourceOptions): Promise<LabelSource> {
+  checkClasses(options.classes);
+  return labelSourceOf(await readLabelFile(source, options.layer), options);
+}
+
+/** The label source of a collection already read (see loadLabelSource). */
+export function labelSourceOf(collection: GeoJsonCollection, options: LabelSourceOptions): LabelSource {
   const { classes } = options;
   const classProperty = options.classProperty ?? 'class';
   checkClasses(classes);
-  const collection = await readLabelFile(source, options.layer);
   const { name } = collection;
   const converter = labelFeatureConverter(name, collection.crsName, options);
   const { sourceEpsg, epsg } = converter;

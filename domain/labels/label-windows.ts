@@ -1,8 +1,9 @@
 /**
  * The features near a window, for encoding its label. A FlatGeobuf file with a spatial index is read piece by
  * piece: its header and packed R-tree once, then only the features whose boxes meet the window (range reads of a
- * local file or a URL). Other files, and FlatGeobuf files in another CRS than the image, are read whole once
- * (label-source.ts) and queried in memory.
+ * local file or a URL). A GeoPackage layer with an R-tree is read whole into SQLite once, and per window only the
+ * rows its R-tree finds are turned into features. Other files, and layers or files in another CRS than the image
+ * (window bounds could not search their index), are read whole once (label-source.ts) and queried in memory.
  */
 import * as flatbuffers from 'flatbuffers';
 import { Feature } from 'flatgeobuf/lib/mjs/flat-geobuf/feature.js';
@@ -12,11 +13,22 @@ import { calcTreeSize, generateLevelBounds } from 'flatgeobuf/lib/mjs/packedrtre
 import { InvalidInputError } from '../errors.js';
 import { windowBounds, type Bounds } from '../geo/geotransform.js';
 import { epsgFromCrsName } from '../geo/crs.js';
-import { byteRanges, type ByteRanges } from '../inputs/input-location.js';
+import { byteRanges, readWholeInput, type ByteRanges } from '../inputs/input-location.js';
 import type { GeoTransform, PixelWindow } from '../types.js';
 import { crsNameOf } from './flatgeobuf.js';
-import { parseFeature } from './geojson.js';
-import { checkClasses, labelFeatureConverter, loadLabelSource, type LabelFeature, type LabelFeatureConverter, type LabelSourceOptions } from './label-source.js';
+import { openGeoPackage, type GeoPackageLayer } from './geopackage.js';
+import { parseFeature, type GeoJsonFeature } from './geojson.js';
+import { labelFormatOf } from './label-file.js';
+import {
+  checkClasses,
+  labelFeatureConverter,
+  labelSourceOf,
+  loadLabelSource,
+  type LabelFeature,
+  type LabelFeatureConverter,
+  type LabelSource,
+  type LabelSourceOptions,
+} from './label-source.js';
 import type { WindowLabelContext } from './window-features.js';
 
 export interface LabelWindows {
@@ -29,19 +41,64 @@ export interface LabelWindows {
 
 const FGB_MAGIC = [0x66, 0x67, 0x62, 0x03];
 const PREFIX = 8 + 4; // magic bytes, then the header's length
+/** Enough of the file's start to tell its format (SQLite's 16-byte magic is the longest). */
+const FORMAT_PREFIX = 16;
 /** Features closer than this in the file are fetched with one read. */
 const MERGE_GAP = 64 * 1024;
+
+/**
+ * An indexed GeoPackage keeps its SQLite database open for as long as its LabelWindows is used; callers share
+ * LabelWindows (worker caches) without a close, so the database is closed when the LabelWindows is collected.
+ */
+const closeWhenCollected = new FinalizationRegistry<GeoPackageLayer>((layer) => layer.close());
 
 /** Opens a label file for window-by-window reading (see the module comment for which files are read whole). */
 export async function openLabelWindows(uri: string, options: LabelSourceOptions): Promise<LabelWindows> {
   checkClasses(options.classes);
-  if (options.layer === undefined) {
-    const ranges = byteRanges(uri, 'label file');
+  const ranges = byteRanges(uri, 'label file');
+  const format = labelFormatOf(await ranges.read(0, FORMAT_PREFIX));
+  if (format === 'geopackage') return openGeoPackageWindows(uri, options);
+  if (format === 'flatgeobuf' && options.layer === undefined) {
     const indexed = await openIndexedFlatGeobuf(uri, ranges, options);
     if (indexed) return indexed;
   }
-  const source = await loadLabelSource(uri, options);
+  return wholeFile(await loadLabelSource(uri, options));
+}
+
+function wholeFile(source: LabelSource): LabelWindows {
   return { classes: source.classes, access: 'whole file', featuresIn: async (bounds) => source.query(bounds) };
+}
+
+/** Through the layer's R-tree when it has one and is in the image's CRS; else every feature of the layer, in memory. */
+async function openGeoPackageWindows(uri: string, options: LabelSourceOptions): Promise<LabelWindows> {
+  const layer = await openGeoPackage(await readWholeInput(uri, 'label file'), `label file ${uri}`, options.layer);
+  let keepOpen = false;
+  try {
+    const converter = labelFeatureConverter(layer.name, layer.crsName, options);
+    if (!layer.indexed || converter.epsg !== converter.sourceEpsg) return wholeFile(labelSourceOf(layer.readAll(), options));
+    const windows: LabelWindows = {
+      classes: [...options.classes],
+      access: 'indexed',
+      featuresIn: async (bounds) => usableIn(layer.featuresIn(bounds), converter, bounds),
+    };
+    closeWhenCollected.register(windows, layer);
+    keepOpen = true;
+    return windows;
+  } finally {
+    if (!keepOpen) layer.close();
+  }
+}
+
+/** The usable label features among an index's candidates whose own boxes meet `bounds`, in file order. */
+function usableIn(candidates: GeoJsonFeature[], converter: LabelFeatureConverter, [minX, minY, maxX, maxY]: Bounds): LabelFeature[] {
+  const features: LabelFeature[] = [];
+  for (const candidate of candidates) {
+    const converted = converter.convert(candidate);
+    if (typeof converted === 'string') continue;
+    const { bbox } = converted;
+    if (bbox[0] <= maxX && bbox[2] >= minX && bbox[1] <= maxY && bbox[3] >= minY) features.push(converted);
+  }
+  return features.sort((a, b) => a.order - b.order);
 }
 
 /** The same context windowLabelContext makes, from a source read window by window. */
@@ -80,9 +137,9 @@ async function openIndexedFlatGeobuf(uri: string, ranges: ByteRanges, options: L
   return {
     classes: [...options.classes],
     access: 'indexed',
-    async featuresIn([minX, minY, maxX, maxY]) {
-      const hits = search([minX, minY, maxX, maxY]);
-      const features: LabelFeature[] = [];
+    async featuresIn(bounds) {
+      const hits = search(bounds);
+      const candidates: GeoJsonFeature[] = [];
       for (const run of contiguousRuns(hits)) {
         const first = run[0]!;
         const last = run[run.length - 1]!;
@@ -94,13 +151,10 @@ async function openIndexedFlatGeobuf(uri: string, ranges: ByteRanges, options: L
           const size = 4 + new DataView(bytes.buffer, bytes.byteOffset + start).getUint32(0, true);
           if (start + size > bytes.length) throw new InvalidInputError(`${name}: feature ${hit.id} runs past the end of the file (truncated?)`);
           const feature = Feature.getSizePrefixedRootAsFeature(new flatbuffers.ByteBuffer(bytes.slice(start, start + size)));
-          const converted = converter.convert(parseFeature(fromFeature(hit.id, feature, header), hit.id, name));
-          if (typeof converted !== 'string') features.push(converted);
+          candidates.push(parseFeature(fromFeature(hit.id, feature, header), hit.id, name));
         }
       }
-      return features
-        .filter(({ bbox }) => bbox[0] <= maxX && bbox[2] >= minX && bbox[1] <= maxY && bbox[3] >= minY)
-        .sort((a, b) => a.order - b.order);
+      return usableIn(candidates, converter, bounds);
     },
   };
 }

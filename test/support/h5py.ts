@@ -81,3 +81,18 @@ export async function samplesWithH5py(path: string): Promise<Record<string, stri
   const { stdout } = await run('python3', ['-c', SAMPLES_SCRIPT, path], { maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout) as Record<string, string[]>;
 }
+
+const ROWS_SCRIPT = `
+import json, sys
+import h5py
+
+with h5py.File(sys.argv[1], "r") as f:
+    names = sys.argv[2].split(",")
+    print(json.dumps({g: {n: [row.ravel().tolist() for row in f[g][n][()]] for n in names} for g in f}))
+`;
+
+/** The rows of some numeric datasets of every group, in file order, each row flattened, as h5py reads them. */
+export async function rowsWithH5py(path: string, datasets: string[]): Promise<Record<string, Record<string, number[][]>>> {
+  const { stdout } = await run('python3', ['-c', ROWS_SCRIPT, path, datasets.join(',')], { maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(stdout) as Record<string, Record<string, number[][]>>;
+}
