@@ -9,8 +9,7 @@ import { createCacheActivities } from './cache.js';
 import { withFailureMapping } from './errors.js';
 import { createIngestActivities } from './ingest.js';
 import { ActivityResources } from './worker-caches.js';
-import { ComputePool } from '../compute/pool.js';
-import os from 'node:os';
+import { ComputePool, defaultComputeThreads } from '../compute/pool.js';
 
 export interface ActivityDependencies {
   catalog: Catalog;
@@ -22,7 +21,7 @@ export interface ActivityDependencies {
 }
 
 export interface ActivityOptions {
-  /** Threads for the chunks' pixel work (window reads, label encoding); default one per core, 0 for none. */
+  /** Threads for the chunks' pixel work (window reads, label encoding); default defaultComputeThreads(), 0 for none. */
   computeThreads?: number;
   /** Decoded imagery blocks the worker keeps, in bytes (see ComputePoolOptions.blockCacheBytes). */
   blockCacheBytes?: number;
@@ -30,7 +29,7 @@ export interface ActivityOptions {
 
 export function createActivities(deps: ActivityDependencies, options: ActivityOptions = {}) {
   const compute = new ComputePool({
-    threads: options.computeThreads ?? os.availableParallelism(),
+    threads: options.computeThreads ?? defaultComputeThreads(),
     ...(options.blockCacheBytes !== undefined ? { blockCacheBytes: options.blockCacheBytes } : {}),
   });
   const resources = new ActivityResources(deps.catalog, compute);

@@ -1,7 +1,8 @@
 /**
  * The worker's compute threads: a piscina pool running tasks.ts's work, so decoding and label encoding use every
  * core and the event loop stays free for Temporal (polls, heartbeats) and the catalog. Threads start on the first
- * task and stop when idle; with 0 threads the same work runs in-process.
+ * task and stop when idle; with 0 threads (the default on 2 cores, see defaultComputeThreads) the same work runs
+ * in-process.
  */
 import os from 'node:os';
 import { Piscina } from 'piscina';
@@ -21,6 +22,16 @@ export interface ComputePoolOptions {
 
 /** A thread left without work this long stops (and lets go of its open images); the next task starts one again. */
 const IDLE_MS = 60_000;
+
+/**
+ * Threads beyond the two cores a worker keeps busy already: its main thread (Temporal, the catalog, storing chips)
+ * and Node's own threads (zlib inflating tiles, file I/O), beside PostgreSQL and Temporal. Measured on 2 cores, an
+ * ingest + cache was no faster with 2 threads (the cores were saturated without them) and took more CPU: each thread
+ * converts the label features and decodes the blocks its windows need itself.
+ */
+export function defaultComputeThreads(): number {
+  return Math.max(0, os.availableParallelism() - 2);
+}
 
 /** GDAL's default block cache (GDAL_CACHEMAX): a twentieth of the memory; random windows revisit blocks often. */
 export function defaultBlockCacheBytes(): number {
