@@ -1,9 +1,9 @@
 /**
- * veda's layers point one way: domain at the bottom (no Temporal, no configuration), then the Temporal plumbing,
- * activities and workflows, then the worker and the client API, then the composition roots (the CLI, the one-process
- * stack) on top. `npm run lint:layers` checks it; CI runs it.
+ * veda's layers point one way: domain at the bottom (no Temporal, no configuration), compute/ (domain work on worker
+ * threads) on it, then the Temporal plumbing, activities and workflows, then the worker and the client API, then the
+ * composition roots (the CLI, the one-process stack) on top. `npm run lint:layers` checks it; CI runs it.
  */
-const UP_FROM_DOMAIN = '^(activities|workflows|worker|client|cli|stack|runtime|temporal|config|plugin|server)/';
+const UP_FROM_DOMAIN = '^(compute|activities|workflows|worker|client|cli|stack|runtime|temporal|config|plugin|server)/';
 module.exports = {
   forbidden: [
     {
@@ -31,7 +31,14 @@ module.exports = {
       name: 'workflows-stay-in-the-sandbox',
       severity: 'error',
       from: { path: '^workflows/' },
-      to: { path: ['^(worker|client|cli|stack|runtime|temporal|config|plugin)/', '^node_modules/@temporalio/(client|worker|activity)/'] },
+      to: { path: ['^(compute|worker|client|cli|stack|runtime|temporal|config|plugin)/', '^node_modules/@temporalio/(client|worker|activity)/'] },
+    },
+    {
+      name: 'compute-is-domain-on-threads',
+      severity: 'error',
+      comment: 'compute/ runs domain work on worker threads: it knows the domain and piscina, nothing of Temporal or the layers above.',
+      from: { path: '^compute/' },
+      to: { path: ['^(activities|workflows|worker|client|cli|stack|runtime|temporal|config|plugin|server)/', '^node_modules/@temporalio/'] },
     },
     {
       name: 'activities-point-down',

@@ -4,7 +4,8 @@
  * catalog is told only after the chip is safely stored.
  */
 import { Context } from '@temporalio/activity';
-import type { Catalog, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
+import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
+import type { Raster } from '../domain/types.js';
 import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import type { CacheChunkInput, CacheChunkRange, CacheChunkResult } from './types.js';
@@ -14,11 +15,27 @@ import { checkChipShape } from './chip-shape.js';
 import { extendDatasetBbox } from './dataset-bbox.js';
 import { unionBounds, windowBox, type Bounds } from '../domain/geo/index.js';
 
-/** Chips stored between two catalog updates (and heartbeats). */
+/** Chips read per compute task, and stored between two catalog updates (and heartbeats). */
 const MARK_BATCH = 32;
 
 export function createCacheActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources) {
   const cacheChunk = (input: CacheChunkInput) => resources.withImages((images) => cacheRange(input, images));
+
+
+  /** The chips of the points not cached yet, by datapoint id, read on the compute threads (one task per image). */
+  async function readChips(dataset: DatasetRecord, points: Datapoint[]): Promise<Map<string, Raster>> {
+    const bySource = new Map<string, Datapoint[]>();
+    for (const point of points) if (point.chipKey === null) bySource.set(point.source, [...(bySource.get(point.source) ?? []), point]);
+    const chipsOf = new Map<string, Raster>();
+    await Promise.all(
+      [...bySource].map(async ([source, uncached]) => {
+        const bands = bandsForSource(dataset, source);
+        const read = await resources.compute.readWindows({ image: source, ...(bands ? { bands } : {}), windows: uncached.map((p) => p.window) });
+        uncached.forEach((point, i) => chipsOf.set(point.id, read[i]!));
+      }),
+    );
+    return chipsOf;
+  }
 
   async function cacheRange({ datasetId, start, end, after, through }: CacheChunkInput, images: ImageLeases): Promise<CacheChunkResult> {
     const ctx = Context.current();
@@ -36,23 +53,33 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
       pending = [];
       ctx.heartbeat(result);
     };
-    for (const point of points) {
+    // The next batch's windows are read (on compute threads) while this batch's chips are stored.
+    const batches = Array.from({ length: Math.ceil(points.length / MARK_BATCH) }, (_, i) => points.slice(i * MARK_BATCH, (i + 1) * MARK_BATCH));
+    const readBatch = (i: number) => {
+      const read = readChips(dataset, batches[i]!);
+      read.catch(() => {}); // awaited in turn; a failure while the batch before is stored is not unhandled
+      return read;
+    };
+    let next = batches.length ? readBatch(0) : null;
+    for (let i = 0; next; i++) {
+      const read = await next;
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      if (point.chipKey === null) {
-        const image = await images.get(point.source);
-        const chip = await image.readWindow(point.window, bandsForSource(dataset, point.source));
-        dataset = await checkChipShape(catalog, dataset, chip, point.source);
-        // An ingest already put its windows in the bbox (finishIngest); fed windows are added here.
-        if (!ingestOf(dataset, point.source)) extents.set(point.source, unionBounds(extents.get(point.source) ?? null, windowBox(point.window)));
-        const key = chipKey(datasetId, point.id);
-        await chips.put(key, chip);
-        pending.push({ id: point.id, chipKey: key });
-        result.stored++;
+      next = i + 1 < batches.length ? readBatch(i + 1) : null;
+      for (const point of batches[i]!) {
+        const chip = read.get(point.id);
+        if (chip) {
+          dataset = await checkChipShape(catalog, dataset, chip, point.source);
+          // An ingest already put its windows in the bbox (finishIngest); fed windows are added here.
+          if (!ingestOf(dataset, point.source)) extents.set(point.source, unionBounds(extents.get(point.source) ?? null, windowBox(point.window)));
+          const key = chipKey(datasetId, point.id);
+          await chips.put(key, chip);
+          pending.push({ id: point.id, chipKey: key });
+          result.stored++;
+        }
+        result.cached++;
       }
-      result.cached++;
-      if (pending.length >= MARK_BATCH) await flush();
+      await flush();
     }
-    await flush();
     for (const [source, extent] of extents) await extendDatasetBbox(catalog, datasetId, (await images.get(source)).info, extent);
     return result;
   }

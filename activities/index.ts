@@ -9,6 +9,7 @@ import { createCacheActivities } from './cache.js';
 import { withFailureMapping } from './errors.js';
 import { createIngestActivities } from './ingest.js';
 import { ActivityResources } from './worker-caches.js';
+import { ComputePool, defaultComputeThreads } from '../compute/pool.js';
 
 export interface ActivityDependencies {
   catalog: Catalog;
@@ -19,8 +20,19 @@ export interface ActivityDependencies {
   scratchDir: string;
 }
 
-export function createActivities(deps: ActivityDependencies) {
-  const resources = new ActivityResources(deps.catalog);
+export interface ActivityOptions {
+  /** Threads for the chunks' pixel work (window reads, label encoding); default defaultComputeThreads(), 0 for none. */
+  computeThreads?: number;
+  /** Decoded imagery blocks the worker keeps, in bytes (see ComputePoolOptions.blockCacheBytes). */
+  blockCacheBytes?: number;
+}
+
+export function createActivities(deps: ActivityDependencies, options: ActivityOptions = {}) {
+  const compute = new ComputePool({
+    threads: options.computeThreads ?? defaultComputeThreads(),
+    ...(options.blockCacheBytes !== undefined ? { blockCacheBytes: options.blockCacheBytes } : {}),
+  });
+  const resources = new ActivityResources(deps.catalog, compute);
   return withFailureMapping({
     ...createIngestActivities(deps.catalog, deps.chips, resources),
     ...createCacheActivities(deps.catalog, deps.chips, resources),

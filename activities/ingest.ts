@@ -8,10 +8,10 @@ import { datapointId } from '../domain/datapoints/id.js';
 import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
 import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
-import { nodataShare, type ImageSource } from '../domain/imagery/index.js';
+import type { ImageSource } from '../domain/imagery/index.js';
 import { claimChipShape } from './chip-shape.js';
 import { extendDatasetBbox } from './dataset-bbox.js';
-import { encodeLabel, featureAnchors, readWindowLabelContext, windowLabelContext } from '../domain/labels/index.js';
+import { encodeLabel, featureAnchors, windowLabelContext } from '../domain/labels/index.js';
 import { cellsPerGroup, drawCellLayout, planSize, sceneArea, spreadGroupCounts, windowRange, windowsAt, type CellLayout, type HeldWindow } from '../domain/windows/index.js';
 import { candidatePlan, selectBalanced } from '../domain/windows/balance.js';
 import { describeSource, VEDA_VERSION } from '../domain/manifest/manifest.js';
@@ -229,21 +229,40 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
   async function postChunk({ spec, start, end, layout, picks }: IngestChunkInput, images: ImageLeases): Promise<IngestChunkResult> {
     const ctx = Context.current();
     const { dataset, image } = await openInputs(spec, images);
-    const labels = await resources.labelWindows(spec.labels, dataset.classes, image.info.epsg);
     const resumeAt = (ctx.info.heartbeatDetails as { next?: number } | undefined)?.next ?? start;
     const previous = (ctx.info.heartbeatDetails as { result?: IngestChunkResult } | undefined)?.result;
     const result: IngestChunkResult = previous ?? { windows: 0, posted: 0, skipped: 0, extent: null };
     const windows = picks
       ? pickedWindows(spec, image, layout, picks.slice(resumeAt - start))
       : windowRange(image.info, spec.plan, spec.groups, resumeAt, end, await anchorsFor(spec, dataset, image), layout ?? undefined);
+    const labelBatch = (batch: PlannedWindow[]) => {
+      const labelled = resources.compute.labelWindows({
+        labels: spec.labels,
+        classes: dataset.classes,
+        imageEpsg: image.info.epsg,
+        geoTransform: image.info.geoTransform,
+        mlType: dataset.mlType,
+        labelOptions: spec.labelOptions,
+        windows: batch.map(({ x, y, width, height }) => ({ x, y, width, height })),
+        ...(spec.maxNodata !== undefined ? { nodata: { image: spec.image, ...(spec.bands ? { bands: spec.bands } : {}), maxNodata: spec.maxNodata } } : {}),
+      });
+      // Awaited in turn; until then a failure (the posting may fail first) must not count as unhandled.
+      labelled.catch(() => {});
+      return labelled;
+    };
 
-    for (let i = 0; i < windows.length; i += POST_BATCH) {
-      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    // The next batch is labelled (on a compute thread) while this one is posted.
+    let next = windows.length ? labelBatch(windows.slice(0, POST_BATCH)) : null;
+    for (let i = 0; next; i += POST_BATCH) {
       const batch = windows.slice(i, i + POST_BATCH);
+      const labels = await next;
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      next = i + POST_BATCH < windows.length ? labelBatch(windows.slice(i + POST_BATCH, i + 2 * POST_BATCH)) : null;
       const points: Datapoint[] = [];
-      for (const w of batch) {
+      for (const [j, w] of batch.entries()) {
         result.windows++;
-        if (spec.maxNodata !== undefined && (await rejectsNodata(image, w, spec))) {
+        const label = labels[j];
+        if (label === null || label === undefined) {
           result.skipped++;
           continue;
         }
@@ -253,7 +272,7 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
           group: w.group,
           source: spec.image,
           window: { x: w.x, y: w.y, width: w.width, height: w.height },
-          label: encodeLabel(dataset.mlType, await readWindowLabelContext(labels, image.info.geoTransform, w), spec.labelOptions),
+          label,
           chipKey: null,
         });
         result.extent = unionBounds(result.extent, windowBox(w));
@@ -310,9 +329,4 @@ const round = (v: number) => Math.round(v * 1000) / 1000;
 function pickedWindows(spec: IngestSpec, image: ImageSource, layout: CellLayout | null | undefined, picks: number[]): PlannedWindow[] {
   const candidates = candidatePlan(image.info, spec.plan, spec.groups, layout ?? undefined);
   return windowsAt(image.info, candidates.plan, candidates.groups, picks, undefined, layout ?? undefined);
-}
-
-async function rejectsNodata(image: ImageSource, w: PlannedWindow, spec: IngestSpec): Promise<boolean> {
-  const raster = await image.readWindow(w, spec.bands);
-  return nodataShare(raster, image.info.nodata) > (spec.maxNodata ?? 1);
 }

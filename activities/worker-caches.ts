@@ -1,78 +1,17 @@
-import { LRUCache } from 'lru-cache';
+/**
+ * What activities share within a worker: open images (for their headers and plans) and whole label files, in
+ * bounded caches, and the compute threads the chunks' pixel work runs on.
+ */
+import { BoundedCache } from '../compute/bounded-cache.js';
 import type { Catalog, DatasetRecord } from '../domain/catalog/types.js';
 import { NotFoundError } from '../domain/errors.js';
 import { openImage, type ImageSource } from '../domain/imagery/index.js';
-import { loadLabelSource, openLabelWindows, type LabelSource, type LabelSourceOptions, type LabelWindows } from '../domain/labels/index.js';
+import { loadLabelSource, type LabelSource } from '../domain/labels/index.js';
+import type { ComputePool } from '../compute/pool.js';
+import { labelFileKey, type LabelFileSpec } from '../compute/tasks.js';
 
-/**
- * Per-worker caches of things that are expensive to open and safe to share between activities: GeoTIFF readers
- * (headers, block cache) and parsed, indexed label sources. Bounded (least recently used out, by lru-cache), so a
- * long-lived worker does not grow forever; values are leased, so an entry evicted while an activity still reads
- * it is disposed only when released.
- */
-export class BoundedCache<V> {
-  private readonly entries: LRUCache<string, LeasedEntry<V>>;
-
-  constructor(
-    capacity: number,
-    private readonly dispose: (value: V) => Promise<void> | void = () => {},
-  ) {
-    this.entries = new LRUCache<string, LeasedEntry<V>>({
-      max: capacity,
-      // Evicted (or deleted after a failed open): disposed now if idle, else by its last release.
-      dispose: (entry) => {
-        entry.evicted = true;
-        if (entry.users === 0) void this.disposeEntry(entry);
-      },
-    });
-  }
-
-  /** Leases the value for key, opening it once even when several activities ask at the same time. */
-  acquire(key: string, open: () => Promise<V>): { value: Promise<V>; release(): void } {
-    let entry = this.entries.get(key);
-    if (!entry) {
-      const opened: LeasedEntry<V> = { value: open(), users: 0, evicted: false, disposed: false };
-      opened.value.catch(() => {
-        if (this.entries.peek(key) === opened) this.entries.delete(key); // a failed open is not cached
-      });
-      entry = opened;
-    }
-    entry.users++;
-    this.entries.set(key, entry); // after the lease is counted: a set that evicts never disposes a leased entry
-    const leased = entry;
-    let released = false;
-    return {
-      value: leased.value,
-      release: () => {
-        if (released) return;
-        released = true;
-        leased.users--;
-        if (leased.evicted && leased.users === 0) void this.disposeEntry(leased);
-      },
-    };
-  }
-
-  private disposeEntry(entry: LeasedEntry<V>): Promise<void> {
-    if (entry.disposed) return Promise.resolve();
-    entry.disposed = true;
-    return entry.value.then(this.dispose, () => {});
-  }
-
-  /** Disposes every entry, leased or not (the worker is shutting down). */
-  async clear(): Promise<void> {
-    const entries = [...this.entries.values()];
-    for (const entry of entries) entry.disposed = true; // disposed below, awaited, not by the dispose hook
-    this.entries.clear();
-    await Promise.all(entries.map((entry) => entry.value.then(this.dispose, () => {})));
-  }
-}
-
-interface LeasedEntry<V> {
-  value: Promise<V>;
-  users: number;
-  evicted: boolean;
-  disposed: boolean;
-}
+/** Activities open images for their headers and plans; their windows are read on the compute threads. */
+const HEADER_BLOCK_CACHE_BYTES = 16 * 2 ** 20;
 
 /** The images one activity uses, leased from the worker's cache and released together when it ends. */
 export class ImageLeases {
@@ -83,7 +22,7 @@ export class ImageLeases {
   get(uri: string): Promise<ImageSource> {
     let lease = this.leased.get(uri);
     if (!lease) {
-      lease = this.cache.acquire(uri, () => openImage(uri));
+      lease = this.cache.acquire(uri, () => openImage(uri, { blockCacheBytes: HEADER_BLOCK_CACHE_BYTES }));
       this.leased.set(uri, lease);
     }
     return lease.value;
@@ -95,21 +34,16 @@ export class ImageLeases {
   }
 }
 
-/** Which label file an ingest reads (IngestSpec.labels). */
-interface LabelFileSpec {
-  uri: string;
-  classProperty: string;
-  layer?: string;
-}
-
 /** What activities open through the worker's caches. */
 export class ActivityResources {
-  // Each open image keeps up to 128 MiB of decoded blocks: a few open images serve a worker well.
   private readonly images = new BoundedCache<ImageSource>(4, (image) => image.close());
   private readonly labelSources = new BoundedCache<LabelSource>(8);
-  private readonly labelWindowSources = new BoundedCache<LabelWindows>(8);
 
-  constructor(private readonly catalog: Catalog) {}
+  /** `compute` runs the chunks' pixel work (reads, label encoding) on the worker's threads. */
+  constructor(
+    private readonly catalog: Catalog,
+    readonly compute: ComputePool,
+  ) {}
 
   /** The dataset, read fresh (it is one small row, and other activities update it). */
   async dataset(id: string): Promise<DatasetRecord> {
@@ -128,31 +62,18 @@ export class ActivityResources {
     }
   }
 
-  /** Every feature of a label file, read whole and indexed. */
+  /** Every feature of a label file, read whole and indexed (once per worker: the chunks read theirs on compute threads). */
   labels(spec: LabelFileSpec, classes: string[], imageEpsg: number | null): Promise<LabelSource> {
-    return this.cachedLabels(this.labelSources, spec, classes, imageEpsg, (options) => loadLabelSource(spec.uri, options));
-  }
-
-  /** A label file read window by window (through its spatial index when it has one). */
-  labelWindows(spec: LabelFileSpec, classes: string[], imageEpsg: number | null): Promise<LabelWindows> {
-    return this.cachedLabels(this.labelWindowSources, spec, classes, imageEpsg, (options) => openLabelWindows(spec.uri, options));
-  }
-
-  private cachedLabels<V>(
-    cache: BoundedCache<V>,
-    { uri, classProperty, layer }: LabelFileSpec,
-    classes: string[],
-    imageEpsg: number | null,
-    open: (options: LabelSourceOptions) => Promise<V>,
-  ): Promise<V> {
-    const key = JSON.stringify([uri, classProperty, layer ?? null, classes, imageEpsg]);
-    // Label sources hold no handles: release at once, the cache keeps them for the next chunk.
-    const lease = cache.acquire(key, () => open({ classProperty, classes, imageEpsg, ...(layer !== undefined ? { layer } : {}) }));
+    const { uri, classProperty, layer } = spec;
+    // Label sources hold no handles: release at once, the cache keeps them for the next activity.
+    const lease = this.labelSources.acquire(labelFileKey(spec, classes, imageEpsg), () =>
+      loadLabelSource(uri, { classProperty, classes, imageEpsg, ...(layer !== undefined ? { layer } : {}) }),
+    );
     lease.release();
     return lease.value;
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.images.clear(), this.labelSources.clear(), this.labelWindowSources.clear()]);
+    await Promise.all([this.images.clear(), this.labelSources.clear(), this.compute.close()]);
   }
 }

@@ -32,6 +32,13 @@ export interface WorkerSettings {
    * progress against more server calls (on Temporal Cloud each heartbeat is a billed action).
    */
   heartbeatMs?: number;
+  /**
+   * Threads that decode imagery and encode labels (VEDA_COMPUTE_THREADS, default cores - 2; 0 runs that work on the
+   * worker's main thread).
+   */
+  computeThreads?: number;
+  /** Decoded imagery blocks a worker keeps for later windows, in MiB (VEDA_BLOCK_CACHE_MB; default 5% of memory). */
+  blockCacheMb?: number;
 }
 
 /** A veda HTTP service to talk to instead of the catalog and Temporal (`Veda.connect`, the CLI). */
@@ -71,9 +78,17 @@ const setting = z
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
 function positiveInt(name: string) {
+  return integerFrom(name, 1, 'a positive integer');
+}
+
+function wholeNumber(name: string) {
+  return integerFrom(name, 0, 'a whole number (0 or more)');
+}
+
+function integerFrom(name: string, min: number, what: string) {
   return setting
-    .refine((value) => value === undefined || (Number.isInteger(Number(value)) && Number(value) >= 1), {
-      error: (issue) => `${name} must be a positive integer, got "${String(issue.input)}"`,
+    .refine((value) => value === undefined || (Number.isInteger(Number(value)) && Number(value) >= min), {
+      error: (issue) => `${name} must be ${what}, got "${String(issue.input)}"`,
     })
     .transform((value) => (value === undefined ? undefined : Number(value)));
 }
@@ -107,6 +122,8 @@ const envSchema = z.object({
   VEDA_WORKER_ACTIVITIES: positiveInt('VEDA_WORKER_ACTIVITIES'),
   VEDA_CHUNK_PARALLELISM: positiveInt('VEDA_CHUNK_PARALLELISM'),
   VEDA_HEARTBEAT_MS: positiveInt('VEDA_HEARTBEAT_MS'),
+  VEDA_COMPUTE_THREADS: wholeNumber('VEDA_COMPUTE_THREADS'),
+  VEDA_BLOCK_CACHE_MB: positiveInt('VEDA_BLOCK_CACHE_MB'),
   AWS_ENDPOINT_URL_S3: setting,
   AWS_ENDPOINT_URL: setting,
   VEDA_S3_PATH_STYLE: oneOf('VEDA_S3_PATH_STYLE', ['true', 'false'] as const, (value) => value.toLowerCase()),
@@ -156,6 +173,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): VedaCo
       maxConcurrentActivities: env.VEDA_WORKER_ACTIVITIES ?? cores * 2,
       chunkParallelism: env.VEDA_CHUNK_PARALLELISM ?? cores * 2,
       ...(env.VEDA_HEARTBEAT_MS ? { heartbeatMs: env.VEDA_HEARTBEAT_MS } : {}),
+      ...(env.VEDA_COMPUTE_THREADS !== undefined ? { computeThreads: env.VEDA_COMPUTE_THREADS } : {}),
+      ...(env.VEDA_BLOCK_CACHE_MB !== undefined ? { blockCacheMb: env.VEDA_BLOCK_CACHE_MB } : {}),
     },
     ...(env.VEDA_API_URL ? { api: { url: env.VEDA_API_URL, token: env.VEDA_TOKEN } } : {}),
   };

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDependencies } from '../activities/index.js';
+import { createActivities, type ActivityDependencies, type ActivityOptions } from '../activities/index.js';
 import { Veda } from '../client/veda.js';
 import { loadConfig, type TemporalSettings, type VedaConfig, type WorkerSettings } from '../config/config.js';
 import { openServices, type Services } from '../runtime/services.js';
@@ -31,7 +31,7 @@ export interface VedaPluginOptions {
   dataDir?: string;
   /** Task queue `plugin.veda(client)` starts veda's workflows on: the one your worker polls (VEDA_TASK_QUEUE). */
   taskQueue?: string;
-  /** Activity slots (VEDA_WORKER_ACTIVITIES) and chunks in flight per workflow (VEDA_CHUNK_PARALLELISM). */
+  /** Activity slots (VEDA_WORKER_ACTIVITIES), chunks in flight per workflow (VEDA_CHUNK_PARALLELISM), compute threads (VEDA_COMPUTE_THREADS), block cache (VEDA_BLOCK_CACHE_MB). */
   worker?: Partial<WorkerSettings>;
   /** Who `plugin.veda(client)` acts as (VEDA_USER). */
   user?: string;
@@ -57,6 +57,15 @@ function pluginConfig(options: VedaPluginOptions): VedaConfig {
     user: options.user ?? base.user,
     temporal: { ...base.temporal, taskQueue: options.taskQueue ?? base.temporal.taskQueue },
     worker: { ...base.worker, ...options.worker },
+  };
+}
+
+/** Compute threads and block cache as the activities take them (left out: their defaults). */
+function activityOptions(worker: WorkerSettings | undefined): ActivityOptions {
+  const { computeThreads, blockCacheMb } = worker ?? {};
+  return {
+    ...(computeThreads !== undefined ? { computeThreads } : {}),
+    ...(blockCacheMb !== undefined ? { blockCacheBytes: blockCacheMb * 2 ** 20 } : {}),
   };
 }
 
@@ -104,7 +113,11 @@ export class VedaPlugin extends SimplePlugin {
 
   /** Over services the caller opened (veda's own worker does this); the caller closes them. */
   constructor(private readonly setup: VedaPluginSetup) {
-    super({ name: 'veda', activities: createActivities(setup.services), ...connectionSecurity(setup.temporal) });
+    super({
+      name: 'veda',
+      activities: createActivities(setup.services, activityOptions(setup.worker)),
+      ...connectionSecurity(setup.temporal),
+    });
     this.taskQueue = setup.taskQueue ?? 'veda';
   }
 

@@ -11,6 +11,10 @@ describe('configuration', () => {
     expect(config.worker.maxConcurrentActivities).toBe(3);
     expect(config.worker.heartbeatMs).toBeUndefined();
     expect(loadConfig({ VEDA_HEARTBEAT_MS: '100' }).worker.heartbeatMs).toBe(100);
+    expect(config.worker.computeThreads).toBeUndefined();
+    expect(loadConfig({ VEDA_COMPUTE_THREADS: '0' }).worker.computeThreads).toBe(0);
+    expect(loadConfig({ VEDA_COMPUTE_THREADS: '3' }).worker.computeThreads).toBe(3);
+    expect(loadConfig({ VEDA_BLOCK_CACHE_MB: '512' }).worker.blockCacheMb).toBe(512);
     expect(config.logLevel).toBe('DEBUG');
     expect(config.store).toBeUndefined();
   });
@@ -27,6 +31,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ VEDA_WORKER_ACTIVITIES: 'x' })).toThrow('VEDA_WORKER_ACTIVITIES must be a positive integer, got "x"');
     expect(() => loadConfig({ VEDA_CHUNK_PARALLELISM: '0' })).toThrow('VEDA_CHUNK_PARALLELISM must be a positive integer, got "0"');
     expect(() => loadConfig({ VEDA_HEARTBEAT_MS: '0.5' })).toThrow('VEDA_HEARTBEAT_MS must be a positive integer, got "0.5"');
+    expect(() => loadConfig({ VEDA_COMPUTE_THREADS: '-1' })).toThrow('VEDA_COMPUTE_THREADS must be a whole number (0 or more), got "-1"');
+    expect(() => loadConfig({ VEDA_COMPUTE_THREADS: '1.5' })).toThrow('VEDA_COMPUTE_THREADS must be a whole number (0 or more), got "1.5"');
     expect(() => loadConfig({ VEDA_LOG_LEVEL: 'loud' })).toThrow('VEDA_LOG_LEVEL must be one of ERROR, WARN, INFO, DEBUG, got "loud"');
     expect(() => loadConfig({ VEDA_S3_PATH_STYLE: 'yes' })).toThrow('VEDA_S3_PATH_STYLE must be true or false, got "yes"');
   });

@@ -102,6 +102,17 @@ describe('a GeoPackage layer with an R-tree is read window by window', () => {
     );
   });
 
+  it('reads and converts a feature once for the windows that share it', async () => {
+    const windowed = await openLabelWindows(file('indexed.gpkg'), OPTIONS);
+    const all = windowBounds(GT, { x: 0, y: 0, width: 349, height: 352 });
+    const first = await windowed.featuresIn(all);
+    const left = await windowed.featuresIn(windowBounds(GT, { x: 0, y: 0, width: 120, height: 352 }));
+    expect(left.length).toBeGreaterThan(0);
+    // The same objects: a window's features come from the cache the earlier window filled.
+    const byOrder = new Map(first.map((f) => [f.order, f]));
+    for (const f of left) expect(f).toBe(byOrder.get(f.order));
+  });
+
   it('numbers features by their position when rowids have gaps', async () => {
     const windowed = await openLabelWindows(file('gaps.gpkg'), OPTIONS);
     expect(windowed.access).toBe('indexed');

@@ -22,8 +22,10 @@ export interface GeoPackageLayer {
   indexed: boolean;
   /** Every feature, in rowid (file) order. */
   readAll(): GeoJsonCollection;
-  /** The features whose R-tree box meets `bounds` (layer CRS), in rowid order; only for an indexed layer. */
-  featuresIn(bounds: Bounds): GeoJsonFeature[];
+  /** The rowids whose R-tree box meets `bounds` (layer CRS), ascending; only for an indexed layer. */
+  candidates(bounds: Bounds): number[];
+  /** The features with these rowids (ascending), with their rowids; rowids the layer lacks are left out. */
+  featuresById(ids: number[]): Array<[rowid: number, feature: GeoJsonFeature]>;
   close(): void;
 }
 
@@ -67,16 +69,23 @@ function layerOf(db: Database, name: string, layer: string | undefined): GeoPack
   const features = featureReader(geometryColumn, layerName, `${name}: layer '${table}'`);
   const rtree = rtreeTableOf(db, name, table, geometryColumn);
   let orderOf: ((rowid: number) => number) | undefined;
+  let readNode: ((nodeno: number) => Uint8Array) | undefined;
   return {
     name: layerName,
     crsName,
     indexed: rtree !== null,
     readAll: () => ({ name: layerName, crsName, features: rowsFrom(`select rowid, * from ${quoteIdentifier(table)} order by rowid`).map(features) }),
-    featuresIn(bounds) {
+    candidates(bounds) {
       if (rtree === null) throw new Error(`${layerName} has no R-tree`);
-      const ids = rtreeSearch(nodeReader(db, name, rtree, layerName), bounds).sort((a, b) => a - b);
+      readNode ??= nodeReader(db, name, rtree, layerName);
+      return rtreeSearch(readNode, bounds).sort((a, b) => a - b);
+    },
+    featuresById(ids) {
       const order = (orderOf ??= rowidPositions(rowsFrom, table));
-      return rowsById(db, name, table, ids).map((row) => features(row, order(Number(row[0]))));
+      return rowsById(db, name, table, ids).map((row) => {
+        const rowid = Number(row[0]);
+        return [rowid, features(row, order(rowid))];
+      });
     },
     close: () => db.close(),
   };
@@ -154,10 +163,15 @@ function rtreeTableOf(db: Database, name: string, table: string, column: string)
  * cannot be queried; its shadow table `<rtree>_node` is an ordinary table whose blobs rtreeSearch decodes.
  */
 function nodeReader(db: Database, name: string, rtree: string, layerName: string): (nodeno: number) => Uint8Array {
+  // Nodes are kept once read: the whole index is some 24 bytes per feature, and every window walks from the root.
+  const nodes = new Map<number, Uint8Array>();
   return (nodeno) => {
+    const known = nodes.get(nodeno);
+    if (known) return known;
     const [node] = rows(db, name, `select data from ${quoteIdentifier(`${rtree}_node`)} where nodeno = ?`, [nodeno]);
     const data = node?.[0];
     if (!(data instanceof Uint8Array)) throw new InvalidInputError(`${layerName}: R-tree ${rtree} has no node ${nodeno} (a damaged spatial index)`);
+    nodes.set(nodeno, data);
     return data;
   };
 }

@@ -6,6 +6,7 @@
  * (window bounds could not search their index), are read whole once (label-source.ts) and queried in memory.
  */
 import * as flatbuffers from 'flatbuffers';
+import { LRUCache } from 'lru-cache';
 import { Feature } from 'flatgeobuf/lib/mjs/flat-geobuf/feature.js';
 import { fromFeature } from 'flatgeobuf/lib/mjs/geojson/feature.js';
 import { fromByteBuffer, type HeaderMeta } from 'flatgeobuf/lib/mjs/header-meta.js';
@@ -76,10 +77,19 @@ async function openGeoPackageWindows(uri: string, options: LabelSourceOptions): 
   try {
     const converter = labelFeatureConverter(layer.name, layer.crsName, options);
     if (!layer.indexed || converter.epsg !== converter.sourceEpsg) return wholeFile(labelSourceOf(layer.readAll(), options));
+    // Each feature is read and converted once while it stays in the cache: windows of a chunk overlap, and a
+    // worker's chunks cover the scene again and again.
+    const converted = new LRUCache<number, { feature: LabelFeature | null }>({ max: FEATURE_CACHE });
     const windows: LabelWindows = {
       classes: [...options.classes],
       access: 'indexed',
-      featuresIn: async (bounds) => usableIn(layer.featuresIn(bounds), converter, bounds),
+      featuresIn: async (bounds) => {
+        const ids = layer.candidates(bounds);
+        for (const [rowid, feature] of layer.featuresById(ids.filter((id) => !converted.has(id)))) {
+          converted.set(rowid, { feature: usableLabel(converter, feature) });
+        }
+        return usableIn(ids.map((id) => converted.get(id)?.feature ?? null), bounds);
+      },
     };
     closeWhenCollected.register(windows, layer);
     keepOpen = true;
@@ -90,16 +100,24 @@ async function openGeoPackageWindows(uri: string, options: LabelSourceOptions): 
 }
 
 /** The usable label features among an index's candidates whose own boxes meet `bounds`, in file order. */
-function usableIn(candidates: GeoJsonFeature[], converter: LabelFeatureConverter, [minX, minY, maxX, maxY]: Bounds): LabelFeature[] {
+function usableIn(candidates: Array<LabelFeature | null>, [minX, minY, maxX, maxY]: Bounds): LabelFeature[] {
   const features: LabelFeature[] = [];
   for (const candidate of candidates) {
-    const converted = converter.convert(candidate);
-    if (typeof converted === 'string') continue;
-    const { bbox } = converted;
-    if (bbox[0] <= maxX && bbox[2] >= minX && bbox[1] <= maxY && bbox[3] >= minY) features.push(converted);
+    if (candidate === null) continue;
+    const { bbox } = candidate;
+    if (bbox[0] <= maxX && bbox[2] >= minX && bbox[1] <= maxY && bbox[3] >= minY) features.push(candidate);
   }
   return features.sort((a, b) => a.order - b.order);
 }
+
+/** The feature as a label feature, or null when it is skipped (class unknown or missing, geometry unsupported). */
+function usableLabel(converter: LabelFeatureConverter, feature: GeoJsonFeature): LabelFeature | null {
+  const converted = converter.convert(feature);
+  return typeof converted === 'string' ? null : converted;
+}
+
+/** Converted features an indexed GeoPackage keeps (a few hundred bytes to some KiB each). */
+const FEATURE_CACHE = 100_000;
 
 /** The same context windowLabelContext makes, from a source read window by window. */
 export async function readWindowLabelContext(labels: LabelWindows, geoTransform: GeoTransform, window: PixelWindow): Promise<WindowLabelContext> {
@@ -154,7 +172,7 @@ async function openIndexedFlatGeobuf(uri: string, ranges: ByteRanges, options: L
           candidates.push(parseFeature(fromFeature(hit.id, feature, header), hit.id, name));
         }
       }
-      return usableIn(candidates, converter, bounds);
+      return usableIn(candidates.map((candidate) => usableLabel(converter, candidate)), bounds);
     },
   };
 }

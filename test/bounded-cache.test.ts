@@ -1,6 +1,6 @@
 /** The worker's bounded caches: opened once, bounded, and never disposed while an activity still holds a lease. */
 import { describe, expect, it } from 'vitest';
-import { BoundedCache } from '../activities/worker-caches.js';
+import { BoundedCache } from '../compute/bounded-cache.js';
 
 function tracked() {
   const opened: string[] = [];

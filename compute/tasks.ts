@@ -1,0 +1,108 @@
+/**
+ * The CPU-heavy part of the chunk activities as plain functions of plain data (ids, URIs, windows; pixels only in
+ * results): decoding windows of imagery and encoding labels. A worker runs them on its compute threads (thread.ts)
+ * so every core works while the event loop stays free for Temporal; `TaskContext` is also usable in-process.
+ */
+import { nodataShare, openImage, type ImageSource } from '../domain/imagery/index.js';
+import { encodeLabel, openLabelWindows, readWindowLabelContext, type LabelWindows } from '../domain/labels/index.js';
+import type { GeoTransform, Label, LabelOptions, MlType, PixelWindow, Raster } from '../domain/types.js';
+import { BoundedCache } from './bounded-cache.js';
+
+/** Which label file an ingest reads (IngestSpec.labels). */
+export interface LabelFileSpec {
+  uri: string;
+  classProperty: string;
+  layer?: string;
+}
+
+/** Labels of windows of one image, and (with `nodata`) which of them hold too much nodata to keep. */
+export interface LabelWindowsTask {
+  labels: LabelFileSpec;
+  classes: string[];
+  imageEpsg: number | null;
+  geoTransform: GeoTransform;
+  mlType: MlType;
+  labelOptions?: LabelOptions;
+  windows: PixelWindow[];
+  /** Skip windows whose share of nodata pixels (in these bands of the image) exceeds `maxNodata`. */
+  nodata?: { image: string; bands?: number[]; maxNodata: number };
+}
+
+/** One entry per window, in order: its label, or null for a window skipped for its nodata. */
+export type LabelWindowsResult = Array<Label | null>;
+
+/** Pixels of windows of one image, for chips. */
+export interface ReadWindowsTask {
+  image: string;
+  bands?: number[];
+  windows: PixelWindow[];
+}
+
+/** Images a task context keeps open (a chunk reads one; a thread may serve chunks of a few). */
+export const OPEN_IMAGES = 2;
+
+export interface TaskContextOptions {
+  /** Decoded blocks each open image keeps for later windows. */
+  blockCacheBytes: number;
+}
+
+/** The key of a label file opened for some classes in some image CRS (the same file may serve other datasets). */
+export function labelFileKey({ uri, classProperty, layer }: LabelFileSpec, classes: string[], imageEpsg: number | null): string {
+  return JSON.stringify([uri, classProperty, layer ?? null, classes, imageEpsg]);
+}
+
+/** What tasks keep between calls on one thread: open images (headers, decoded blocks) and label files. */
+export class TaskContext {
+  private readonly images: BoundedCache<ImageSource>;
+  private readonly labels = new BoundedCache<LabelWindows>(8);
+
+  constructor(private readonly options: TaskContextOptions) {
+    this.images = new BoundedCache<ImageSource>(OPEN_IMAGES, (image) => image.close());
+  }
+
+  async labelWindows(task: LabelWindowsTask): Promise<LabelWindowsResult> {
+    const { labels: spec, classes, imageEpsg, geoTransform, mlType, labelOptions, nodata } = task;
+    const labels = this.labels.acquire(labelFileKey(spec, classes, imageEpsg), () =>
+      openLabelWindows(spec.uri, { classProperty: spec.classProperty, classes, imageEpsg, ...(spec.layer !== undefined ? { layer: spec.layer } : {}) }),
+    );
+    // Label files hold no handles: the lease ends at once, the cache keeps them for the next task.
+    labels.release();
+    const source = await labels.value;
+    const keep = nodata ? await this.keepsNodata(task.windows, nodata) : task.windows.map(() => true);
+    const out: LabelWindowsResult = [];
+    for (const [i, window] of task.windows.entries()) {
+      out.push(keep[i] ? encodeLabel(mlType, await readWindowLabelContext(source, geoTransform, window), labelOptions) : null);
+    }
+    return out;
+  }
+
+  async readWindows({ image, bands, windows }: ReadWindowsTask): Promise<Raster[]> {
+    return this.withImage(image, async (source) => {
+      const chips: Raster[] = [];
+      for (const window of windows) chips.push(await source.readWindow(window, bands));
+      return chips;
+    });
+  }
+
+  /** Closes every open image. */
+  async close(): Promise<void> {
+    await Promise.all([this.images.clear(), this.labels.clear()]);
+  }
+
+  private keepsNodata(windows: PixelWindow[], { image, bands, maxNodata }: NonNullable<LabelWindowsTask['nodata']>): Promise<boolean[]> {
+    return this.withImage(image, async (source) => {
+      const keep: boolean[] = [];
+      for (const window of windows) keep.push(nodataShare(await source.readWindow(window, bands), source.info.nodata) <= maxNodata);
+      return keep;
+    });
+  }
+
+  private async withImage<T>(uri: string, work: (image: ImageSource) => Promise<T>): Promise<T> {
+    const lease = this.images.acquire(uri, () => openImage(uri, { blockCacheBytes: this.options.blockCacheBytes }));
+    try {
+      return await work(await lease.value);
+    } finally {
+      lease.release();
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The compute threads give exactly what the same domain calls give in-process (pixels and labels), move chip pixels
+ * back without sharing memory, bring veda's errors back as their own classes (a bad input stays non-retryable),
+ * and run tasks of concurrent activities on several threads at once.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ComputePool } from '../compute/pool.js';
+import type { LabelWindowsTask } from '../compute/tasks.js';
+import { InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { openImage, type ImageSource } from '../domain/imagery/index.js';
+import { encodeLabel, loadLabelSource, windowLabelContext } from '../domain/labels/index.js';
+import type { PixelWindow } from '../domain/types.js';
+import { gdalTranslate } from './support/gdal.js';
+import { OLINDA } from './support/stack.js';
+
+let pool: ComputePool;
+let image: ImageSource;
+let dir: string;
+beforeAll(async () => {
+  pool = new ComputePool({ threads: 2 });
+  image = await openImage(OLINDA.image);
+  dir = await mkdtemp(path.join(os.tmpdir(), 'veda-compute-'));
+});
+afterAll(async () => {
+  await pool?.close();
+  await image?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Windows spread over the scene, some crossing blocks, one at the corner. */
+function windows(count: number, size: number): PixelWindow[] {
+  const { width, height } = image.info;
+  return Array.from({ length: count }, (_, i) => ({
+    x: i === 0 ? width - size : (i * 97) % (width - size),
+    y: i === 0 ? height - size : (i * 61) % (height - size),
+    width: size,
+    height: size,
+  }));
+}
+
+function labelTask(mlType: LabelWindowsTask['mlType'], ws: PixelWindow[]): LabelWindowsTask {
+  return {
+    labels: { uri: OLINDA.labels, classProperty: 'class' },
+    classes: OLINDA.classes,
+    imageEpsg: image.info.epsg,
+    geoTransform: image.info.geoTransform,
+    mlType,
+    labelOptions: {},
+    windows: ws,
+  };
+}
+
+describe('compute threads', () => {
+  it('read the same pixels as an image read in-process, moved to the caller', async () => {
+    const ws = windows(24, 48);
+    const chips = await pool.readWindows({ image: OLINDA.image, bands: [3, 1], windows: ws });
+    expect(chips).toHaveLength(ws.length);
+    for (const [i, w] of ws.entries()) {
+      const expected = await image.readWindow(w, [3, 1]);
+      expect(chips[i]!.dtype).toBe(expected.dtype);
+      expect([chips[i]!.bands, chips[i]!.height, chips[i]!.width]).toEqual([2, 48, 48]);
+      expect(Buffer.from(chips[i]!.data.buffer, chips[i]!.data.byteOffset, chips[i]!.data.byteLength)).toEqual(
+        Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength),
+      );
+    }
+  });
+
+  it('encode the same labels as encodeLabel in-process, for every ML type', async () => {
+    const source = await loadLabelSource(OLINDA.labels, { classProperty: 'class', classes: OLINDA.classes, imageEpsg: image.info.epsg });
+    const ws = windows(40, 64);
+    for (const mlType of ['classification', 'object_detection', 'segmentation'] as const) {
+      const labels = await pool.labelWindows(labelTask(mlType, ws));
+      expect(labels).toEqual(ws.map((w) => encodeLabel(mlType, windowLabelContext(source, image.info.geoTransform, w))));
+    }
+  });
+
+  it('skip windows with too much nodata, as the ingest asks', async () => {
+    // The scene with 255 (saturated pixels) as its nodata value: some windows hold a few, some none.
+    const withNodata = path.join(dir, 'nodata-255.tif');
+    await gdalTranslate(OLINDA.image, withNodata, ['-a_nodata', '255']);
+    const ws = windows(60, 32);
+    const local = await openImage(withNodata);
+    const shares = await Promise.all(
+      ws.map(async (w) => {
+        const r = await local.readWindow(w, [1, 2]);
+        return Array.from(r.data).filter((v) => v === 255).length / r.data.length;
+      }),
+    );
+    await local.close();
+    const labels = await pool.labelWindows({ ...labelTask('classification', ws), nodata: { image: withNodata, bands: [1, 2], maxNodata: 0.001 } });
+    const skipped = labels.map((l) => l === null);
+    expect(skipped).toEqual(shares.map((s) => s > 0.001));
+    expect(new Set(skipped)).toEqual(new Set([true, false]));
+  });
+
+  it("bring veda's errors back as their own classes", async () => {
+    const notTiff = path.join(dir, 'not-a-tiff.tif');
+    await writeFile(notTiff, 'hello, not a TIFF');
+    const bad = pool.readWindows({ image: notTiff, windows: windows(1, 8) });
+    await expect(bad).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(bad).rejects.toThrow(/not-a-tiff\.tif/);
+    const missing = pool.labelWindows({ ...labelTask('segmentation', windows(1, 8)), labels: { uri: path.join(dir, 'nowhere.geojson'), classProperty: 'class' } });
+    await expect(missing).rejects.toBeInstanceOf(NotFoundError);
+    const outside = pool.readWindows({ image: OLINDA.image, windows: [{ x: image.info.width - 4, y: 0, width: 8, height: 8 }] });
+    await expect(outside).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
+  it('run concurrent tasks on several threads', async () => {
+    const before = pool.stats();
+    const ws = windows(64, 128);
+    const [a, b] = await Promise.all([
+      pool.labelWindows(labelTask('segmentation', ws)),
+      pool.labelWindows(labelTask('segmentation', ws.slice().reverse())),
+    ]);
+    expect(a).toEqual(b.slice().reverse());
+    const after = pool.stats();
+    expect(after.completed - before.completed).toBe(2);
+    expect(after.running).toBe(2);
+  });
+
+  it('with 0 threads, do the same work in-process', async () => {
+    const inline = new ComputePool({ threads: 0 });
+    try {
+      const ws = windows(8, 32);
+      expect(await inline.labelWindows(labelTask('object_detection', ws))).toEqual(await pool.labelWindows(labelTask('object_detection', ws)));
+      expect(inline.stats()).toEqual({ threads: 0, running: 0, completed: 0 });
+    } finally {
+      await inline.close();
+    }
+  });
+});
