@@ -41,7 +41,7 @@ interface Split {
 
 export async function benchEndToEnd(options: BenchOptions): Promise<Comparison[]> {
   const { outDir, log } = options;
-  const count = options.quick ? 200 : 1000;
+  const count = options.windows ?? (options.quick ? 200 : 1000);
   log('end to end: building dist/ for the veda command, making the scene on the first run (about 20 s)');
   await run('bash', [path.join(ROOT, 'scripts/build.sh')]);
   const scene = await sceneFixture(outDir, COPIES);

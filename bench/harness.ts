@@ -70,6 +70,8 @@ export interface BenchOptions {
   outDir: string;
   /** Progress lines for the person waiting (stderr, so --json stays clean). */
   log: (line: string) => void;
+  /** `--windows N`: windows per round of the pipeline and end-to-end benches instead of their own default. */
+  windows?: number;
 }
 
 /** The report as an aligned text table. */

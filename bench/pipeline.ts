@@ -30,7 +30,7 @@ const POST_BATCH = 64;
 
 export async function benchPipeline(options: BenchOptions): Promise<Comparison[]> {
   const { warmup, log } = options;
-  const windows = options.quick ? 200 : 1000;
+  const windows = options.windows ?? (options.quick ? 200 : 1000);
   const repeats = Math.min(options.repeats, 3); // a round is seconds long: three are enough for a median
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'veda-bench-'));
   // A stack of its own whatever the shell says: local dev server, embedded catalog, temp data dir.

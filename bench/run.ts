@@ -1,7 +1,8 @@
 /**
  * veda's benchmarks: `npm run bench` (a few minutes on 2 cores), `-- --quick` for a smoke run, `-- --json` for
- * machines, `-- --only reads,e2e` for some of them (reads, labels, pipeline, batches, e2e). Every figure is a
- * ratio against a baseline measured in the same run; see bench/README.md.
+ * machines, `-- --only reads,e2e` for some of them (reads, labels, pipeline, batches, e2e), `-- --windows N` for the
+ * windows of a pipeline or end-to-end round. Every figure is a ratio against a baseline measured in the same run;
+ * see bench/README.md.
  */
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       only: { type: 'string' },
+      windows: { type: 'string' },
     },
   });
   const names = values.only ? values.only.split(',') : Object.keys(BENCHES);
@@ -38,6 +40,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  const windows = values.windows === undefined ? undefined : Number(values.windows);
+  if (windows !== undefined && !(Number.isInteger(windows) && windows > 0)) {
+    console.error(`--windows takes a positive whole number, got ${values.windows}`);
+    process.exit(2);
+  }
   const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '.out');
   await mkdir(outDir, { recursive: true });
   const options: BenchOptions = {
@@ -46,6 +53,7 @@ async function main(): Promise<void> {
     repeats: values.quick ? 3 : 5,
     outDir,
     log: (line) => console.error(`[bench] ${line}`),
+    ...(windows !== undefined ? { windows } : {}),
   };
   const started = Date.now();
   const rows: Comparison[] = [];
