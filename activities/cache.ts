@@ -13,6 +13,7 @@ import { bandsForSource, ingestOf } from '../domain/catalog/dataset-ingests.js';
 import type { ActivityResources, ImageLeases } from './worker-caches.js';
 import { checkChipShape } from './chip-shape.js';
 import { extendDatasetBbox } from './dataset-bbox.js';
+import { batchesOf, eachLoadingNext } from './read-ahead.js';
 import { unionBounds, windowBox, type Bounds } from '../domain/geo/index.js';
 
 /** Chips read per compute task, and stored between two catalog updates (and heartbeats). */
@@ -21,11 +22,15 @@ const MARK_BATCH = 32;
 export function createCacheActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources) {
   const cacheChunk = (input: CacheChunkInput) => resources.withImages((images) => cacheRange(input, images));
 
-
   /** The chips of the points not cached yet, by datapoint id, read on the compute threads (one task per image). */
   async function readChips(dataset: DatasetRecord, points: Datapoint[]): Promise<Map<string, Raster>> {
     const bySource = new Map<string, Datapoint[]>();
-    for (const point of points) if (point.chipKey === null) bySource.set(point.source, [...(bySource.get(point.source) ?? []), point]);
+    for (const point of points) {
+      if (point.chipKey !== null) continue;
+      const uncached = bySource.get(point.source);
+      if (uncached) uncached.push(point);
+      else bySource.set(point.source, [point]);
+    }
     const chipsOf = new Map<string, Raster>();
     await Promise.all(
       [...bySource].map(async ([source, uncached]) => {
@@ -54,18 +59,9 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
       ctx.heartbeat(result);
     };
     // The next batch's windows are read (on compute threads) while this batch's chips are stored.
-    const batches = Array.from({ length: Math.ceil(points.length / MARK_BATCH) }, (_, i) => points.slice(i * MARK_BATCH, (i + 1) * MARK_BATCH));
-    const readBatch = (i: number) => {
-      const read = readChips(dataset, batches[i]!);
-      read.catch(() => {}); // awaited in turn; a failure while the batch before is stored is not unhandled
-      return read;
-    };
-    let next = batches.length ? readBatch(0) : null;
-    for (let i = 0; next; i++) {
-      const read = await next;
+    await eachLoadingNext(batchesOf(points, MARK_BATCH), (batch) => readChips(dataset, batch), async (read, batch) => {
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      next = i + 1 < batches.length ? readBatch(i + 1) : null;
-      for (const point of batches[i]!) {
+      for (const point of batch) {
         const chip = read.get(point.id);
         if (chip) {
           dataset = await checkChipShape(catalog, dataset, chip, point.source);
@@ -79,7 +75,7 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
         result.cached++;
       }
       await flush();
-    }
+    });
     for (const [source, extent] of extents) await extendDatasetBbox(catalog, datasetId, (await images.get(source)).info, extent);
     return result;
   }

@@ -29,6 +29,7 @@ import type {
   PreparedIngest,
 } from './types.js';
 import type { ActivityResources, ImageLeases } from './worker-caches.js';
+import { batchesOf, eachLoadingNext } from './read-ahead.js';
 
 /** Datapoints posted per catalog statement; a heartbeat follows each. */
 const POST_BATCH = 64;
@@ -235,8 +236,8 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
     const windows = picks
       ? pickedWindows(spec, image, layout, picks.slice(resumeAt - start))
       : windowRange(image.info, spec.plan, spec.groups, resumeAt, end, await anchorsFor(spec, dataset, image), layout ?? undefined);
-    const labelBatch = (batch: PlannedWindow[]) => {
-      const labelled = resources.compute.labelWindows({
+    const labelBatch = (batch: PlannedWindow[]) =>
+      resources.compute.labelWindows({
         labels: spec.labels,
         classes: dataset.classes,
         imageEpsg: image.info.epsg,
@@ -246,24 +247,15 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
         windows: batch.map(({ x, y, width, height }) => ({ x, y, width, height })),
         ...(spec.maxNodata !== undefined ? { nodata: { image: spec.image, ...(spec.bands ? { bands: spec.bands } : {}), maxNodata: spec.maxNodata } } : {}),
       });
-      // Awaited in turn; until then a failure (the posting may fail first) must not count as unhandled.
-      labelled.catch(() => {});
-      return labelled;
-    };
 
-    // The next batch is labelled (on a compute thread) while this one is posted.
-    let next = windows.length ? labelBatch(windows.slice(0, POST_BATCH)) : null;
-    for (let i = 0; next; i += POST_BATCH) {
-      const batch = windows.slice(i, i + POST_BATCH);
-      const labels = await next;
+    await eachLoadingNext(batchesOf(windows, POST_BATCH), labelBatch, async (labels, batch, b) => {
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      next = i + POST_BATCH < windows.length ? labelBatch(windows.slice(i + POST_BATCH, i + 2 * POST_BATCH)) : null;
       const points: Datapoint[] = [];
       for (const [j, w] of batch.entries()) {
         result.windows++;
         const label = labels[j];
-        if (label === null || label === undefined) {
-          result.skipped++;
+        if (!label) {
+          result.skipped++; // too much nodata
           continue;
         }
         points.push({
@@ -278,8 +270,8 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
         result.extent = unionBounds(result.extent, windowBox(w));
       }
       result.posted += await catalog.insertDatapoints(points, { ingestRun: ingestRun() ?? undefined });
-      ctx.heartbeat({ next: resumeAt + i + batch.length, result });
-    }
+      ctx.heartbeat({ next: resumeAt + b * POST_BATCH + batch.length, result });
+    });
     return result;
   }
 

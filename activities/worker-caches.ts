@@ -8,7 +8,7 @@ import { NotFoundError } from '../domain/errors.js';
 import { openImage, type ImageSource } from '../domain/imagery/index.js';
 import { loadLabelSource, type LabelSource } from '../domain/labels/index.js';
 import type { ComputePool } from '../compute/pool.js';
-import { labelFileKey, type LabelFileSpec } from '../compute/tasks.js';
+import { labelFileKey, labelFileOptions, type LabelFileSpec } from '../compute/tasks.js';
 
 /** Activities open images for their headers and plans; their windows are read on the compute threads. */
 const HEADER_BLOCK_CACHE_BYTES = 16 * 2 ** 20;
@@ -64,10 +64,9 @@ export class ActivityResources {
 
   /** Every feature of a label file, read whole and indexed (once per worker: the chunks read theirs on compute threads). */
   labels(spec: LabelFileSpec, classes: string[], imageEpsg: number | null): Promise<LabelSource> {
-    const { uri, classProperty, layer } = spec;
     // Label sources hold no handles: release at once, the cache keeps them for the next activity.
     const lease = this.labelSources.acquire(labelFileKey(spec, classes, imageEpsg), () =>
-      loadLabelSource(uri, { classProperty, classes, imageEpsg, ...(layer !== undefined ? { layer } : {}) }),
+      loadLabelSource(spec.uri, labelFileOptions(spec, classes, imageEpsg)),
     );
     lease.release();
     return lease.value;

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 
 /**
- * Caches of things that are expensive to open and safe to share between activities (or compute tasks): GeoTIFF readers
+ * Caches of things that are expensive to open and safe to share between activities or compute tasks: open images
  * (headers, block cache) and parsed, indexed label sources. Bounded (least recently used out, by lru-cache), so a
  * long-lived worker does not grow forever; values are leased, so an entry evicted while an activity still reads
  * it is disposed only when released.
@@ -69,4 +69,3 @@ interface LeasedEntry<V> {
   evicted: boolean;
   disposed: boolean;
 }
-

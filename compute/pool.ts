@@ -1,8 +1,8 @@
 /**
- * The worker's compute threads: a piscina pool running tasks.ts's work, so decoding and label encoding use every
- * core and the event loop stays free for Temporal (polls, heartbeats) and the catalog. Threads start on the first
- * task and stop when idle; with 0 threads (the default on 2 cores, see defaultComputeThreads) the same work runs
- * in-process.
+ * The worker's compute threads: a piscina pool running tasks.ts's work, so decoding and label encoding use the cores
+ * a worker's main thread leaves idle, and the event loop stays free for Temporal (polls, heartbeats) and the
+ * catalog. Threads start on the first task and stop when idle; with 0 threads (the default on 2 cores, see
+ * defaultComputeThreads) the same work runs in-process.
  */
 import os from 'node:os';
 import { Piscina } from 'piscina';

@@ -1,10 +1,11 @@
 /**
  * The CPU-heavy part of the chunk activities as plain functions of plain data (ids, URIs, windows; pixels only in
  * results): decoding windows of imagery and encoding labels. A worker runs them on its compute threads (thread.ts)
- * so every core works while the event loop stays free for Temporal; `TaskContext` is also usable in-process.
+ * where the machine has cores to spare, its event loop staying free for Temporal; else `TaskContext` runs them
+ * in-process.
  */
 import { nodataShare, openImage, type ImageSource } from '../domain/imagery/index.js';
-import { encodeLabel, openLabelWindows, readWindowLabelContext, type LabelWindows } from '../domain/labels/index.js';
+import { encodeLabel, openLabelWindows, readWindowLabelContext, type LabelSourceOptions, type LabelWindows } from '../domain/labels/index.js';
 import type { GeoTransform, Label, LabelOptions, MlType, PixelWindow, Raster } from '../domain/types.js';
 import { BoundedCache } from './bounded-cache.js';
 
@@ -51,6 +52,11 @@ export function labelFileKey({ uri, classProperty, layer }: LabelFileSpec, class
   return JSON.stringify([uri, classProperty, layer ?? null, classes, imageEpsg]);
 }
 
+/** How a label file is opened for some classes in some image CRS (loadLabelSource, openLabelWindows). */
+export function labelFileOptions({ classProperty, layer }: LabelFileSpec, classes: string[], imageEpsg: number | null): LabelSourceOptions {
+  return { classProperty, classes, imageEpsg, ...(layer !== undefined ? { layer } : {}) };
+}
+
 /** What tasks keep between calls on one thread: open images (headers, decoded blocks) and label files. */
 export class TaskContext {
   private readonly images: BoundedCache<ImageSource>;
@@ -63,7 +69,7 @@ export class TaskContext {
   async labelWindows(task: LabelWindowsTask): Promise<LabelWindowsResult> {
     const { labels: spec, classes, imageEpsg, geoTransform, mlType, labelOptions, nodata } = task;
     const labels = this.labels.acquire(labelFileKey(spec, classes, imageEpsg), () =>
-      openLabelWindows(spec.uri, { classProperty: spec.classProperty, classes, imageEpsg, ...(spec.layer !== undefined ? { layer: spec.layer } : {}) }),
+      openLabelWindows(spec.uri, labelFileOptions(spec, classes, imageEpsg)),
     );
     // Label files hold no handles: the lease ends at once, the cache keeps them for the next task.
     labels.release();
