@@ -34,7 +34,7 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
     // so memory follows the page size, not the dataset. Pages follow the key, so each costs the same.
     const candidates: Array<{ id: string; group: string; source: string; window: PixelWindow }> = [];
     for (let after: string | null = null; ; ) {
-      const page = await catalog.pageDatapoints(dataset.id, { after, limit: PAGE });
+      const page = await catalog.pageDatapointRefs(dataset.id, { after, limit: PAGE });
       for (const p of page.points) if (p.chipKey !== null) candidates.push({ id: p.id, group: p.group, source: p.source, window: p.window });
       ctx.heartbeat({ collected: candidates.length });
       if (page.points.length < PAGE) break;

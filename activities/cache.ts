@@ -4,7 +4,7 @@
  * catalog is told only after the chip is safely stored.
  */
 import { Context } from '@temporalio/activity';
-import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
+import type { Catalog, DatapointRef, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
 import type { Raster } from '../domain/types.js';
 import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
@@ -23,8 +23,8 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
   const cacheChunk = (input: CacheChunkInput) => resources.withImages((images) => cacheRange(input, images));
 
   /** The chips of the points not cached yet, by datapoint id, read on the compute threads (one task per image). */
-  async function readChips(dataset: DatasetRecord, points: Datapoint[]): Promise<Map<string, Raster>> {
-    const bySource = new Map<string, Datapoint[]>();
+  async function readChips(dataset: DatasetRecord, points: DatapointRef[]): Promise<Map<string, Raster>> {
+    const bySource = new Map<string, DatapointRef[]>();
     for (const point of points) {
       if (point.chipKey !== null) continue;
       const uncached = bySource.get(point.source);
@@ -45,10 +45,11 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
   async function cacheRange({ datasetId, start, end, after, through }: CacheChunkInput, images: ImageLeases): Promise<CacheChunkResult> {
     const ctx = Context.current();
     let dataset = await resources.dataset(datasetId);
-    const points =
+    // Caching needs windows, not labels (a segmentation mask each).
+    const points: DatapointRef[] =
       through === undefined
         ? await catalog.listDatapoints(datasetId, { offset: start, limit: end - start }) // a run from before keyed chunks
-        : (await catalog.pageDatapoints(datasetId, { after, through, limit: end - start })).points;
+        : (await catalog.pageDatapointRefs(datasetId, { after, through, limit: end - start })).points;
     // Fed datapoints carry no image metadata: their chips give the dataset its shape, and their windows its bbox.
     const extents = new Map<string, Bounds>();
     const result: CacheChunkResult = { cached: 0, stored: 0 };

@@ -217,7 +217,7 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
   async function heldWindows(datasetId: string, source: string): Promise<HeldWindow[]> {
     const held: HeldWindow[] = [];
     for (let after: string | null = null; ; ) {
-      const page = await catalog.pageDatapoints(datasetId, { after, limit: HELD_PAGE });
+      const page = await catalog.pageDatapointRefs(datasetId, { after, limit: HELD_PAGE });
       for (const p of page.points) if (p.source === source) held.push({ group: p.group, ...p.window });
       Context.current().heartbeat({ held: held.length });
       if (page.points.length < HELD_PAGE || !page.last) break;

@@ -347,10 +347,15 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       for (const chunk of chunks) {
         const { points } = await catalog.pageDatapoints(id, { after: chunk.after, through: chunk.through, limit: 100 });
         expect(ids(points)).toEqual(ids(all.slice(start, start + chunk.count)));
+        // The same page without labels: everything else equal, and the same key to go on from.
+        const refs = await catalog.pageDatapointRefs(id, { after: chunk.after, through: chunk.through, limit: 100 });
+        expect(refs.points).toEqual(points.map(({ label: _label, ...ref }) => ref));
+        expect(refs.last).toBe(chunk.through);
         start += chunk.count;
       }
       expect(await catalog.datapointChunks((await catalog.createDataset(newDataset())).id, 8)).toEqual([]);
       await expect(catalog.pageDatapoints(id, { after: '1; drop table datapoints', limit: 5 })).rejects.toThrow(InvalidInputError);
+      await expect(catalog.pageDatapointRefs(id, { after: '1; drop table datapoints', limit: 5 })).rejects.toThrow(InvalidInputError);
       await expect(catalog.datapointChunks(id, 0)).rejects.toThrow(InvalidInputError);
     });
 
@@ -364,6 +369,42 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       ];
       await catalog.insertDatapoints(points);
       for (const point of points) expect(await catalog.getDatapoint(id, point.id)).toEqual(point);
+    });
+
+    it('packs segmentation runs into one string, reads them back exactly, and still reads rows stored unpacked', async () => {
+      const { id } = await catalog.createDataset(newDataset({ mlType: 'segmentation' }));
+      const [a, b, c, d] = makePoints(id, 4);
+      const busy = Array.from({ length: 4000 }, (_, i) => (i % 2 === 0 ? (i * 7) % 256 : 1 + ((i * 131) % 300)));
+      const packable: Datapoint[] = [
+        { ...a!, label: { width: 64, height: 64, runs: busy.slice(0, 3998).concat([0, 4096 * 4096]) } },
+        { ...b!, label: { width: 65536, height: 65536, runs: [255, 2 ** 32] } },
+      ];
+      // Not a plain (byte value, whole length) run list: kept as JSON, exactly as given.
+      const kept: Datapoint[] = [
+        { ...c!, label: { width: 4, height: 2, runs: [0, 3, 300, 5] } },
+        { ...d!, label: { width: 4, height: 2, runs: [0, 8], note: 'extra' } as unknown as Datapoint['label'] },
+      ];
+      await catalog.insertDatapoints([...packable, ...kept]);
+      for (const point of [...packable, ...kept]) expect(await catalog.getDatapoint(id, point.id)).toEqual(point);
+      const { rows } = await backend.client.query<{ id: string; label: Record<string, unknown> }>(
+        'select id, label from datapoints where dataset_id = $1::text',
+        [id],
+      );
+      const stored = new Map(rows.map((row) => [row.id, row.label]));
+      expect(Object.keys(stored.get(a!.id)!).sort()).toEqual(['height', 'packedRuns', 'width']);
+      expect((stored.get(a!.id)!.packedRuns as string).length).toBeLessThan(JSON.stringify(busy).length);
+      expect(stored.get(c!.id)).toEqual(kept[0]!.label);
+      expect(stored.get(d!.id)).toEqual(kept[1]!.label);
+
+      // A row written before packing (runs as a jsonb array) reads as it was.
+      const [old] = makePoints(id, 1);
+      await catalog.insertDatapoints([{ ...old!, label: [1] }]);
+      await backend.client.query('update datapoints set label = $3::text::jsonb where dataset_id = $1::text and id = $2::text', [
+        id,
+        old!.id,
+        JSON.stringify({ width: 2, height: 2, runs: [1, 4] }),
+      ]);
+      expect((await catalog.getDatapoint(id, old!.id))!.label).toEqual({ width: 2, height: 2, runs: [1, 4] });
     });
 
     it('touches the dataset updatedAt when datapoints are added', async () => {

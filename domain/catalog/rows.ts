@@ -1,10 +1,12 @@
 import type { Dtype, Label, MlType } from '../types.js';
-import type { Datapoint, DatasetRecord, IngestRecord } from './types.js';
+import type { Datapoint, DatapointRef, DatasetRecord, IngestRecord } from './types.js';
+import { loadedLabel, storedLabel, type PackedSegmentationLabel } from './stored-label.js';
 
 /** Column lists the catalog selects, so every query returns rows these mappers understand. */
 export const DATASET_COLUMNS = `id, name, ml_type, tile_w, tile_h, classes, user_id, public,
   min_lon, min_lat, max_lon, max_lat, shape, dtype, sensors, sources, ingests, created_at, updated_at`;
 export const DATAPOINT_COLUMNS = 'dataset_id, id, grp, source, x, y, w, h, label, chip_key';
+export const DATAPOINT_REF_COLUMNS = 'dataset_id, id, grp, source, x, y, w, h, chip_key';
 
 export interface DatasetRow {
   id: string;
@@ -38,7 +40,7 @@ export interface DatapointRow {
   y: number;
   w: number;
   h: number;
-  label: Label;
+  label: Label | PackedSegmentationLabel;
   chip_key: string | null;
 }
 
@@ -66,13 +68,16 @@ export function datasetFromRow(row: DatasetRow): DatasetRecord {
 }
 
 export function datapointFromRow(row: DatapointRow): Datapoint {
+  return { ...datapointRefFromRow(row), label: loadedLabel(row.label) };
+}
+
+export function datapointRefFromRow(row: Omit<DatapointRow, 'label'>): DatapointRef {
   return {
     id: row.id,
     datasetId: row.dataset_id,
     group: row.grp,
     source: row.source,
     window: { x: row.x, y: row.y, width: row.w, height: row.h },
-    label: row.label,
     chipKey: row.chip_key,
   };
 }
@@ -89,7 +94,7 @@ export function datapointRecord(point: Datapoint) {
     y,
     w,
     h,
-    label: point.label,
+    label: storedLabel(point.label),
     chip_key: point.chipKey,
   };
 }

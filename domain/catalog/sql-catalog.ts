@@ -4,8 +4,10 @@ import { migrate } from './migrations.js';
 import { SqlApiTokens, type ApiTokens } from './api-tokens.js';
 import {
   DATAPOINT_COLUMNS,
+  DATAPOINT_REF_COLUMNS,
   DATASET_COLUMNS,
   datapointFromRow,
+  datapointRefFromRow,
   datapointRecord,
   datasetFromRow,
   type DatapointRow,
@@ -19,6 +21,7 @@ import type {
   DatapointChunk,
   DatapointKey,
   DatapointPage,
+  DatapointRef,
   DatasetCounts,
   DatasetPatch,
   DatasetRecord,
@@ -355,6 +358,16 @@ export class SqlCatalog implements Catalog {
   }
 
   async pageDatapoints(datasetId: string, page: DatapointPage): Promise<{ points: Datapoint[]; last: DatapointKey | null }> {
+    const rows = await this.pageRows<DatapointRow>(DATAPOINT_COLUMNS, datasetId, page);
+    return { points: rows.map(datapointFromRow), last: rows.at(-1)?.key ?? null };
+  }
+
+  async pageDatapointRefs(datasetId: string, page: DatapointPage): Promise<{ points: DatapointRef[]; last: DatapointKey | null }> {
+    const rows = await this.pageRows<Omit<DatapointRow, 'label'>>(DATAPOINT_REF_COLUMNS, datasetId, page);
+    return { points: rows.map(datapointRefFromRow), last: rows.at(-1)?.key ?? null };
+  }
+
+  private async pageRows<Row>(columns: string, datasetId: string, page: DatapointPage): Promise<Array<Row & { key: string }>> {
     const { after, through, limit, group } = parsePage(page);
     const params: unknown[] = [datasetId, limit];
     const conditions = ['dataset_id = $1::text'];
@@ -366,11 +379,11 @@ export class SqlCatalog implements Catalog {
     if (after != null) add('seq > ?::bigint', after);
     if (through != null) add('seq <= ?::bigint', through);
     if (group !== undefined) add('grp = ?::text', group);
-    const { rows } = await this.client.query<DatapointRow & { key: string }>(
-      `select ${DATAPOINT_COLUMNS}, seq::text as key from datapoints where ${conditions.join(' and ')} order by seq limit $2::int`,
+    const { rows } = await this.client.query<Row & { key: string }>(
+      `select ${columns}, seq::text as key from datapoints where ${conditions.join(' and ')} order by seq limit $2::int`,
       params,
     );
-    return { points: rows.map(datapointFromRow), last: rows.at(-1)?.key ?? null };
+    return rows;
   }
 
   async datapointChunks(datasetId: string, size: number): Promise<DatapointChunk[]> {

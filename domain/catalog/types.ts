@@ -52,6 +52,9 @@ export interface Datapoint {
   chipKey: string | null;
 }
 
+/** A datapoint without its label: what caching, batch selection and split checks need (labels can be large). */
+export type DatapointRef = Omit<Datapoint, 'label'>;
+
 /**
  * An ingest as its dataset records it: the spec, the run that made it (null outside a workflow), when, the scene and
  * manifest of what it read, and `failed` once that run failed. Records of earlier releases may lack spec fields.
@@ -141,6 +144,8 @@ export interface Catalog {
    * when null) and at most `through` (inclusive; to the end when null). Pass the page's `last` as the next `after`.
    */
   pageDatapoints(datasetId: string, page: DatapointPage): Promise<{ points: Datapoint[]; last: DatapointKey | null }>;
+  /** pageDatapoints without the labels (a segmentation mask each), for callers that only need windows and chips. */
+  pageDatapointRefs(datasetId: string, page: DatapointPage): Promise<{ points: DatapointRef[]; last: DatapointKey | null }>;
   /**
    * The dataset cut into consecutive chunks of `size` datapoints in posting order, as key ranges for pageDatapoints
    * (one index scan; nothing but keys is read).
