@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { addDecoder, BaseDecoder, getDecoder } from 'geotiff';
 import sharp from 'sharp';
 import { decodeLzw } from './lzw.js';
+import { inflateZlibSync, MAX_WASM_INFLATE_BYTES } from './inflate/index.js';
 
 /**
  * Block decoders that replace geotiff's JavaScript ones where a native library is faster or closer to GDAL.
@@ -126,13 +127,17 @@ export type BlockDecoder = (compressed: Uint8Array) => Uint8Array | Promise<Uint
 
 /**
  * decoderFor as a BlockDecoder. LZW is called directly, synchronously: going through geotiff's async
- * BaseDecoder.decode costs a promise per block, and a striped image has a block per row. DEFLATE goes straight
- * to inflateBlock (inflateSync on the main thread measured no faster, and blocks the event loop ~5 ms a tile).
+ * BaseDecoder.decode costs a promise per block, and a striped image has a block per row. DEFLATE goes to
+ * libdeflate (WebAssembly, synchronous: 1.15-1.3x Node's zlib per tile, and no hop to the thread pool and back);
+ * blocks too large for it, or holding more data than the block, to Node's zlib.
  */
 export async function blockDecoderFor(compression: number, parameters: JpegDecoderParameters): Promise<BlockDecoder> {
   const blockBytes = blockByteSize(parameters);
   if (compression === LZW_COMPRESSION) return (compressed) => atByteZero(decodeLzw(compressed, blockBytes));
-  if (compression === 8 || compression === 32946) return async (compressed) => atByteZero(await inflateBlock(compressed, blockBytes));
+  if (compression === 8 || compression === 32946) {
+    if (blockBytes > MAX_WASM_INFLATE_BYTES) return async (compressed) => atByteZero(await inflateBlock(compressed, blockBytes));
+    return (compressed) => inflateZlibSync(compressed, blockBytes) ?? inflateBlock(compressed, blockBytes).then(atByteZero);
+  }
   const decoder = await decoderFor(compression, parameters);
   // geotiff's decoders read a whole ArrayBuffer from byte 0.
   return async (compressed) => new Uint8Array(await decoder.decode(ownBuffer(compressed)));
