@@ -40,9 +40,9 @@ export default defineConfig({
     hookTimeout: 180_000,
     // Every workflow test runs against PostgreSQL and again against the embedded catalog (PGlite served over the
     // wire protocol, as `veda dev` serves it); the other tests once. The first run does the chunks' pixel work on
-    // the worker's main thread (the default on 2 cores), the second on 2 compute threads (compute/pool.ts).
+    // the worker's main thread (VEDA_COMPUTE_THREADS=0), the second on 2 compute threads (compute/pool.ts).
     projects: [
-      { extends: true, test: { name: 'postgres', include: ['test/**/*.test.ts'], env: { VEDA_TEST_CATALOG: 'postgres' } } },
+      { extends: true, test: { name: 'postgres', include: ['test/**/*.test.ts'], env: { VEDA_TEST_CATALOG: 'postgres', VEDA_COMPUTE_THREADS: '0' } } },
       { extends: true, test: { name: 'embedded', include: WORKFLOW_TESTS, env: { VEDA_TEST_CATALOG: 'embedded', VEDA_COMPUTE_THREADS: '2' } } },
     ],
   },

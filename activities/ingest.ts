@@ -9,7 +9,8 @@ import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain
 import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import type { ImageSource } from '../domain/imagery/index.js';
-import { claimChipShape } from './chip-shape.js';
+import { bytesPerSample } from '../domain/imagery/dtypes.js';
+import { checkChipShape, claimChipShape } from './chip-shape.js';
 import { extendDatasetBbox } from './dataset-bbox.js';
 import { encodeLabel, featureAnchors, windowLabelContext } from '../domain/labels/index.js';
 import { cellsPerGroup, drawCellLayout, planSize, sceneArea, spreadGroupCounts, windowRange, windowsAt, type CellLayout, type HeldWindow } from '../domain/windows/index.js';
@@ -33,6 +34,8 @@ import { batchesOf, eachLoadingNext } from './read-ahead.js';
 
 /** Datapoints posted per catalog statement; a heartbeat follows each. */
 const POST_BATCH = 64;
+/** Bound on the chips a caching chunk holds at once (a batch's, read before they are stored). */
+const CHIP_BATCH_BYTES = 64 * 1024 * 1024;
 /** Chips a failed ingest deletes at once. */
 const CHIP_DELETES = 16;
 /** Datapoints read per catalog query while collecting the windows other groups hold. */
@@ -227,12 +230,14 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
   }
 
 
-  async function postChunk({ spec, start, end, layout, picks }: IngestChunkInput, images: ImageLeases): Promise<IngestChunkResult> {
+  async function postChunk({ spec, start, end, layout, picks, cache }: IngestChunkInput, images: ImageLeases): Promise<IngestChunkResult> {
     const ctx = Context.current();
-    const { dataset, image } = await openInputs(spec, images);
+    const opened = await openInputs(spec, images);
+    const { image } = opened;
+    let { dataset } = opened;
     const resumeAt = (ctx.info.heartbeatDetails as { next?: number } | undefined)?.next ?? start;
     const previous = (ctx.info.heartbeatDetails as { result?: IngestChunkResult } | undefined)?.result;
-    const result: IngestChunkResult = previous ?? { windows: 0, posted: 0, skipped: 0, extent: null };
+    const result: IngestChunkResult = previous ?? { windows: 0, posted: 0, skipped: 0, cached: 0, extent: null };
     const windows = picks
       ? pickedWindows(spec, image, layout, picks.slice(resumeAt - start))
       : windowRange(image.info, spec.plan, spec.groups, resumeAt, end, await anchorsFor(spec, dataset, image), layout ?? undefined);
@@ -248,7 +253,22 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
         ...(spec.maxNodata !== undefined ? { nodata: { image: spec.image, ...(spec.bands ? { bands: spec.bands } : {}), maxNodata: spec.maxNodata } } : {}),
       });
 
-    await eachLoadingNext(batchesOf(windows, POST_BATCH), labelBatch, async (labels, batch, b) => {
+    /**
+     * A caching chunk reads and stores a batch's chips before posting its datapoints, already cached: one pass over
+     * the windows instead of a cache stage reading the catalog back. Chips first, rows second: a crash in between
+     * leaves stored chips that the retry (resuming at this batch) stores again, never a row without its chip.
+     */
+    async function storeChips(points: Datapoint[]): Promise<void> {
+      const read = await resources.compute.readWindows({ image: spec.image, ...(spec.bands ? { bands: spec.bands } : {}), windows: points.map((p) => p.window) });
+      for (const [i, point] of points.entries()) {
+        dataset = await checkChipShape(catalog, dataset, read[i]!, spec.image);
+        point.chipKey = chipKey(dataset.id, point.id);
+        await chips.put(point.chipKey, read[i]!);
+      }
+    }
+
+    let next = resumeAt;
+    await eachLoadingNext(batchesOf(windows, cache ? chipBatch(image, spec) : POST_BATCH), labelBatch, async (labels, batch) => {
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       const points: Datapoint[] = [];
       for (const [j, w] of batch.entries()) {
@@ -269,8 +289,13 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
         });
         result.extent = unionBounds(result.extent, windowBox(w));
       }
+      if (cache && points.length > 0) {
+        await storeChips(points);
+        result.cached = (result.cached ?? 0) + points.length;
+      }
       result.posted += await catalog.insertDatapoints(points, { ingestRun: ingestRun() ?? undefined });
-      ctx.heartbeat({ next: resumeAt + b * POST_BATCH + batch.length, result });
+      next += batch.length;
+      ctx.heartbeat({ next, result });
     });
     return result;
   }
@@ -317,6 +342,13 @@ function ingestRun(): string | null {
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/** Windows per batch of a caching chunk: POST_BATCH, or fewer when that many chips would pass CHIP_BATCH_BYTES. */
+function chipBatch(image: ImageSource, spec: IngestSpec): number {
+  const [width, height] = spec.plan.tileSize;
+  const chipBytes = (spec.bands?.length ?? image.info.bands) * width * height * bytesPerSample(image.info.dtype);
+  return Math.max(1, Math.min(POST_BATCH, Math.floor(CHIP_BATCH_BYTES / chipBytes)));
+}
 
 function pickedWindows(spec: IngestSpec, image: ImageSource, layout: CellLayout | null | undefined, picks: number[]): PlannedWindow[] {
   const candidates = candidatePlan(image.info, spec.plan, spec.groups, layout ?? undefined);

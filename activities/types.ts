@@ -30,12 +30,16 @@ export interface IngestChunkInput {
   layout?: CellLayout | null;
   /** A balanced ingest: the candidate indexes of windows [start, end). */
   picks?: number[];
+  /** Also read and store each window's chip, posting its datapoint cached (workflows since cache-while-posting). */
+  cache?: boolean;
 }
 
 export interface IngestChunkResult {
   windows: number;
   posted: number;
   skipped: number;
+  /** Chips stored (a caching chunk); absent from chunks of earlier releases. */
+  cached?: number;
   /** Pixel extent [minX, minY, maxX, maxY] of the windows kept, for the dataset's bbox. */
   extent: [number, number, number, number] | null;
 }

@@ -13,6 +13,11 @@ const LABELS: Record<string, string> = {
   batching: 'writing batch',
 };
 
+/** How much is cached, on the bars of the stages that cache (posting stores the chips of the windows it posts). */
+function cachedNote(stage: string, p: Progress): string {
+  return stage === 'caching' || (stage === 'posting' && p.percentCached > 0) ? `(${p.percentCached}% cached)` : '';
+}
+
 /** Follows the run to its end with bars on stderr; returns the final progress (throws if the run failed). */
 export async function followWithBars(run: WorkflowRun, title: string): Promise<Progress> {
   const bars = new cliProgress.MultiBar(
@@ -32,7 +37,7 @@ export async function followWithBars(run: WorkflowRun, title: string): Promise<P
       const stage = p.stage === 'planning' ? 'posting' : p.stage;
       const label = LABELS[stage];
       if (!label) continue;
-      const payload = { stage: label.padEnd(18), extra: p.stage === 'caching' ? `(${p.percentCached}% cached)` : '' };
+      const payload = { stage: label.padEnd(18), extra: cachedNote(stage, p) };
       let bar = byStage.get(stage);
       if (!bar) {
         bar = bars.create(Math.max(p.total, 1), 0, payload);
@@ -47,7 +52,7 @@ export async function followWithBars(run: WorkflowRun, title: string): Promise<P
       if (stage === last?.stage) continue;
       const total = stage === 'posting' && last?.planned ? last.planned : bar.getTotal();
       bar.setTotal(total);
-      bar.update(total, stage === 'caching' ? { extra: `(${last?.percentCached ?? 0}% cached)` } : {});
+      bar.update(total, last ? { extra: cachedNote(stage, last) } : {});
     }
   } finally {
     bars.stop();

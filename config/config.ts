@@ -33,7 +33,7 @@ export interface WorkerSettings {
    */
   heartbeatMs?: number;
   /**
-   * Threads that decode imagery and encode labels (VEDA_COMPUTE_THREADS, default cores - 2; 0 runs that work on the
+   * Threads that decode imagery and encode labels (VEDA_COMPUTE_THREADS, default cores - 1; 0 runs that work on the
    * worker's main thread).
    */
   computeThreads?: number;

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VedaCollection } from '../client/collection.js';
 import type { IngestOptions } from '../client/ingest-options.js';
-import type { NewCollection } from '../client/veda.js';
+import { Veda, type NewCollection } from '../client/veda.js';
 import { isVedaError } from '../domain/errors.js';
 import { openImage, RemoteReadError } from '../domain/imagery/index.js';
 import type { MlType } from '../domain/types.js';
@@ -352,18 +352,28 @@ table('the CLI', [
 
 describe('a run that fails after posting', () => {
   it('takes back its datapoints and chips, and the dataset document says why', async () => {
-    const coll = await create('segmentation');
-    // The grid meets every strip, so caching reaches the corrupt one after all 25 datapoints were posted.
+    // Chunks of one row of the 5 x 5 grid, one at a time: rows 1 and 2 are posted (and their chips stored) before
+    // the third row's windows meet the corrupt strip (rows 174-176).
+    const rowByRow = Veda.over({
+      client: stack.client,
+      namespace: stack.namespace,
+      taskQueue: stack.config.temporal.taskQueue,
+      services: stack.services,
+      user: stack.config.user,
+      chunkSize: 5,
+      parallelism: 1,
+    });
+    const coll = await rowByRow.create({ name: `hostile-${++datasets}`, mlType: 'segmentation', tileSize: [64, 64], classes: OLINDA.classes });
     const run = await coll.ingest({ image: fixture('corrupt-middle.tif'), labels: OLINDA.labels, windows: 'grid' });
     const outcome = await outcomeOf(() => run.result());
-    outcomes.push(['a corrupt block met while caching', outcome]);
+    outcomes.push(['a corrupt block met while posting and caching', outcome]);
     expect(outcome).toMatchObject({ kind: invalid, message: expect.stringMatching(/corrupt-middle\.tif: corrupt block: block 58 \(bytes \d+-\d+\) is not valid DEFLATE data/) });
     const progress = await run.query();
-    expect(progress).toMatchObject({ stage: 'failed', posted: 0, removed: 25 });
+    expect(progress).toMatchObject({ stage: 'failed', posted: 0, removed: 10 });
 
     const doc = await coll.doc();
     expect(doc).toMatchObject({ count: {}, total: 0, percent_cached: 0, shape: null, bbox: null, sources: [] });
-    expect(doc.last_ingest).toMatchObject({ workflowId: run.workflowId, image: fixture('corrupt-middle.tif'), failed: { removed: 25 } });
+    expect(doc.last_ingest).toMatchObject({ workflowId: run.workflowId, image: fixture('corrupt-middle.tif'), failed: { removed: 10 } });
     expect(doc.last_ingest!.failed!.message).toMatch(/corrupt block: block 58/);
     const chipsDir = path.join(stack.dataDir, 'chips', 'datasets', coll.id, 'chips');
     const shards = await readdir(chipsDir).catch(() => [] as string[]);
@@ -386,7 +396,8 @@ describe('a run that fails after posting', () => {
     // Posted without reading pixels (no cache), so the corrupt strip is not met yet.
     await (await coll.ingest({ image: fixture('corrupt-middle.tif'), labels: OLINDA.labels, windows: 'grid', count: 5, cache: false })).result();
     expect(await coll.count()).toEqual({ train: 5 });
-    // The whole grid: the same 5 ids again (kept by the first run) and 20 new ones, taken back when caching fails.
+    // The whole grid: the same 5 ids again (kept by the first run) and 20 new ones, none posted: the corrupt strip
+    // is met reading their chips, before their datapoints are posted.
     const failing = await coll.ingest({ image: fixture('corrupt-middle.tif'), labels: OLINDA.labels, windows: 'grid' });
     await expect(failing.result()).rejects.toThrow(/corrupt block/);
     expect(await coll.count()).toEqual({ train: 5 });

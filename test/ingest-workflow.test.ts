@@ -85,6 +85,32 @@ describe('re-running an ingest', () => {
     expect(second.total).toBe(30);
     expect(await coll.count()).toEqual({ train: 30 });
   });
+
+  it('caches, in a cache stage, what an earlier run posted without chips; new windows are cached as they are posted', async () => {
+    const coll = await stack.veda().create({ name: 'rerun-cache', mlType: 'segmentation', tileSize: [32, 32], classes: OLINDA.classes });
+    const options = { image: OLINDA.image, labels: OLINDA.labels, seed: 4 };
+    const uncached = await (await coll.ingest({ ...options, count: 20, cache: false })).result();
+    expect(uncached).toMatchObject({ posted: 20, percentCached: 0 });
+    // The same 20 windows (the plan's first 20) and 20 more: only the new ones are posted, and cached while posting.
+    const run = await coll.ingest({ ...options, count: 40 });
+    const stages = new Set<string>();
+    for await (const p of run.progress({ intervalMs: 10 })) stages.add(p.stage);
+    const final = await run.result();
+    expect(final).toMatchObject({ posted: 20, total: 40, percentCached: 100 });
+    expect(stages).toContain('caching');
+    expect(await stack.services.catalog.counts(coll.id)).toEqual({ groups: { train: 40 }, total: 40, cached: 40 });
+    const image = await openImage(OLINDA.image);
+    try {
+      for (const point of await coll.slice(0, 40)) {
+        const chip = await point.image();
+        expect(Buffer.from(chip.data.buffer, chip.data.byteOffset, chip.data.byteLength)).toEqual(
+          Buffer.from((await image.readWindow(point.data.window)).data.buffer),
+        );
+      }
+    } finally {
+      await image.close();
+    }
+  });
 });
 
 describe('imagery over HTTP', () => {

@@ -83,10 +83,10 @@ describe.skipIf(skipReason !== null)('the Temporal Web UI as the dashboard', () 
     await page.goto(olindaRun.uiUrl!);
     await page.getByRole('heading', { name: olindaRun.workflowId }).waitFor();
 
-    // Timeline: each chunk activity says what it did.
-    const ingestChunk = page.getByText(`label and post windows 0-${TOTAL - 1} of ${TOTAL} of dataset ${olinda.id} (chunk 1/1)`);
+    // Timeline: each chunk activity says what it did (posting caches the chips of the windows it posts).
+    const ingestChunk = page.getByText(`label, cache and post windows 0-${TOTAL - 1} of ${TOTAL} of dataset ${olinda.id} (chunk 1/1)`);
     await ingestChunk.waitFor();
-    await page.getByText(`cache datapoints 0-${TOTAL - 1} of dataset ${olinda.id} (chunk 1/1)`).waitFor();
+    await page.getByText(`count datapoints and update the bbox of dataset ${olinda.id}`).waitFor();
     await ingestChunk.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, 'webui-timeline.png') });
 

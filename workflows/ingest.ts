@@ -1,5 +1,6 @@
 /**
- * Ingest: plan windows over an image, encode each window's label, post datapoints, then cache their chips.
+ * Ingest: plan windows over an image, encode each window's label, store its chip and post its datapoint, cached.
+ * A cache stage follows only for datapoints still uncached (ones an earlier run posted without chips).
  *
  * The plan is a pure function of the image and the spec, so every chunk activity recomputes its slice of it:
  * only ranges travel through the history, and a retried chunk posts the same datapoint ids (no duplicates).
@@ -32,6 +33,11 @@ const activities = proxyActivities<VedaActivities>(ACTIVITY_OPTIONS);
 
 /** patched() id: a failed run takes back what it posted (runs of the previous release failed without doing so). */
 const ABANDON_FAILED_INGEST = 'veda-abandon-failed-ingest';
+/**
+ * patched() id: posting chunks store the chips of the windows they post, so the cache stage runs only for what is
+ * still uncached (runs of earlier releases posted, then cached everything in a stage of its own).
+ */
+const CACHE_WHILE_POSTING = 'veda-cache-while-posting';
 
 export async function ingestWorkflow(input: IngestWorkflowInput): Promise<Progress> {
   const { spec } = input;
@@ -70,6 +76,8 @@ async function ingestStages(input: IngestWorkflowInput, progress: Progress, chun
   progress.ignoredFeatures = prepared.ignoredFeatures;
 
   reportStage(progress, 'posting');
+  const cacheWhilePosting = input.cache !== false && patched(CACHE_WHILE_POSTING);
+  let cachedWhilePosting = 0;
   // One part per scene; each chunk is a range of one scene's plan and reads that scene.
   // A single scene may carry a cell layout (splits, held pixels, a region) and balanced picks, sliced per chunk.
   const parts = prepared.scenes ?? [{ spec, total: prepared.total, layout: prepared.layout, picks: prepared.picks }];
@@ -79,12 +87,16 @@ async function ingestStages(input: IngestWorkflowInput, progress: Progress, chun
   await mapBounded(ranges, parallelism, async ({ part, start, end }, i) => {
     const { spec: sceneSpec, total, layout, picks } = parts[part]!;
     const result = await activities.ingestChunk.executeWithOptions(
-      { ...ACTIVITY_OPTIONS, summary: `label and post windows ${start}-${end - 1} of ${total} of dataset ${spec.datasetId} (chunk ${i + 1}/${ranges.length})${sceneNote(part)}` },
-      [{ spec: sceneSpec, start, end, ...(layout ? { layout } : {}), ...(picks ? { picks: picks.slice(start, end) } : {}) }],
+      { ...ACTIVITY_OPTIONS, summary: `${cacheWhilePosting ? 'label, cache and post' : 'label and post'} windows ${start}-${end - 1} of ${total} of dataset ${spec.datasetId} (chunk ${i + 1}/${ranges.length})${sceneNote(part)}` },
+      [{ spec: sceneSpec, start, end, ...(layout ? { layout } : {}), ...(picks ? { picks: picks.slice(start, end) } : {}), ...(cacheWhilePosting ? { cache: true } : {}) }],
     );
     progress.done += result.windows;
     progress.posted += result.posted;
     progress.skipped += result.skipped;
+    if (cacheWhilePosting) {
+      cachedWhilePosting += result.cached ?? 0;
+      progress.percentCached = percent(cachedWhilePosting, progress.total);
+    }
     if (result.extent) extents[part] = unionBounds(extents[part] ?? null, result.extent);
     reportProgress(progress);
   });
@@ -98,5 +110,6 @@ async function ingestStages(input: IngestWorkflowInput, progress: Progress, chun
   progress.groups = counts.groups;
   progress.percentCached = percent(counts.cached, counts.total);
 
-  if (input.cache !== false) await runCacheStage(activities, progress, counts.total, chunkSize, parallelism);
+  const uncached = counts.total - counts.cached;
+  if (input.cache !== false && (!cacheWhilePosting || uncached > 0)) await runCacheStage(activities, progress, counts.total, chunkSize, parallelism);
 }
