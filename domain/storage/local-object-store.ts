@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -58,7 +58,9 @@ export class LocalObjectStore implements ObjectStore {
 
   async getFile(key: string, file: string): Promise<void> {
     const source = this.file(key, 'key');
-    await this.replace(resolve(file), (tmp) => copyFile(source, tmp)).catch((err) => {
+    // A reflink where the filesystem has them (XFS, Btrfs: no bytes copied, and the copy is still the caller's own);
+    // elsewhere a copy in the kernel.
+    await this.replace(resolve(file), (tmp) => copyFile(source, tmp, constants.COPYFILE_FICLONE)).catch((err) => {
       throw notFound(err, key, this.root);
     });
   }
@@ -141,14 +143,14 @@ export class LocalObjectStore implements ObjectStore {
   }
 }
 
-/** A hard link where the filesystem allows (no bytes copied; the source may then be removed), else a copy. */
+/** A hard link where the filesystem allows (no bytes copied; the source may then be removed), else a copy (a reflink where possible). */
 async function linkOrCopy(source: string, target: string): Promise<void> {
   try {
     await link(source, target);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw err;
-    await copyFile(source, target);
+    await copyFile(source, target, constants.COPYFILE_FICLONE);
   }
 }
 
