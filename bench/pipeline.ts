@@ -1,8 +1,9 @@
 /**
  * The pipeline through Temporal: ingest + cache of N random windows of the Olinda scene on a real local stack
  * (dev server, embedded catalog, in-process worker) against the same domain steps called directly in one loop
- * (plan, encode, post datapoints, read, store chip, mark cached) on the same catalog and chip store. The ratio
- * is what orchestration costs: activities, history, heartbeats, and re-reading datapoints for the cache stage.
+ * (plan, encode, read, store chips, post datapoints cached, as an ingest chunk does) on the same catalog and chip
+ * store. Both do the pixel work on one thread (the worker without compute threads). The ratio is what
+ * orchestration costs: activities, history, heartbeats.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -41,6 +42,8 @@ export async function benchPipeline(options: BenchOptions): Promise<Comparison[]
     TEMPORAL_ADDRESS: '',
     VEDA_USER: 'bench',
     VEDA_TASK_QUEUE: 'veda-bench',
+    // Like for like with the loop: the worker's main thread does the pixel work.
+    VEDA_COMPUTE_THREADS: '0',
   });
   // Open once, as the worker keeps them open across activities.
   const image = await openImage(OLINDA.image);
@@ -56,6 +59,7 @@ export async function benchPipeline(options: BenchOptions): Promise<Comparison[]
       'worker activity slots': config.worker.maxConcurrentActivities,
       catalog: 'embedded (PGlite)',
       temporal: 'local dev server',
+      'compute threads': 0,
     };
     const vedaWith = (parallelism: number) =>
       Veda.over({
@@ -110,7 +114,7 @@ function newDataset(name: string): Omit<NewDataset, 'userId'> {
   return { name, mlType: ML_TYPE, tileSize: [TILE, TILE], classes: OLINDA.classes };
 }
 
-/** The ingest and cache activities' domain calls, in one loop without Temporal: `count` windows of a new dataset. */
+/** An ingest chunk's domain calls, in one loop without Temporal: `count` windows of a new dataset, posted cached. */
 async function ingestDirectly(
   { catalog, chips }: Services,
   image: ImageSource,
@@ -134,14 +138,11 @@ async function ingestDirectly(
         chipKey: null,
       };
     });
-    await catalog.insertDatapoints(points);
-    const cached: Array<{ id: string; chipKey: string }> = [];
     for (const point of points) {
-      const key = chipKey(dataset.id, point.id);
-      await chips.put(key, await image.readWindow(point.window));
-      cached.push({ id: point.id, chipKey: key });
+      point.chipKey = chipKey(dataset.id, point.id);
+      await chips.put(point.chipKey, await image.readWindow(point.window));
     }
-    await catalog.markCached(dataset.id, cached);
+    await catalog.insertDatapoints(points);
   }
   return count;
 }
