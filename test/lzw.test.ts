@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeLzw } from '../domain/imagery/lzw.js';
+import { decodeLzwSync } from '../domain/imagery/codecs/index.js';
 import { gdalBlockLocation, gdalTranslate, makeTempDir, readGdalWindows, removeTempDir, writeRasterVrt } from './support/gdal.js';
 
 /**
@@ -67,5 +68,27 @@ describe('decodeLzw', () => {
     const bits = '100000000' + '100101100' + '000000';
     const bytes = Uint8Array.from(bits.match(/.{8}/g)!, (b) => parseInt(b, 2));
     expect(() => decodeLzw(bytes, 16)).toThrow(/code 300/);
+  });
+
+  // The WebAssembly decoder (codecs.c) follows decodeLzw step for step; where decodeLzw grows its output or names
+  // what is wrong, it answers null and the window reader hands the block to decodeLzw.
+  it('in WebAssembly: the same bytes for the whole strip, padded, and cut mid-code; null where decodeLzw must take over', () => {
+    expect(Buffer.from(decodeLzwSync(strip, width * height)!)).toEqual(Buffer.from(gdalBytes));
+    const padded = new Uint8Array(strip.length + 16).fill(0xff);
+    padded.set(strip);
+    expect(Buffer.from(decodeLzwSync(padded, width * height)!)).toEqual(Buffer.from(gdalBytes));
+    for (const cut of [3, 777, 5003, strip.length >> 1, strip.length - 3]) {
+      expect(Buffer.from(decodeLzwSync(strip.subarray(0, cut), width * height)!)).toEqual(Buffer.from(decodeLzw(strip.subarray(0, cut), width * height)));
+    }
+    // More data than room, and a code used before it is defined.
+    expect(decodeLzwSync(strip, 10)).toBeNull();
+    const bits = '100000000' + '100101100' + '000000';
+    expect(decodeLzwSync(Uint8Array.from(bits.match(/.{8}/g)!, (b) => parseInt(b, 2)), 16)).toBeNull();
+    // Each result is a buffer of its own: the next decode does not overwrite it.
+    const first = decodeLzwSync(strip, width * height)!;
+    decodeLzwSync(strip.subarray(0, 777), width * height);
+    expect(first.byteOffset).toBe(0);
+    expect(first.buffer.byteLength).toBe(gdalBytes.length);
+    expect(Buffer.from(first)).toEqual(Buffer.from(gdalBytes));
   });
 });

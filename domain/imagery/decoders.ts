@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { addDecoder, BaseDecoder, getDecoder } from 'geotiff';
 import sharp from 'sharp';
 import { decodeLzw } from './lzw.js';
-import { inflateZlibSync, MAX_WASM_INFLATE_BYTES } from './inflate/index.js';
+import { decodeLzwSync, inflateZlibSync, MAX_WASM_BLOCK_BYTES } from './codecs/index.js';
 
 /**
  * Block decoders that replace geotiff's JavaScript ones where a native library is faster or closer to GDAL.
@@ -126,16 +126,20 @@ const LZW_COMPRESSION = 5;
 export type BlockDecoder = (compressed: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 
 /**
- * decoderFor as a BlockDecoder. LZW is called directly, synchronously: going through geotiff's async
- * BaseDecoder.decode costs a promise per block, and a striped image has a block per row. DEFLATE goes to
- * libdeflate (WebAssembly, synchronous: 1.15-1.3x Node's zlib per tile, and no hop to the thread pool and back);
- * blocks too large for it, or holding more data than the block, to Node's zlib.
+ * decoderFor as a BlockDecoder. LZW and DEFLATE go to veda's WebAssembly codecs (codecs/), synchronously: going
+ * through geotiff's async BaseDecoder.decode costs a promise per block (a striped image has a block per row), and
+ * libdeflate inflates 1.15-1.3x faster than Node's zlib with no hop to its thread pool and back. Blocks too large
+ * for them, or holding more data than the block (or corrupt LZW, for decodeLzw's message), go to Node's zlib and
+ * veda's JavaScript LZW decoder.
  */
 export async function blockDecoderFor(compression: number, parameters: JpegDecoderParameters): Promise<BlockDecoder> {
   const blockBytes = blockByteSize(parameters);
-  if (compression === LZW_COMPRESSION) return (compressed) => atByteZero(decodeLzw(compressed, blockBytes));
+  const wasm = blockBytes <= MAX_WASM_BLOCK_BYTES;
+  if (compression === LZW_COMPRESSION) {
+    return (compressed) => (wasm ? decodeLzwSync(compressed, blockBytes) : null) ?? atByteZero(decodeLzw(compressed, blockBytes));
+  }
   if (compression === 8 || compression === 32946) {
-    if (blockBytes > MAX_WASM_INFLATE_BYTES) return async (compressed) => atByteZero(await inflateBlock(compressed, blockBytes));
+    if (!wasm) return async (compressed) => atByteZero(await inflateBlock(compressed, blockBytes));
     return (compressed) => inflateZlibSync(compressed, blockBytes) ?? inflateBlock(compressed, blockBytes).then(atByteZero);
   }
   const decoder = await decoderFor(compression, parameters);

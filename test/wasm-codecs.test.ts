@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inflateZlibSync, MAX_WASM_INFLATE_BYTES } from '../domain/imagery/inflate/index.js';
+import { decodeLzwSync, inflateZlibSync, MAX_WASM_BLOCK_BYTES } from '../domain/imagery/codecs/index.js';
 import { gdalBlockLocation, gdalTranslate, makeTempDir, removeTempDir } from './support/gdal.js';
 import { OLINDA } from './support/stack.js';
 
@@ -78,6 +78,6 @@ describe('inflateZlibSync', () => {
     for (let i = 0; i < big.length; i += 4096) big[i] = i % 255;
     const out = inflateZlibSync(deflateSync(big, { level: 1 }), big.length)!;
     expect(Buffer.from(out).equals(big)).toBe(true);
-    expect(() => inflateZlibSync(deflateSync(big), MAX_WASM_INFLATE_BYTES + 1)).toThrow(RangeError);
+    expect(() => inflateZlibSync(deflateSync(big), MAX_WASM_BLOCK_BYTES + 1)).toThrow(RangeError);
   });
 });
