@@ -1,7 +1,7 @@
 /**
  * Block codecs compiled to WebAssembly (codecs.c; rebuilt by scripts/build-codecs-wasm.sh): DEFLATE (zlib-wrapped,
  * TIFF compression 8 and 32946) by libdeflate, 1.15-1.3x Node's zlib on this project's COG tiles and within about
- * 10% of native libdeflate (which GDAL uses), and TIFF LZW (code 5), 1.7x veda's JavaScript decoder (lzw.ts) on
+ * 10% of native libdeflate (which GDAL uses), and TIFF LZW (code 5), 2-2.5x veda's JavaScript decoder (lzw.ts) on
  * GDAL's strips. They run synchronously on the calling thread (the main thread, or a compute thread), one instance
  * per thread.
  */
