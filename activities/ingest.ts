@@ -290,8 +290,12 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
         result.extent = unionBounds(result.extent, windowBox(w));
       }
       if (cache && points.length > 0) {
-        await storeChips(points);
-        result.cached = (result.cached ?? 0) + points.length;
+        // Datapoints an earlier run posted keep their rows (the insert skips them) and their chips (or the cache
+        // stage stores them): a re-run or a resumed run reads and stores no window twice.
+        const posted = new Set((await catalog.getDatapoints(dataset.id, points.map((p) => p.id))).map((p) => p.id));
+        const fresh = points.filter((p) => !posted.has(p.id));
+        if (fresh.length > 0) await storeChips(fresh);
+        result.cached = (result.cached ?? 0) + fresh.length;
       }
       result.posted += await catalog.insertDatapoints(points, { ingestRun: ingestRun() ?? undefined });
       next += batch.length;

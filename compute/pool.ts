@@ -1,7 +1,7 @@
 /**
  * The worker's compute threads: a piscina pool running tasks.ts's work, so decoding and label encoding use the cores
  * a worker's main thread leaves idle, and the event loop stays free for Temporal (polls, heartbeats) and the
- * catalog. Threads start on the first task and stop when idle; with 0 threads (the default on 2 cores, see
+ * catalog. Threads start on the first task and stop when idle; with 0 threads (the default on 1 core, see
  * defaultComputeThreads) the same work runs in-process.
  */
 import os from 'node:os';

@@ -2,6 +2,7 @@
  * The spine, end to end on the real Temporal server and real PostgreSQL: ingest and cache workflows for every ML
  * type on the Olinda scene.
  */
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
@@ -74,16 +75,32 @@ describe.each(ML)('a %s dataset on the Olinda scene', (mlType) => {
   });
 });
 
+/** A dataset's chip files in the local chip store, by path, with their inode numbers. */
+async function chipFiles(datasetId: string): Promise<Map<string, number>> {
+  const dir = path.join(stack.dataDir, 'chips', 'datasets', datasetId, 'chips');
+  const files = new Map<string, number>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    files.set(file, (await stat(file)).ino);
+  }
+  return files;
+}
+
 describe('re-running an ingest', () => {
   it('posts nothing new: datapoint ids are a function of the window, so the second run is a no-op', async () => {
     const coll = await stack.veda().create({ name: 'rerun', mlType: 'classification', tileSize: [32, 32], classes: OLINDA.classes });
     const options = { image: OLINDA.image, labels: OLINDA.labels, count: 30, seed: 3 };
     const first = await (await coll.ingest(options)).result();
+    const chipsBefore = await chipFiles(coll.id);
     const second = await (await coll.ingest(options)).result();
     expect(first.posted).toBe(30);
     expect(second.posted).toBe(0);
     expect(second.total).toBe(30);
     expect(await coll.count()).toEqual({ train: 30 });
+    // No chip stored again: every chip file is the one the first run wrote (a rewrite renames a new file in).
+    expect(chipsBefore.size).toBe(30);
+    expect(await chipFiles(coll.id)).toEqual(chipsBefore);
   });
 
   it('caches, in a cache stage, what an earlier run posted without chips; new windows are cached as they are posted', async () => {
