@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds domain/imagery/codecs/codecs-wasm.ts: veda's block codecs (domain/imagery/codecs/codecs.c: libdeflate's
-# zlib decompressor and a TIFF LZW decoder) compiled to WebAssembly, embedded as base64 so the package ships no extra
-# file. Only needed to change codecs.c or move to another libdeflate; installs and tests use the committed module.
+# zlib decompressor with a SIMD Adler-32, a TIFF LZW decoder and predictor 2) compiled to WebAssembly with SIMD,
+# embedded as base64 so the package ships no extra file. Only needed to change codecs.c or move to another
+# libdeflate; installs and tests use the committed module.
 # Needs python3 with pip (PyPI): libdeflate's sources come from the sdist of the `deflate` package (its Python
 # binding, which vendors them) and the C compiler is Zig's (`ziglang`), both pinned by version and hash.
 set -euo pipefail
@@ -21,10 +22,10 @@ tar -xzf "$work/$DEFLATE_SDIST" -C "$work"
 python3 -m pip install --quiet --disable-pip-version-check --target "$work/zig" "ziglang==$ZIG_VERSION" 2>&1 | grep -v WARNING >&2 || true
 
 src="$work/deflate-0.9.0/libdeflate"
-PYTHONPATH="$work/zig" python3 -m ziglang cc -target wasm32-freestanding -O3 -DFREESTANDING \
+PYTHONPATH="$work/zig" python3 -m ziglang cc -target wasm32-freestanding -O3 -msimd128 -DFREESTANDING \
   -I"$src" -I"$src/lib" -nostdlib -Wl,--no-entry -Wl,--strip-all -Wl,-z,stack-size=65536 -Wl,--initial-memory=1048576 \
   -o "$work/codecs.wasm" domain/imagery/codecs/codecs.c \
-  "$src/lib/deflate_decompress.c" "$src/lib/zlib_decompress.c" "$src/lib/adler32.c" "$src/lib/utils.c"
+  "$src/lib/deflate_decompress.c" "$src/lib/zlib_decompress.c" "$src/lib/utils.c" # codecs.c has the Adler-32
 
 version=$(sed -n 's/^#define LIBDEFLATE_VERSION_STRING[[:space:]]*"\(.*\)"/\1/p' "$src/libdeflate.h")
 {

@@ -288,6 +288,30 @@ describe('reading windows matches GDAL', () => {
     rasters.forEach((r, i) => expect(firstDifference(bytesOf(r.data), reference[i]!)).toBeNull());
     await image.close();
   });
+
+  it('reads windows concurrently through a cache of two blocks as GDAL does (kept blocks evicted, their WebAssembly memory reused)', async () => {
+    for (const [name, args] of [
+      ['deflate-p2', [...tiled(), ...compress('DEFLATE', 2), ...pixel]],
+      ['lzw-strips', [...strips(8), ...compress('LZW'), ...pixel]],
+    ] as const) {
+      const path = await gdalTranslate(await baseVrt('uint16', 4), join(dir, `two-blocks-${name}.tif`), [...args]);
+      const blockBytes = name === 'deflate-p2' ? 64 * 64 * 4 * 2 : WIDTH * 8 * 4 * 2;
+      const image = await openImage(path, { blockCacheBytes: 2 * blockBytes });
+      let seed = 42;
+      const next = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+      const windows = Array.from({ length: 40 }, () => {
+        const width = 1 + next(150);
+        const height = 1 + next(150);
+        return { x: next(WIDTH - width), y: next(HEIGHT - height), width, height };
+      });
+      const reference = await readGdalWindows(path, windows.map((window) => ({ window })));
+      for (let pass = 0; pass < 2; pass++) {
+        const rasters = await Promise.all(windows.map((w) => image.readWindow(w)));
+        rasters.forEach((r, i) => expect(firstDifference(bytesOf(r.data), reference[i]!), `${name} window ${i}`).toBeNull());
+      }
+      await image.close();
+    }
+  });
 });
 
 describe('image metadata matches gdalinfo', () => {

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeLzwSync, inflateZlibSync, MAX_WASM_BLOCK_BYTES } from '../domain/imagery/codecs/index.js';
+import { Arena } from '../domain/imagery/codecs/arena.js';
+import { decodeLzwSync, inflateZlibSync, MAX_KEPT_BYTES, MAX_WASM_BLOCK_BYTES, type KeptBlock } from '../domain/imagery/codecs/index.js';
 import { gdalBlockLocation, gdalTranslate, makeTempDir, removeTempDir } from './support/gdal.js';
 import { OLINDA } from './support/stack.js';
 
@@ -79,5 +80,98 @@ describe('inflateZlibSync', () => {
     const out = inflateZlibSync(deflateSync(big, { level: 1 }), big.length)!;
     expect(Buffer.from(out).equals(big)).toBe(true);
     expect(() => inflateZlibSync(deflateSync(big), MAX_WASM_BLOCK_BYTES + 1)).toThrow(RangeError);
+  });
+
+  it('checks Adler-32 as zlib does at every length around its 32-byte steps and 4096-byte folds, even all 0xff', () => {
+    let seed = 12345;
+    const noise = Buffer.alloc(70_000);
+    for (let i = 0; i < noise.length; i++) noise[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    const lengths = [1, 2, 31, 32, 33, 63, 64, 65, 4095, 4096, 4097, 4127, 4128, 4129, 8192, 8193, 65_535, 70_000];
+    for (const fill of ['noise', 0xff, 0x00] as const) {
+      for (const length of lengths) {
+        const data = fill === 'noise' ? noise.subarray(0, length) : Buffer.alloc(length, fill);
+        const stream = deflateSync(data);
+        expect(Buffer.from(inflateZlibSync(stream, length)!).equals(data), `${fill} ${length}`).toBe(true);
+        // The stored checksum, off by one in its low or its high half, is refused.
+        for (const at of [stream.length - 1, stream.length - 3]) {
+          const bad = Buffer.from(stream);
+          bad[at] = (bad[at]! + 1) & 0xff;
+          expect(() => inflateZlibSync(bad, length), `${fill} ${length} byte ${at}`).toThrow(/invalid zlib stream/);
+        }
+      }
+    }
+  });
+
+  it("keeps blocks in its memory on request, reuses a freed block's space, and copies out past its limit", () => {
+    const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
+    const stream = deflateSync(data);
+    const first = inflateZlibSync(stream, data.length, undefined, true) as KeptBlock;
+    expect(first).not.toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(first.bytes()).equals(data)).toBe(true);
+    const at = first.bytes().byteOffset;
+    first.free();
+    first.free(); // a second free does nothing
+    const second = inflateZlibSync(stream, data.length, undefined, true) as KeptBlock;
+    expect(second.bytes().byteOffset).toBe(at);
+    // A block that is kept survives other decodes (and the memory growing under it).
+    const big = Buffer.alloc(20 * 1024 * 1024, 3);
+    expect(Buffer.from(inflateZlibSync(deflateSync(big), big.length)!).equals(big)).toBe(true);
+    expect(Buffer.from(second.bytes()).equals(data)).toBe(true);
+    second.free();
+    // Past the thread's limit a block comes back in a buffer of its own.
+    const kept: KeptBlock[] = [];
+    const huge = deflateSync(Buffer.alloc(32 * 1024 * 1024, 9));
+    let copied: unknown = null;
+    for (let i = 0; i <= MAX_KEPT_BYTES / (32 * 1024 * 1024) && copied === null; i++) {
+      const out = inflateZlibSync(huge, 32 * 1024 * 1024, undefined, true)!;
+      if (out instanceof Uint8Array) copied = out;
+      else kept.push(out);
+    }
+    expect(copied).toBeInstanceOf(Uint8Array);
+    expect(kept.length).toBeLessThan(MAX_KEPT_BYTES / (32 * 1024 * 1024));
+    for (const block of kept) block.free();
+    expect(inflateZlibSync(huge, 32 * 1024 * 1024, undefined, true)).not.toBeInstanceOf(Uint8Array);
+  });
+});
+
+describe('Arena', () => {
+  function memory(pages: number) {
+    let buffer = new ArrayBuffer(pages * 65536);
+    return {
+      get buffer() {
+        return buffer;
+      },
+      grow(more: number) {
+        const old = buffer.byteLength / 65536;
+        buffer = new ArrayBuffer(buffer.byteLength + more * 65536);
+        return old;
+      },
+    };
+  }
+
+  it('hands out space above its base in 4 KiB units, growing the memory, and reuses freed space of the same class', () => {
+    const mem = memory(1);
+    const arena = new Arena(mem, 1000, 1 << 20);
+    const a = arena.alloc(5000);
+    expect(a).toBe(65536);
+    const b = arena.alloc(100_000);
+    expect(b).toBe(65536 + 8192);
+    expect(mem.buffer.byteLength).toBeGreaterThanOrEqual(b + 102_400);
+    arena.release(a, 5000);
+    expect(arena.alloc(4097)).toBe(a); // the same class (8 KiB)
+    expect(arena.alloc(5000)).toBe(b + 102_400); // none left in the class: new space
+    expect(arena.reserved).toBe(b + 102_400 + 8192);
+    expect(Arena.inputSize(5000)).toBe(8192);
+    expect(Arena.inputSize(1)).toBe(4096);
+  });
+
+  it('counts kept bytes against its limit', () => {
+    const arena = new Arena(memory(1), 0, 3 * 4096);
+    expect(arena.keep(4096)).toBe(true);
+    expect(arena.keep(8000)).toBe(true);
+    expect(arena.keep(1)).toBe(false);
+    arena.unkeep(4096);
+    expect(arena.keep(1)).toBe(true);
+    expect(arena.keptBytes).toBe(3 * 4096);
   });
 });

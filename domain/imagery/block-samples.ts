@@ -1,17 +1,35 @@
 import type { TypedArray } from '../types.js';
+import type { KeptBlock } from './codecs/index.js';
 import type { BlockLayout } from './block-layout.js';
 import { bytesPerSample, viewSamples } from './dtypes.js';
 import { undoFloatingPointPredictor, undoHorizontalDifferencing } from './predictor.js';
 
 /** A decoded block's samples, in the machine's (little-endian) order once `rows` has made them final. */
 export interface DecodedBlock {
-  /** The samples, with rows `from` to `to` (exclusive, counted in the block) final. */
+  /** The samples, with rows `from` to `to` (exclusive, counted in the block) final; use them before any await. */
   rows(from: number, to: number): TypedArray;
+  /** Gives back memory the block holds outside JavaScript's heap (the block cache calls it). */
+  dispose?(): void;
 }
 
 /** A block whose samples are final already (a sparse block, or one without predictor 2). */
 export function finalBlock(samples: TypedArray): DecodedBlock {
   return { rows: () => samples };
+}
+
+/**
+ * A block kept in WebAssembly memory, its samples final (no predictor left to undo, native byte order): each `rows`
+ * is a fresh view, as the memory may have grown and moved since the last.
+ */
+export function keptBlock(kept: KeptBlock, layout: BlockLayout, rows: number): DecodedBlock {
+  const samples = rows * layout.blockWidth * (layout.planarConfiguration === 1 ? layout.bands : 1);
+  return {
+    rows() {
+      const bytes = kept.bytes();
+      return viewSamples(layout.dtype, bytes.buffer as ArrayBuffer, bytes.byteOffset, samples);
+    },
+    dispose: () => kept.free(),
+  };
 }
 
 /**

@@ -3,7 +3,8 @@ import { promisify } from 'node:util';
 import { addDecoder, BaseDecoder, getDecoder } from 'geotiff';
 import sharp from 'sharp';
 import { decodeLzw } from './lzw.js';
-import { decodeLzwSync, inflateZlibSync, MAX_WASM_BLOCK_BYTES } from './codecs/index.js';
+import { decodeLzwSync, inflateZlibSync, MAX_WASM_BLOCK_BYTES, type DecodedBytes, type HorizontalDifferencing } from './codecs/index.js';
+import { undoHorizontalDifferencing } from './predictor.js';
 
 /**
  * Block decoders that replace geotiff's JavaScript ones where a native library is faster or closer to GDAL.
@@ -120,31 +121,70 @@ export const JPEG_COMPRESSION = 7;
 const LZW_COMPRESSION = 5;
 
 /**
- * Decodes one block's stored bytes (without the predictor); synchronous where the codec allows. The result starts
- * at byte 0 of a buffer the caller may keep and mutate; the buffer may be longer than the result.
+ * Decodes one block's stored bytes; synchronous where the codec allows. The result starts at byte 0 of a buffer the
+ * caller may keep and mutate (the buffer may be longer than the result), or, when the decoder was asked to keep
+ * blocks, may be a block kept in WebAssembly memory (read-only to the caller, who frees it).
  */
-export type BlockDecoder = (compressed: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+export type BlockDecoder = (compressed: Uint8Array) => DecodedBytes | Promise<Uint8Array>;
+
+export interface BlockDecoderOptions {
+  /** Predictor 2 on little-endian samples, for the codecs that can undo it as they decode (LZW, DEFLATE). */
+  differencing?: HorizontalDifferencing;
+  /**
+   * Leave blocks those codecs decode in WebAssembly memory (no copy out, no new buffer per block) while the thread's
+   * limit allows: only for blocks nothing rewrites afterwards (no predictor left to undo, no byte swap).
+   */
+  keep?: boolean;
+}
+
+/** A block decoder, and whether what it returns has predictor 2 undone already. */
+export interface BlockDecoding {
+  decode: BlockDecoder;
+  predictorUndone: boolean;
+}
 
 /**
  * decoderFor as a BlockDecoder. LZW and DEFLATE go to veda's WebAssembly codecs (codecs/), synchronously: going
  * through geotiff's async BaseDecoder.decode costs a promise per block (a striped image has a block per row), and
- * libdeflate inflates 1.15-1.3x faster than Node's zlib with no hop to its thread pool and back. Blocks too large
+ * libdeflate inflates 1.4-1.5x faster than Node's zlib with no hop to its thread pool and back. Blocks too large
  * for them, or holding more data than the block (or corrupt LZW, for decodeLzw's message), go to Node's zlib and
- * veda's JavaScript LZW decoder.
+ * veda's JavaScript LZW decoder. Given `differencing` (predictor 2 on little-endian samples), these two undo it on
+ * the whole block, in WebAssembly while the block is still there (SIMD: a fraction of the JavaScript's time);
+ * other codecs leave it to the caller.
  */
-export async function blockDecoderFor(compression: number, parameters: JpegDecoderParameters): Promise<BlockDecoder> {
+export async function blockDecoderFor(
+  compression: number,
+  parameters: JpegDecoderParameters,
+  { differencing, keep = false }: BlockDecoderOptions = {},
+): Promise<BlockDecoding> {
   const blockBytes = blockByteSize(parameters);
   const wasm = blockBytes <= MAX_WASM_BLOCK_BYTES;
+  const predicted = (bytes: Uint8Array) => (differencing ? undoWholeRows(bytes, differencing) : bytes);
   if (compression === LZW_COMPRESSION) {
-    return (compressed) => (wasm ? decodeLzwSync(compressed, blockBytes) : null) ?? atByteZero(decodeLzw(compressed, blockBytes));
+    return {
+      decode: (compressed) =>
+        (wasm ? decodeLzwSync(compressed, blockBytes, differencing, keep) : null) ?? predicted(atByteZero(decodeLzw(compressed, blockBytes))),
+      predictorUndone: differencing !== undefined,
+    };
   }
   if (compression === 8 || compression === 32946) {
-    if (!wasm) return async (compressed) => atByteZero(await inflateBlock(compressed, blockBytes));
-    return (compressed) => inflateZlibSync(compressed, blockBytes) ?? inflateBlock(compressed, blockBytes).then(atByteZero);
+    const inflated = (compressed: Uint8Array) => inflateBlock(compressed, blockBytes).then((bytes) => predicted(atByteZero(bytes)));
+    return {
+      decode: wasm ? (compressed) => inflateZlibSync(compressed, blockBytes, differencing, keep) ?? inflated(compressed) : inflated,
+      predictorUndone: differencing !== undefined,
+    };
   }
   const decoder = await decoderFor(compression, parameters);
   // geotiff's decoders read a whole ArrayBuffer from byte 0.
-  return async (compressed) => new Uint8Array(await decoder.decode(ownBuffer(compressed)));
+  return { decode: async (compressed) => new Uint8Array(await decoder.decode(ownBuffer(compressed))), predictorUndone: false };
+}
+
+/** Predictor 2 undone in JavaScript on every whole row of `bytes` (at byte 0 of its buffer), as the codecs do it. */
+function undoWholeRows(bytes: Uint8Array, { rowBytes, sampleBytes, pixelBytes }: HorizontalDifferencing): Uint8Array {
+  const rowSamples = rowBytes / sampleBytes;
+  const samples = Math.floor(bytes.byteLength / rowBytes) * rowSamples;
+  undoHorizontalDifferencing(bytes.buffer as ArrayBuffer, sampleBytes, 0, samples, rowSamples, pixelBytes / sampleBytes);
+  return bytes;
 }
 
 /** `view`, or a copy of it when it does not start at byte 0 of its buffer (pooled small Buffers do not). */

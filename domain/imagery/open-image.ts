@@ -69,17 +69,27 @@ async function openGeoTiff(uri: string, options: OpenImageOptions = {}): Promise
     const index = await readBlockIndex(image, layout, fileSize, uri);
     const info = await readImageInfo(image, uri, layout);
     const jpegTables = await image.getFileDirectory().loadValue('JPEGTables');
-    const decoder = await blockDecoderFor(layout.compression, {
+    const sampleBytes = bytesPerSample(layout.dtype);
+    const pixelSamples = layout.planarConfiguration === 1 ? layout.bands : 1;
+    // Big-endian samples are swapped before they are summed (block-samples.ts): only native-order ones go to the codecs.
+    const nativeOrder = layout.littleEndian || sampleBytes === 1;
+    const differencing =
+      layout.predictor === 2 && nativeOrder
+        ? { rowBytes: layout.blockWidth * pixelSamples * sampleBytes, sampleBytes, pixelBytes: pixelSamples * sampleBytes }
+        : undefined;
+    const keep = nativeOrder && (layout.predictor === 1 || differencing !== undefined);
+    const parameters = {
       tileWidth: layout.blockWidth,
       tileHeight: layout.blockHeight,
       planarConfiguration: layout.planarConfiguration,
       // One entry per band: describeBlocks has checked that every band has the same sample size.
-      bitsPerSample: new Array<number>(layout.bands).fill(8 * bytesPerSample(layout.dtype)),
-      predictor: 1, // undone by the reader (block-samples.ts), not geotiff
+      bitsPerSample: new Array<number>(layout.bands).fill(8 * sampleBytes),
+      predictor: 1, // undone by veda's codecs or the reader (block-samples.ts), not geotiff
       JPEGTables: jpegTables ? Uint8Array.from(jpegTables) : undefined,
-    });
+    };
+    const decoding = await blockDecoderFor(layout.compression, parameters, { differencing, keep });
     const cacheBytes = options.blockCacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES;
-    const reader = new WindowReader(tiff.source, layout, index, decoder, info.nodata, uri, cacheBytes);
+    const reader = new WindowReader(tiff.source, layout, index, decoding, info.nodata, uri, cacheBytes);
     await reader.checkFirstBlock();
     let closed = false;
     return {

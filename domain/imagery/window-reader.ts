@@ -2,11 +2,12 @@ import type { GeoTIFF } from 'geotiff';
 import type { BlockIndex } from './block-index.js';
 import { InvalidInputError } from '../errors.js';
 import type { PixelWindow, Raster, TypedArray } from '../types.js';
-import { BlockCache } from './block-cache.js';
+import { BlockCache, type Held } from './block-cache.js';
 import { compressionName, type BlockLayout } from './block-layout.js';
-import { finalBlock, nativeSamples, type DecodedBlock } from './block-samples.js';
+import { finalBlock, keptBlock, nativeSamples, type DecodedBlock } from './block-samples.js';
+import type { DecodedBytes } from './codecs/index.js';
 import { gatherRows } from './sample-gather.js';
-import type { BlockDecoder } from './decoders.js';
+import type { BlockDecoder, BlockDecoding } from './decoders.js';
 import { allocateSamples, bytesPerSample } from './dtypes.js';
 
 /** Bound on one file read of adjacent blocks (a remote read holds it in memory whole). */
@@ -20,20 +21,25 @@ const MAX_RUN_BYTES = 16 * 1024 * 1024;
 export class WindowReader {
   private readonly cache: BlockCache<DecodedBlock>;
   private readonly sampleBytes: number;
+  private readonly decoder: BlockDecoder;
+  /** The layout nativeSamples works to: without the predictor when the decoder undoes it. */
+  private readonly decodedLayout: BlockLayout;
 
   constructor(
     private readonly source: GeoTIFF['source'],
     private readonly layout: BlockLayout,
     /** Offsets and byte counts of every block, checked against the file by readBlockIndex. */
     private readonly index: BlockIndex,
-    /** Decodes a block's bytes, without the predictor (nativeSamples undoes it). */
-    private readonly decoder: BlockDecoder,
+    /** Decodes a block's bytes, with or without the predictor (nativeSamples undoes it if not). */
+    decoding: BlockDecoding,
     private readonly nodata: number | null,
     private readonly uri: string,
     cacheBytes: number,
   ) {
-    this.cache = new BlockCache(cacheBytes);
+    this.cache = new BlockCache<DecodedBlock>(cacheBytes, (block) => block.dispose?.());
     this.sampleBytes = bytesPerSample(layout.dtype);
+    this.decoder = decoding.decode;
+    this.decodedLayout = decoding.predictorUndone ? { ...layout, predictor: 1 } : layout;
   }
 
   /** `window` must lie inside the image and `bands` be 1-based band numbers (checked by the caller). */
@@ -60,7 +66,12 @@ export class WindowReader {
     const { blocksAcross, blocksDown } = this.layout;
     const plane = Math.floor(first / (blocksAcross * blocksDown));
     const inPlane = first % (blocksAcross * blocksDown);
-    await this.block(inPlane % blocksAcross, Math.floor(inPlane / blocksAcross), plane);
+    const held = this.block(inPlane % blocksAcross, Math.floor(inPlane / blocksAcross), plane);
+    try {
+      await held.value;
+    } finally {
+      held.release();
+    }
   }
 
   clear(): void {
@@ -75,9 +86,25 @@ export class WindowReader {
     window: PixelWindow,
     out: TypedArray,
   ): Promise<void> {
+    const held = this.block(bx, by, plane);
+    try {
+      this.copyRows(await held.value, bx, by, targets, window, out);
+    } finally {
+      held.release();
+    }
+  }
+
+  /** Copies the rows of one decoded block that lie in `window` to `out`, synchronously (a kept block's view). */
+  private copyRows(
+    decoded: DecodedBlock,
+    bx: number,
+    by: number,
+    targets: Array<{ outBand: number; sampleInBlock: number }>,
+    window: PixelWindow,
+    out: TypedArray,
+  ): void {
     const { width: imageWidth, height: imageHeight, blockWidth, blockHeight, bands } = this.layout;
     const samplesPerBlockPixel = this.layout.planarConfiguration === 1 ? bands : 1;
-    const decoded = await this.block(bx, by, plane);
     const rowStride = blockWidth * samplesPerBlockPixel;
     const blockX = bx * blockWidth;
     const blockY = by * blockHeight;
@@ -175,12 +202,12 @@ export class WindowReader {
     return { rows, samples, bytes: samples * this.sampleBytes };
   }
 
-  /** One decoded block, at least as many rows as the image has there. */
-  private block(bx: number, by: number, plane: number): Promise<DecodedBlock> {
+  /** One decoded block, at least as many rows as the image has there, held until released. */
+  private block(bx: number, by: number, plane: number): Held<DecodedBlock> {
     const { blocksAcross, blocksDown } = this.layout;
     const index = (plane * blocksDown + by) * blocksAcross + bx;
     const { samples, bytes } = this.blockShape(index);
-    return this.cache.get(index, bytes, async () => {
+    return this.cache.acquire(index, bytes, async () => {
       if (this.index.byteCounts[index] === 0) {
         // A sparse block (never written): GDAL reads it as nodata, or 0 without one.
         return finalBlock(allocateSamples(this.layout.dtype, samples).fill(this.nodata ?? 0));
@@ -201,13 +228,13 @@ export class WindowReader {
           `${compressionName(this.layout.compression)} data (${(err as Error).message})`,
       );
     };
-    let decoded: Uint8Array | Promise<Uint8Array>;
+    let decoded: DecodedBytes | Promise<Uint8Array>;
     try {
       decoded = this.decoder(compressed);
     } catch (err) {
       throw fail(err);
     }
-    if (decoded instanceof Uint8Array) return this.samplesOf(index, decoded);
+    if (!(decoded instanceof Promise)) return this.samplesOf(index, decoded);
     return decoded.then(
       (buffer) => this.samplesOf(index, buffer),
       (err: unknown) => {
@@ -216,11 +243,14 @@ export class WindowReader {
     );
   }
 
-  private samplesOf(index: number, decoded: Uint8Array): DecodedBlock {
+  private samplesOf(index: number, decoded: DecodedBytes): DecodedBlock {
     const { rows, bytes } = this.blockShape(index);
-    if (decoded.byteLength < bytes) {
-      throw new InvalidInputError(`${this.uri}: block ${index} decodes to ${decoded.byteLength} bytes, expected ${bytes}: corrupt block`);
+    const length = decoded instanceof Uint8Array ? decoded.byteLength : decoded.bytes().byteLength;
+    if (length < bytes) {
+      if (!(decoded instanceof Uint8Array)) decoded.free();
+      throw new InvalidInputError(`${this.uri}: block ${index} decodes to ${length} bytes, expected ${bytes}: corrupt block`);
     }
-    return nativeSamples(decoded.buffer as ArrayBuffer, this.layout, rows);
+    if (!(decoded instanceof Uint8Array)) return keptBlock(decoded, this.decodedLayout, rows);
+    return nativeSamples(decoded.buffer as ArrayBuffer, this.decodedLayout, rows);
   }
 }

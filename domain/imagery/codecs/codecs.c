@@ -1,12 +1,66 @@
 /*
- * Block codecs of veda's window reads, compiled to WebAssembly (wasm32, freestanding) by
- * scripts/build-codecs-wasm.sh: libdeflate's zlib decompressor for DEFLATE tiles (1.2-1.3x Node's zlib, within
- * about 10% of native libdeflate, which GDAL uses) and a TIFF LZW decoder (2-2.5x veda's JavaScript one, lzw.ts,
- * which it follows step for step). Callers copy input and output through the memory after `scratch()`.
+ * Block codecs of veda's window reads, compiled to WebAssembly (wasm32 with SIMD, freestanding) by
+ * scripts/build-codecs-wasm.sh: libdeflate's zlib decompressor for DEFLATE tiles, with the Adler-32 below, a TIFF
+ * LZW decoder (2-2.5x veda's JavaScript one, lzw.ts, which it follows step for step) and TIFF predictor 2, undone
+ * while a block is still in this memory. Callers copy input and output through the memory after `scratch()`.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <wasm_simd128.h>
 #include "libdeflate.h"
+
+#define ADLER32_MOD 65521
+
+/*
+ * Adler-32 with 128-bit SIMD, in place of libdeflate's adler32.c (whose fast versions are for x86 and ARM only; its
+ * portable one took a fifth of a tile's inflate here). 32 bytes per step: per-lane byte sums and position sums stay
+ * in 16 and 32 bits for up to 128 steps (a 16-bit sum of 128 bytes is at most 32640, as the signed dot product
+ * needs), then fold into s1 and s2 modulo 65521.
+ */
+uint32_t libdeflate_adler32(uint32_t adler, const void *buffer, size_t len) {
+  if (buffer == NULL) return 1;
+  const uint8_t *p = buffer;
+  uint32_t s1 = adler & 0xffff, s2 = adler >> 16;
+  const v128_t weights_a = wasm_i16x8_make(32, 31, 30, 29, 28, 27, 26, 25);
+  const v128_t weights_b = wasm_i16x8_make(24, 23, 22, 21, 20, 19, 18, 17);
+  const v128_t weights_c = wasm_i16x8_make(16, 15, 14, 13, 12, 11, 10, 9);
+  const v128_t weights_d = wasm_i16x8_make(8, 7, 6, 5, 4, 3, 2, 1);
+  while (len >= 32) {
+    size_t steps = len / 32 > 128 ? 128 : len / 32;
+    len -= steps * 32;
+    v128_t bytes = wasm_i32x4_splat(0), before = bytes, a = bytes, b = bytes, c = bytes, d = bytes;
+    for (size_t k = 0; k < steps; k++, p += 32) {
+      v128_t x = wasm_v128_load(p), y = wasm_v128_load(p + 16);
+      before = wasm_i32x4_add(before, bytes); /* the bytes summed before this step, per lane */
+      v128_t pairs = wasm_i16x8_add(wasm_u16x8_extadd_pairwise_u8x16(x), wasm_u16x8_extadd_pairwise_u8x16(y));
+      bytes = wasm_i32x4_add(bytes, wasm_u32x4_extadd_pairwise_u16x8(pairs));
+      a = wasm_i16x8_add(a, wasm_u16x8_extend_low_u8x16(x));
+      b = wasm_i16x8_add(b, wasm_u16x8_extend_high_u8x16(x));
+      c = wasm_i16x8_add(c, wasm_u16x8_extend_low_u8x16(y));
+      d = wasm_i16x8_add(d, wasm_u16x8_extend_high_u8x16(y));
+    }
+    v128_t weighted = wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(a, weights_a), wasm_i32x4_dot_i16x8(b, weights_b)),
+                                     wasm_i32x4_add(wasm_i32x4_dot_i16x8(c, weights_c), wasm_i32x4_dot_i16x8(d, weights_d)));
+    uint64_t sum = 0, sum_before = 0, sum_weighted = 0;
+    uint32_t lanes_bytes[4], lanes_before[4], lanes_weighted[4];
+    wasm_v128_store(lanes_bytes, bytes);
+    wasm_v128_store(lanes_before, before);
+    wasm_v128_store(lanes_weighted, weighted);
+    for (int lane = 0; lane < 4; lane++) {
+      sum += lanes_bytes[lane];
+      sum_before += lanes_before[lane];
+      sum_weighted += lanes_weighted[lane];
+    }
+    /* Each step adds 32 times the s1 it starts from, plus each byte weighted by how many sums it is still in. */
+    s2 = (uint32_t)((s2 + 32 * ((uint64_t)steps * s1 + sum_before) + sum_weighted) % ADLER32_MOD);
+    s1 = (uint32_t)((s1 + sum) % ADLER32_MOD);
+  }
+  for (; len; len--, p++) {
+    s1 += *p;
+    s2 += s1;
+  }
+  return ((s2 % ADLER32_MOD) << 16) | (s1 % ADLER32_MOD);
+}
 
 extern unsigned char __heap_base;
 static size_t heap_top = 0;
@@ -107,4 +161,97 @@ __attribute__((export_name("lzw_decode"))) long lzw_decode(const uint8_t *in, si
     pos += (size_t)n;
   }
   return (long)pos;
+}
+
+/* `v` moved up by `s` bytes (1, 2, 4 or 8), zeros shifted in. */
+static inline __attribute__((always_inline)) v128_t shift_up(v128_t v, int s) {
+  const v128_t z = wasm_i64x2_splat(0);
+  if (s == 1) return wasm_i8x16_shuffle(z, v, 0, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30);
+  if (s == 2) return wasm_i8x16_shuffle(z, v, 0, 0, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
+  if (s == 4) return wasm_i8x16_shuffle(z, v, 0, 0, 0, 0, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27);
+  return wasm_i8x16_shuffle(z, v, 0, 0, 0, 0, 0, 0, 0, 0, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
+/* The last pixel of `v` (of `p` = 1, 2, 4 or 8 bytes) in every pixel's place. */
+static inline __attribute__((always_inline)) v128_t last_pixel(v128_t v, int p) {
+  if (p == 1) return wasm_i8x16_shuffle(v, v, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15);
+  if (p == 2) return wasm_i8x16_shuffle(v, v, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15);
+  if (p == 4) return wasm_i8x16_shuffle(v, v, 12, 13, 14, 15, 12, 13, 14, 15, 12, 13, 14, 15, 12, 13, 14, 15);
+  return wasm_i8x16_shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+/* The first `p` bytes of `v` (3, 6, 12 or 16) to `q`: a pixel, and nothing after it. */
+static inline __attribute__((always_inline)) void store_pixel(uint8_t *q, v128_t v, int p) {
+  if (p == 3) { wasm_v128_store16_lane(q, v, 0); wasm_v128_store8_lane(q + 2, v, 2); }
+  else if (p == 6) { wasm_v128_store32_lane(q, v, 0); wasm_v128_store16_lane(q + 4, v, 2); }
+  else if (p == 12) { wasm_v128_store64_lane(q, v, 0); wasm_v128_store32_lane(q + 8, v, 2); }
+  else wasm_v128_store(q, v);
+}
+
+/* Bytes `from` onwards of a row, a sample at a time: each sample plus the same band's sample before it. */
+#define PREDICT_SAMPLES(type)                                                                 \
+  {                                                                                           \
+    type *s = (type *)row;                                                                    \
+    size_t n = row_bytes / sizeof(type), stride = (size_t)pixel / sizeof(type);              \
+    for (size_t i = from / sizeof(type); i < n; i++) s[i] = (type)(s[i] + s[i - stride]);   \
+  }
+static void predict_samples(uint8_t *row, size_t from, size_t row_bytes, int size, int pixel) {
+  if (from < (size_t)pixel) from = (size_t)pixel;
+  if (size == 1) PREDICT_SAMPLES(uint8_t)
+  else if (size == 2) PREDICT_SAMPLES(uint16_t)
+  else if (size == 4) PREDICT_SAMPLES(uint32_t)
+  else PREDICT_SAMPLES(uint64_t)
+}
+
+/* Pixels of 1, 2, 4 or 8 bytes, 16 bytes at a time: a prefix sum of the vector's pixels plus the last pixel of the
+   vector before (the sums wrap in lanes of the sample width, as the differencing did); the row's tail by sample. */
+#define PREFIX_ROWS(P, add)                                                                   \
+  for (size_t r = 0; r < rows; r++) {                                                         \
+    uint8_t *row = p + r * row_bytes, *q = row, *end = row + (row_bytes & ~(size_t)15);     \
+    v128_t carry = wasm_i64x2_splat(0);                                                       \
+    for (; q < end; q += 16) {                                                                \
+      v128_t v = wasm_v128_load(q);                                                           \
+      for (int s = P; s < 16; s *= 2) v = add(v, shift_up(v, s));                            \
+      carry = add(v, last_pixel(carry, P));                                                   \
+      wasm_v128_store(q, carry);                                                              \
+    }                                                                                         \
+    predict_samples(row, (size_t)(end - row), row_bytes, size, P);                           \
+  }
+
+/* Pixels of 3, 6, 12 or 16 bytes, one at a time: the pixel plus the running sum, of which only the pixel's bytes are
+   stored (a 16-byte store would overlap the next load and stall it). Loads may read 13 bytes past the rows. */
+#define PIXEL_ROWS(P, add)                                                                    \
+  for (size_t r = 0; r < rows; r++) {                                                         \
+    uint8_t *q = p + r * row_bytes, *end = q + row_bytes;                                     \
+    v128_t sum = wasm_i64x2_splat(0);                                                         \
+    for (; q < end; q += P) {                                                                 \
+      sum = add(wasm_v128_load(q), sum);                                                      \
+      store_pixel(q, sum, P);                                                                 \
+    }                                                                                         \
+  }
+
+#define BY_SIZE(ROWS, P)                                                                      \
+  if (size == 1) ROWS(P, wasm_i8x16_add)                                                      \
+  else if (size == 2) ROWS(P, wasm_i16x8_add)                                                 \
+  else if (size == 4) ROWS(P, wasm_i32x4_add)                                                 \
+  else ROWS(P, wasm_i64x2_add)
+
+/*
+ * Undoes TIFF predictor 2 (horizontal differencing) in place on `rows` rows of `row_bytes` bytes at `p`: samples of
+ * `size` bytes (1, 2, 4 or 8), little-endian, `pixel` bytes per pixel (a multiple of `size`). Needs 16 bytes of
+ * room after the rows.
+ */
+__attribute__((export_name("undo_predictor2"))) void undo_predictor2(uint8_t *p, size_t rows, size_t row_bytes, int size, int pixel) {
+  switch (pixel) {
+    case 1: BY_SIZE(PREFIX_ROWS, 1) break;
+    case 2: BY_SIZE(PREFIX_ROWS, 2) break;
+    case 4: BY_SIZE(PREFIX_ROWS, 4) break;
+    case 8: BY_SIZE(PREFIX_ROWS, 8) break;
+    case 3: BY_SIZE(PIXEL_ROWS, 3) break;
+    case 6: BY_SIZE(PIXEL_ROWS, 6) break;
+    case 12: BY_SIZE(PIXEL_ROWS, 12) break;
+    case 16: BY_SIZE(PIXEL_ROWS, 16) break;
+    default:
+      for (size_t r = 0; r < rows; r++) predict_samples(p + r * row_bytes, 0, row_bytes, size, pixel);
+  }
 }

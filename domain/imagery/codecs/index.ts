@@ -1,10 +1,11 @@
 /**
- * Block codecs compiled to WebAssembly (codecs.c; rebuilt by scripts/build-codecs-wasm.sh): DEFLATE (zlib-wrapped,
- * TIFF compression 8 and 32946) by libdeflate, 1.15-1.3x Node's zlib on this project's COG tiles and within about
- * 10% of native libdeflate (which GDAL uses), and TIFF LZW (code 5), 2-2.5x veda's JavaScript decoder (lzw.ts) on
- * GDAL's strips. They run synchronously on the calling thread (the main thread, or a compute thread), one instance
- * per thread.
+ * Block codecs compiled to WebAssembly with SIMD (codecs.c; rebuilt by scripts/build-codecs-wasm.sh): DEFLATE
+ * (zlib-wrapped, TIFF compression 8 and 32946) by libdeflate with a SIMD Adler-32, 1.4-1.5x Node's zlib on this
+ * project's COG tiles, and TIFF LZW (code 5), 2-2.5x veda's JavaScript decoder (lzw.ts) on GDAL's strips; either
+ * can undo predictor 2 before the block leaves WebAssembly memory. They run synchronously on the calling thread
+ * (the main thread, or a compute thread), one instance per thread.
  */
+import { Arena } from './arena.js';
 import { CODECS_WASM_BASE64 } from './codecs-wasm.js';
 
 interface CodecExports {
@@ -12,7 +13,21 @@ interface CodecExports {
   scratch(): number;
   zlib_inflate(input: number, inputLength: number, output: number, room: number): number;
   lzw_decode(input: number, inputLength: number, output: number, room: number): number;
+  undo_predictor2(at: number, rows: number, rowBytes: number, sampleBytes: number, pixelBytes: number): void;
 }
+
+/** TIFF predictor 2 over a block's rows of little-endian samples, for a codec to undo on what it decodes. */
+export interface HorizontalDifferencing {
+  /** Bytes per row of the block (every row is whole). */
+  rowBytes: number;
+  /** 1, 2, 4 or 8. */
+  sampleBytes: number;
+  /** Bytes per pixel: the distance to the same band's previous sample. */
+  pixelBytes: number;
+}
+
+/** Room the predictor's 16-byte stores may touch past a block. */
+const PREDICTOR_SLACK = 16;
 
 /** The part of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
 interface WebAssemblyApi {
@@ -27,59 +42,106 @@ const { WebAssembly } = globalThis as unknown as { WebAssembly: WebAssemblyApi }
  */
 export const MAX_WASM_BLOCK_BYTES = 64 * 1024 * 1024;
 
-let instance: { exports: CodecExports; scratch: number } | null = null;
+/**
+ * Decoded blocks a thread keeps in WebAssembly memory (never copied out) at most, for all its images together;
+ * blocks past it are copied out to buffers of their own. Enough for the block caches of a few large scenes' tiles
+ * (a 4188 x 4224 x 6 uint16 COG decodes to 212 MB); the memory stays reserved by the thread once used.
+ */
+export const MAX_KEPT_BYTES = 256 * 1024 * 1024;
 
-function codecs(): { exports: CodecExports; scratch: number } {
+let instance: { exports: CodecExports; arena: Arena } | null = null;
+
+function codecs(): { exports: CodecExports; arena: Arena } {
   if (instance) return instance;
   const module = new WebAssembly.Module(Buffer.from(CODECS_WASM_BASE64, 'base64'));
   const exports = new WebAssembly.Instance(module, {}).exports as CodecExports;
   const scratch = exports.scratch();
   if (scratch === 0) throw new Error('veda codecs (WebAssembly) could not allocate the DEFLATE decompressor');
-  return (instance = { exports, scratch });
+  return (instance = { exports, arena: new Arena(exports.memory, scratch, MAX_KEPT_BYTES) });
 }
 
 /**
- * Runs one codec on `input` with room for `room` bytes of output: the output in a buffer of its own (byte 0
- * onwards, not zero-filled: the block cache keeps it and the predictor rewrites it in place), or the codec's
- * negative answer.
+ * A decoded block left in WebAssembly memory: read it through `bytes()` (a fresh view each time: the memory may
+ * grow, which detaches views taken before), and `free()` it once no reader needs it.
  */
-function run(codec: 'zlib_inflate' | 'lzw_decode', input: Uint8Array, room: number): Uint8Array | number {
+export interface KeptBlock {
+  bytes(): Uint8Array;
+  free(): void;
+}
+
+/**
+ * Runs one codec on `input` with room for `room` bytes of output, then undoes `predictor` on its whole rows. The
+ * output stays in WebAssembly memory when `keep` is set and the thread's limit allows; otherwise it is copied to a
+ * buffer of its own (byte 0 onwards, not zero-filled: the block cache keeps it and a JavaScript predictor may
+ * rewrite it in place). A negative number is the codec's answer for bad or oversized data.
+ */
+function run(
+  codec: 'zlib_inflate' | 'lzw_decode',
+  input: Uint8Array,
+  room: number,
+  predictor: HorizontalDifferencing | undefined,
+  keep: boolean,
+): Uint8Array | KeptBlock | number {
   if (room > MAX_WASM_BLOCK_BYTES) throw new RangeError(`WebAssembly codecs take blocks up to ${MAX_WASM_BLOCK_BYTES} bytes, not ${room}`);
-  const { exports, scratch } = codecs();
-  const inputAt = scratch;
-  const outputAt = align(inputAt + input.length);
-  const needed = outputAt + room;
-  const { memory } = exports;
-  if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
-  new Uint8Array(memory.buffer, inputAt, input.length).set(input);
+  const { exports, arena } = codecs();
+  const outputBytes = room + PREDICTOR_SLACK;
+  const outputAt = arena.alloc(outputBytes);
+  const inputBytes = Arena.inputSize(input.length);
+  const inputAt = arena.alloc(inputBytes);
+  new Uint8Array(exports.memory.buffer, inputAt, input.length).set(input);
   const written = exports[codec](inputAt, input.length, outputAt, room);
-  if (written < 0) return written;
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(written).buffer, 0, written);
-  out.set(new Uint8Array(memory.buffer, outputAt, written));
-  return out;
+  arena.release(inputAt, inputBytes);
+  if (written >= 0 && predictor) {
+    const { rowBytes, sampleBytes, pixelBytes } = predictor;
+    exports.undo_predictor2(outputAt, Math.floor(written / rowBytes), rowBytes, sampleBytes, pixelBytes);
+  }
+  if (written >= 0 && keep && arena.keep(outputBytes)) {
+    let freed = false;
+    return {
+      bytes: () => new Uint8Array(exports.memory.buffer, outputAt, written),
+      free() {
+        if (freed) return;
+        freed = true;
+        arena.unkeep(outputBytes);
+        arena.release(outputAt, outputBytes);
+      },
+    };
+  }
+  let result: Uint8Array | number = written;
+  if (written >= 0) {
+    result = new Uint8Array(Buffer.allocUnsafeSlow(written).buffer, 0, written);
+    result.set(new Uint8Array(exports.memory.buffer, outputAt, written));
+  }
+  arena.release(outputAt, outputBytes);
+  return result;
 }
 
+/** What a codec gives back: the bytes in a buffer of their own, or kept in WebAssembly memory. */
+export type DecodedBytes = Uint8Array | KeptBlock;
+
 /**
- * Inflates a zlib stream whose data is at most `room` bytes, or returns null when it holds more (the caller decides
- * what that means). Throws on bytes that are not a valid zlib stream, as zlib does (bad header, bad code, cut
- * short, adler32 mismatch).
+ * Inflates a zlib stream whose data is at most `room` bytes (and undoes `predictor` on it), or returns null when it
+ * holds more (the caller decides what that means). Throws on bytes that are not a valid zlib stream, as zlib does
+ * (bad header, bad code, cut short, adler32 mismatch).
  */
-export function inflateZlibSync(input: Uint8Array, room: number): Uint8Array | null {
-  const out = run('zlib_inflate', input, room);
+export function inflateZlibSync(input: Uint8Array, room: number, predictor?: HorizontalDifferencing): Uint8Array | null;
+export function inflateZlibSync(input: Uint8Array, room: number, predictor: HorizontalDifferencing | undefined, keep: boolean): DecodedBytes | null;
+export function inflateZlibSync(input: Uint8Array, room: number, predictor?: HorizontalDifferencing, keep = false): DecodedBytes | null {
+  const out = run('zlib_inflate', input, room, predictor, keep);
   if (out === -2) return null;
   if (typeof out === 'number') throw new Error('invalid zlib stream (bad header, code or checksum, or cut short)');
   return out;
 }
 
 /**
- * Decodes TIFF LZW whose data is at most `room` bytes, as decodeLzw (lzw.ts) does; null when the data is corrupt or
- * holds more, for the caller to hand to decodeLzw, which grows its output and names what is wrong.
+ * Decodes TIFF LZW whose data is at most `room` bytes, as decodeLzw (lzw.ts) does (and undoes `predictor` on it);
+ * null when the data is corrupt or holds more, for the caller to hand to decodeLzw, which grows its output and
+ * names what is wrong.
  */
-export function decodeLzwSync(input: Uint8Array, room: number): Uint8Array | null {
-  const out = run('lzw_decode', input, room);
+export function decodeLzwSync(input: Uint8Array, room: number, predictor?: HorizontalDifferencing): Uint8Array | null;
+export function decodeLzwSync(input: Uint8Array, room: number, predictor: HorizontalDifferencing | undefined, keep: boolean): DecodedBytes | null;
+export function decodeLzwSync(input: Uint8Array, room: number, predictor?: HorizontalDifferencing, keep = false): DecodedBytes | null {
+  const out = run('lzw_decode', input, room, predictor, keep);
   return typeof out === 'number' ? null : out;
 }
 
-function align(offset: number): number {
-  return (offset + 15) & ~15;
-}
