@@ -153,25 +153,42 @@ describe('Arena', () => {
     const mem = memory(1);
     const arena = new Arena(mem, 1000, 1 << 20);
     const a = arena.alloc(5000);
-    expect(a).toBe(65536);
+    expect(a).toBe(4096);
     const b = arena.alloc(100_000);
-    expect(b).toBe(65536 + 8192);
+    expect(b).toBe(4096 + 8192);
     expect(mem.buffer.byteLength).toBeGreaterThanOrEqual(b + 102_400);
-    arena.release(a, 5000);
+    arena.release(a);
     expect(arena.alloc(4097)).toBe(a); // the same class (8 KiB)
     expect(arena.alloc(5000)).toBe(b + 102_400); // none left in the class: new space
     expect(arena.reserved).toBe(b + 102_400 + 8192);
+    // Space for a moment takes the smallest larger freed space before it grows.
+    arena.release(b);
+    expect(arena.alloc(20_000)).toBe(b);
+    expect(() => arena.release(12345)).toThrow(/nothing was handed out/);
     expect(Arena.inputSize(5000)).toBe(8192);
     expect(Arena.inputSize(1)).toBe(4096);
   });
 
-  it('counts kept bytes against its limit', () => {
-    const arena = new Arena(memory(1), 0, 3 * 4096);
-    expect(arena.keep(4096)).toBe(true);
-    expect(arena.keep(8000)).toBe(true);
-    expect(arena.keep(1)).toBe(false);
-    arena.unkeep(4096);
-    expect(arena.keep(1)).toBe(true);
+  it('keeps blocks up to its limit, in new space only below its bound, else in freed space up to twice their size', () => {
+    // Keep limit 3 units, bound 4 units (past the 1-unit base).
+    const arena = new Arena(memory(1), 4096, 3 * 4096, 5 * 4096);
+    const a = arena.allocKept(4096)!;
+    const b = arena.allocKept(8000)!;
+    expect([a, b]).toEqual([4096, 8192]);
     expect(arena.keptBytes).toBe(3 * 4096);
+    expect(arena.allocKept(1)).toBeNull(); // the keep limit
+    arena.releaseKept(b);
+    expect(arena.keptBytes).toBe(4096);
+    // Freed space up to twice the class comes before new space.
+    expect(arena.allocKept(4096)).toBe(b);
+    expect(arena.keptBytes).toBe(3 * 4096);
+    arena.releaseKept(b);
+    arena.releaseKept(a);
+    expect(arena.keptBytes).toBe(0);
+    // New space would pass the bound and no freed space is 1-2 times the class: not kept. A moment's space grows.
+    expect(arena.allocKept(3 * 4096)).toBeNull();
+    expect(arena.alloc(3 * 4096)).toBe(4 * 4096);
+    expect(arena.reserved).toBe(7 * 4096);
+    expect(arena.allocKept(4096)).toBe(a);
   });
 });

@@ -146,7 +146,7 @@ export interface BlockDecoding {
 /**
  * decoderFor as a BlockDecoder. LZW and DEFLATE go to veda's WebAssembly codecs (codecs/), synchronously: going
  * through geotiff's async BaseDecoder.decode costs a promise per block (a striped image has a block per row), and
- * libdeflate inflates 1.4-1.5x faster than Node's zlib with no hop to its thread pool and back. Blocks too large
+ * libdeflate inflates about 1.1x as fast as Node's zlib with no hop to its thread pool and back. Blocks too large
  * for them, or holding more data than the block (or corrupt LZW, for decodeLzw's message), go to Node's zlib and
  * veda's JavaScript LZW decoder. Given `differencing` (predictor 2 on little-endian samples), these two undo it on
  * the whole block, in WebAssembly while the block is still there (SIMD: a fraction of the JavaScript's time);

@@ -1,9 +1,11 @@
 /**
  * Space for the codecs' inputs and outputs in a WebAssembly memory, above what the module itself uses. Space is
- * handed out in classes of whole 4 KiB units and freed space is kept per class for the next request of the same
- * class: an image's blocks are nearly all one size, so a decoded block takes the place of an evicted one without
- * touching new memory (fresh pages cost more to fault in than a block costs to copy). WebAssembly memory never
- * shrinks, so what a thread has used stays reserved for its next blocks.
+ * handed out in classes of whole 4 KiB units and freed space is kept per class for the next request: an image's
+ * blocks are nearly all one size, so a decoded block takes the place of an evicted one without touching new memory
+ * (fresh pages cost more to fault in than a block costs to copy). WebAssembly memory never shrinks, so the arena
+ * bounds what it reserves: kept blocks get new space only below `reserveLimit` (else freed space of their class or
+ * up to twice its size, else they are not kept), and a decode's own space reuses any larger freed space before it
+ * grows, so a worker that meets images of many block sizes does not reserve a class's worth for each.
  */
 
 /** WebAssembly's page: the unit the memory grows by. */
@@ -17,7 +19,10 @@ export interface GrowableMemory {
 
 export class Arena {
   private top: number;
+  /** Freed space by class. */
   private readonly free = new Map<number, number[]>();
+  /** The class of each piece of space handed out, by where it starts (a request may get a larger class). */
+  private readonly given = new Map<number, number>();
   private kept = 0;
 
   /** `base`: the first byte the arena may use (the module's own data and heap lie below it). */
@@ -26,8 +31,10 @@ export class Arena {
     base: number,
     /** Bytes of blocks `keep` may hold at once; past it, callers copy blocks out and free them. */
     private readonly keepLimit: number,
+    /** Bytes the arena reserves at most for kept blocks to use (it grows past it only for a decode's own space). */
+    private readonly reserveLimit: number = keepLimit + keepLimit / 2,
   ) {
-    this.top = Math.ceil(base / PAGE) * PAGE;
+    this.top = Math.ceil(base / UNIT) * UNIT;
   }
 
   /** The class (bytes actually reserved) of a request for `bytes`. */
@@ -43,37 +50,41 @@ export class Arena {
     return 2 ** Math.ceil(Math.log2(Math.max(UNIT, bytes)));
   }
 
-  /** Reserves at least `bytes` and returns where they start; grows the memory if no freed block of the class is left. */
+  /**
+   * Space for at least `bytes` for a moment (a decode's input or output): freed space of the class, else the smallest
+   * larger freed space, else new space.
+   */
   alloc(bytes: number): number {
     const size = Arena.classOf(bytes);
-    const reused = this.free.get(size)?.pop();
-    if (reused !== undefined) return reused;
-    const at = this.top;
-    const have = this.memory.buffer.byteLength;
-    // Grown by a quarter at least: each grow of a large memory costs milliseconds (and a garbage collection).
-    if (at + size > have) this.memory.grow(Math.max(Math.ceil((at + size - have) / PAGE), Math.ceil(have / 4 / PAGE)));
-    this.top = at + size;
+    return this.reuse(size, Infinity) ?? this.extend(size);
+  }
+
+  /**
+   * Space for a block to keep (counted against the keep limit until releaseKept): freed space of the class or up to
+   * twice as large, else new space within the arena's bound; null when the limit or the bound says no.
+   */
+  allocKept(bytes: number): number | null {
+    const size = Arena.classOf(bytes);
+    if (this.kept + size > this.keepLimit) return null;
+    const at = this.reuse(size, 2 * size) ?? (this.top + size <= this.reserveLimit ? this.extend(size) : null);
+    if (at !== null) this.kept += this.given.get(at)!;
     return at;
   }
 
-  /** Returns a block of `bytes` at `at` (from alloc) for reuse. */
-  release(at: number, bytes: number): void {
-    const size = Arena.classOf(bytes);
+  /** Returns space from alloc for reuse. */
+  release(at: number): void {
+    const size = this.given.get(at);
+    if (size === undefined) throw new Error(`codec arena: nothing was handed out at ${at}`);
+    this.given.delete(at);
     const list = this.free.get(size);
     if (list) list.push(at);
     else this.free.set(size, [at]);
   }
 
-  /** Whether a block of `bytes` may be kept (counted against the limit until `unkeep`); false when the limit is reached. */
-  keep(bytes: number): boolean {
-    const size = Arena.classOf(bytes);
-    if (this.kept + size > this.keepLimit) return false;
-    this.kept += size;
-    return true;
-  }
-
-  unkeep(bytes: number): void {
-    this.kept -= Arena.classOf(bytes);
+  /** Returns space from allocKept for reuse. */
+  releaseKept(at: number): void {
+    this.kept -= this.given.get(at) ?? 0;
+    this.release(at);
   }
 
   /** Bytes of memory the arena has reserved so far (kept, freed for reuse, or in use for a moment). */
@@ -83,5 +94,29 @@ export class Arena {
 
   get keptBytes(): number {
     return this.kept;
+  }
+
+  /** Freed space of a class from `min` to `max` bytes, the smallest there is, or null. */
+  private reuse(min: number, max: number): number | null {
+    let best: number | null = this.free.get(min)?.length ? min : null;
+    if (best === null) {
+      for (const [size, list] of this.free) {
+        if (list.length > 0 && size >= min && size <= max && (best === null || size < best)) best = size;
+      }
+    }
+    if (best === null) return null;
+    const at = this.free.get(best)!.pop()!;
+    this.given.set(at, best);
+    return at;
+  }
+
+  private extend(size: number): number {
+    const at = this.top;
+    const have = this.memory.buffer.byteLength;
+    // Grown by a quarter at least: each grow of a large memory costs milliseconds (and a garbage collection).
+    if (at + size > have) this.memory.grow(Math.max(Math.ceil((at + size - have) / PAGE), Math.ceil(have / 4 / PAGE)));
+    this.top = at + size;
+    this.given.set(at, size);
+    return at;
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Block codecs compiled to WebAssembly with SIMD (codecs.c; rebuilt by scripts/build-codecs-wasm.sh): DEFLATE
- * (zlib-wrapped, TIFF compression 8 and 32946) by libdeflate with a SIMD Adler-32, 1.4-1.5x Node's zlib on this
- * project's COG tiles, and TIFF LZW (code 5), 2-2.5x veda's JavaScript decoder (lzw.ts) on GDAL's strips; either
- * can undo predictor 2 before the block leaves WebAssembly memory. They run synchronously on the calling thread
- * (the main thread, or a compute thread), one instance per thread.
+ * (zlib-wrapped, TIFF compression 8 and 32946) by libdeflate with a SIMD Adler-32, about 1.1x Node's synchronous
+ * zlib per COG tile, and TIFF LZW (code 5), 2-2.5x veda's JavaScript decoder (lzw.ts) on GDAL's strips. Either can
+ * undo predictor 2 and leave the block in WebAssembly memory, where the window reader copies from it: no copy out
+ * and no new buffer per block. They run synchronously on the calling thread (the main thread, or a compute thread),
+ * one instance per thread.
  */
 import { Arena } from './arena.js';
 import { CODECS_WASM_BASE64 } from './codecs-wasm.js';
@@ -45,7 +46,8 @@ export const MAX_WASM_BLOCK_BYTES = 64 * 1024 * 1024;
 /**
  * Decoded blocks a thread keeps in WebAssembly memory (never copied out) at most, for all its images together;
  * blocks past it are copied out to buffers of their own. Enough for the block caches of a few large scenes' tiles
- * (a 4188 x 4224 x 6 uint16 COG decodes to 212 MB); the memory stays reserved by the thread once used.
+ * (a 4188 x 4224 x 6 uint16 COG decodes to 212 MB). The memory stays reserved by the thread once used: for kept
+ * blocks, at most 1.5 times this (see Arena).
  */
 export const MAX_KEPT_BYTES = 256 * 1024 * 1024;
 
@@ -85,25 +87,25 @@ function run(
   if (room > MAX_WASM_BLOCK_BYTES) throw new RangeError(`WebAssembly codecs take blocks up to ${MAX_WASM_BLOCK_BYTES} bytes, not ${room}`);
   const { exports, arena } = codecs();
   const outputBytes = room + PREDICTOR_SLACK;
-  const outputAt = arena.alloc(outputBytes);
+  const keptAt = keep ? arena.allocKept(outputBytes) : null;
+  const outputAt = keptAt ?? arena.alloc(outputBytes);
   const inputBytes = Arena.inputSize(input.length);
   const inputAt = arena.alloc(inputBytes);
   new Uint8Array(exports.memory.buffer, inputAt, input.length).set(input);
   const written = exports[codec](inputAt, input.length, outputAt, room);
-  arena.release(inputAt, inputBytes);
+  arena.release(inputAt);
   if (written >= 0 && predictor) {
     const { rowBytes, sampleBytes, pixelBytes } = predictor;
     exports.undo_predictor2(outputAt, Math.floor(written / rowBytes), rowBytes, sampleBytes, pixelBytes);
   }
-  if (written >= 0 && keep && arena.keep(outputBytes)) {
+  if (written >= 0 && keptAt !== null) {
     let freed = false;
     return {
-      bytes: () => new Uint8Array(exports.memory.buffer, outputAt, written),
+      bytes: () => new Uint8Array(exports.memory.buffer, keptAt, written),
       free() {
         if (freed) return;
         freed = true;
-        arena.unkeep(outputBytes);
-        arena.release(outputAt, outputBytes);
+        arena.releaseKept(keptAt);
       },
     };
   }
@@ -112,7 +114,8 @@ function run(
     result = new Uint8Array(Buffer.allocUnsafeSlow(written).buffer, 0, written);
     result.set(new Uint8Array(exports.memory.buffer, outputAt, written));
   }
-  arena.release(outputAt, outputBytes);
+  if (keptAt !== null) arena.releaseKept(keptAt);
+  else arena.release(outputAt);
   return result;
 }
 
