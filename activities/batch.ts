@@ -20,6 +20,7 @@ import { checkLeakage, windowOverlap } from '../domain/splits/leakage.js';
 import { batchManifest } from '../domain/manifest/manifest.js';
 import type { ActivityResources } from './worker-caches.js';
 import { formatShare } from '../domain/percent.js';
+import { CHIP_READS_AHEAD, loadedAhead } from './read-ahead.js';
 
 /** Datapoints read from the catalog per query while collecting candidates, and while writing. */
 const PAGE = 5000;
@@ -57,10 +58,12 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
         const slice = selected.slice(start, start + WRITE_PAGE);
         const points = await catalog.getDatapoints(dataset.id, slice.map((s) => s.item.id));
         if (points.length !== slice.length) throw new Error(`datapoints of dataset ${dataset.id} were deleted while its batch was written`);
-        for (const [i, point] of points.entries()) {
+        // The next chips are read while HDF5 writes this one.
+        const loads = points.map((point, i) => async (): Promise<BatchSample> => {
           const { id, source, window, label, chipKey } = point;
-          yield { id, group: slice[i]!.group, source, window, label, image: await chips.get(chipKey!) };
-        }
+          return { id, group: slice[i]!.group, source, window, label, image: await chips.get(chipKey!) };
+        });
+        yield* loadedAhead(loads, CHIP_READS_AHEAD);
       }
     }
     // File group order: the split's, else the requested groups', else posting order (not the shuffled draw's).

@@ -13,7 +13,7 @@ import { bandsForSource, ingestOf } from '../domain/catalog/dataset-ingests.js';
 import type { ActivityResources, ImageLeases } from './worker-caches.js';
 import { checkChipShape } from './chip-shape.js';
 import { extendDatasetBbox } from './dataset-bbox.js';
-import { batchesOf, eachLoadingNext } from './read-ahead.js';
+import { batchesOf, CHIP_WRITES, eachConcurrently, eachLoadingNext } from './read-ahead.js';
 import { unionBounds, windowBox, type Bounds } from '../domain/geo/index.js';
 
 /** Chips read per compute task, and stored between two catalog updates (and heartbeats). */
@@ -62,6 +62,7 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
     // The next batch's windows are read (on compute threads) while this batch's chips are stored.
     await eachLoadingNext(batchesOf(points, MARK_BATCH), (batch) => readChips(dataset, batch), async (read, batch) => {
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      const stores: Array<{ key: string; chip: Raster }> = [];
       for (const point of batch) {
         const chip = read.get(point.id);
         if (chip) {
@@ -69,12 +70,14 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
           // An ingest already put its windows in the bbox (finishIngest); fed windows are added here.
           if (!ingestOf(dataset, point.source)) extents.set(point.source, unionBounds(extents.get(point.source) ?? null, windowBox(point.window)));
           const key = chipKey(datasetId, point.id);
-          await chips.put(key, chip);
+          stores.push({ key, chip });
           pending.push({ id: point.id, chipKey: key });
           result.stored++;
         }
         result.cached++;
       }
+      // Chips first, then the rows that say they are cached.
+      await eachConcurrently(stores, CHIP_WRITES, ({ key, chip }) => chips.put(key, chip));
       await flush();
     });
     for (const [source, extent] of extents) await extendDatasetBbox(catalog, datasetId, (await images.get(source)).info, extent);

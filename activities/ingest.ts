@@ -30,7 +30,7 @@ import type {
   PreparedIngest,
 } from './types.js';
 import type { ActivityResources, ImageLeases } from './worker-caches.js';
-import { batchesOf, eachLoadingNext } from './read-ahead.js';
+import { batchesOf, CHIP_WRITES, eachConcurrently, eachLoadingNext } from './read-ahead.js';
 
 /** Datapoints posted per catalog statement; a heartbeat follows each. */
 const POST_BATCH = 64;
@@ -263,8 +263,8 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
       for (const [i, point] of points.entries()) {
         dataset = await checkChipShape(catalog, dataset, read[i]!, spec.image);
         point.chipKey = chipKey(dataset.id, point.id);
-        await chips.put(point.chipKey, read[i]!);
       }
+      await eachConcurrently(points, CHIP_WRITES, (point, i) => chips.put(point.chipKey!, read[i]!));
     }
 
     let next = resumeAt;

@@ -30,3 +30,57 @@ export async function eachLoadingNext<T, R>(
     await use(loaded, items[i]!, i);
   }
 }
+
+/** Chips stored or read at once: each is a few file-system calls (or a request to an object store). */
+export const CHIP_WRITES = 8;
+export const CHIP_READS_AHEAD = 8;
+
+/**
+ * Calls `run` on every item with at most `limit` calls in flight (chip files: each is a few file-system calls on
+ * libuv's threads, which one at a time leave the worker waiting). Stops starting calls after the first failure, and
+ * throws it once the calls in flight are done.
+ */
+export async function eachConcurrently<T>(items: readonly T[], limit: number, run: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        await run(items[i]!, i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, lane);
+  const settled = await Promise.allSettled(lanes);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/**
+ * The values of `loads`, in order, with up to `depth` of them loading ahead of the one the caller is at. A load that
+ * fails ahead of its turn throws when its turn comes, not as an unhandled rejection; loads ahead of a caller that
+ * stops early are left to finish unobserved.
+ */
+export async function* loadedAhead<R>(loads: Iterable<() => Promise<R>>, depth: number): AsyncGenerator<R> {
+  const queue: Array<Promise<R>> = [];
+  const iterator = loads[Symbol.iterator]();
+  const fill = () => {
+    while (queue.length < depth) {
+      const step = iterator.next();
+      if (step.done) return;
+      const loading = step.value();
+      loading.catch(() => {});
+      queue.push(loading);
+    }
+  };
+  fill();
+  while (queue.length > 0) {
+    const value = await queue.shift()!;
+    fill();
+    yield value;
+  }
+}
