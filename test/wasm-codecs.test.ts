@@ -191,4 +191,24 @@ describe('Arena', () => {
     expect(arena.reserved).toBe(7 * 4096);
     expect(arena.allocKept(4096)).toBe(a);
   });
+
+  it('grows by what it needs when a quarter more is refused', () => {
+    let buffer = new ArrayBuffer(64 * 65536);
+    const grows: number[] = [];
+    const limited = {
+      get buffer() {
+        return buffer;
+      },
+      grow(pages: number) {
+        if (buffer.byteLength / 65536 + pages > 66) throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+        grows.push(pages);
+        buffer = new ArrayBuffer(buffer.byteLength + pages * 65536);
+        return 0;
+      },
+    };
+    const arena = new Arena(limited, 63 * 65536, 1 << 30);
+    expect(arena.alloc(2 * 65536)).toBe(63 * 65536); // needs 1 page more; a quarter (16) is refused
+    expect(grows).toEqual([1]);
+    expect(() => arena.alloc(4 * 65536)).toThrow(/Maximum memory size exceeded/);
+  });
 });

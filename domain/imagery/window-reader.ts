@@ -232,6 +232,8 @@ export class WindowReader {
     try {
       decoded = this.decoder(compressed);
     } catch (err) {
+      // Memory the decoder could not get says nothing about the block: left as it is (retryable).
+      if (isOutOfMemory(err)) throw err;
       throw fail(err);
     }
     if (!(decoded instanceof Promise)) return this.samplesOf(index, decoded);
@@ -253,4 +255,9 @@ export class WindowReader {
     if (!(decoded instanceof Uint8Array)) return keptBlock(decoded, this.decodedLayout, rows);
     return nativeSamples(decoded.buffer as ArrayBuffer, this.decodedLayout, rows);
   }
+}
+
+/** V8's errors for memory it could not allocate: a WebAssembly memory that cannot grow, an ArrayBuffer too large. */
+function isOutOfMemory(err: unknown): boolean {
+  return err instanceof RangeError && /WebAssembly\.Memory|allocation failed/.test(err.message);
 }

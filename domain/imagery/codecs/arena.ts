@@ -113,8 +113,16 @@ export class Arena {
   private extend(size: number): number {
     const at = this.top;
     const have = this.memory.buffer.byteLength;
-    // Grown by a quarter at least: each grow of a large memory costs milliseconds (and a garbage collection).
-    if (at + size > have) this.memory.grow(Math.max(Math.ceil((at + size - have) / PAGE), Math.ceil(have / 4 / PAGE)));
+    if (at + size > have) {
+      const needed = Math.ceil((at + size - have) / PAGE);
+      // Grown by a quarter at least: each grow of a large memory costs milliseconds (and a garbage collection).
+      // Where that much is refused (the engine's or the machine's limit), what is needed may still be granted.
+      try {
+        this.memory.grow(Math.max(needed, Math.ceil(have / 4 / PAGE)));
+      } catch {
+        this.memory.grow(needed);
+      }
+    }
     this.top = at + size;
     this.given.set(at, size);
     return at;
