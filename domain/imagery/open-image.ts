@@ -77,7 +77,8 @@ async function openGeoTiff(uri: string, options: OpenImageOptions = {}): Promise
       layout.predictor === 2 && nativeOrder
         ? { rowBytes: layout.blockWidth * pixelSamples * sampleBytes, sampleBytes, pixelBytes: pixelSamples * sampleBytes }
         : undefined;
-    const keep = nativeOrder && (layout.predictor === 1 || differencing !== undefined);
+    // Kept blocks must be final as decoded: native byte order, predictor 2 undone by the codec (3 is the reader's).
+    const keep = nativeOrder && layout.predictor !== 3;
     const parameters = {
       tileWidth: layout.blockWidth,
       tileHeight: layout.blockHeight,
