@@ -310,6 +310,11 @@ describe('batch layout details', () => {
     const seg = makeFixture('segmentation', 'uint8', { count: 1, groups: ['train'] });
     const short = { ...seg.samples[0]!, label: { width: 4, height: 5, runs: [0, 19] } };
     await expect(writeBatch(join(dir, 'bad.h5'), seg.meta, [short])).rejects.toThrow(/is not a valid mask: segmentation runs cover 19 pixels, but the mask is 4x5/);
+    const classCount = seg.meta.classes.length;
+    const beyond = { ...seg.samples[0]!, label: { width: 4, height: 5, runs: [0, 7, classCount + 1, 3, 1, 10] } };
+    await expect(writeBatch(join(dir, 'bad.h5'), seg.meta, [beyond])).rejects.toThrow(
+      new InvalidInputError(`sample ${beyond.id}: segmentation label has value ${classCount + 1}; values are 0 (background) to ${classCount}`),
+    );
     expect((await readdir(dir)).filter((f) => f.startsWith('bad.h5'))).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Arena } from '../domain/imagery/codecs/arena.js';
-import { decodeLzwSync, inflateZlibSync, MAX_KEPT_BYTES, MAX_WASM_BLOCK_BYTES, type KeptBlock } from '../domain/imagery/codecs/index.js';
+import { decodeLzwSync, inflateZlibSync, MAX_KEPT_BYTES, MAX_WASM_BLOCK_BYTES, stageWindow, type KeptBlock } from '../domain/imagery/codecs/index.js';
 import { gdalBlockLocation, gdalTranslate, makeTempDir, removeTempDir } from './support/gdal.js';
 import { OLINDA } from './support/stack.js';
 
@@ -131,6 +131,86 @@ describe('inflateZlibSync', () => {
     expect(kept.length).toBeLessThan(MAX_KEPT_BYTES / (32 * 1024 * 1024));
     for (const block of kept) block.free();
     expect(inflateZlibSync(huge, 32 * 1024 * 1024, undefined, true)).not.toBeInstanceOf(Uint8Array);
+  });
+});
+
+describe('stageWindow', () => {
+  /**
+   * Bands of a kept pixel-interleaved block gathered into a window in the codecs' memory (gather_rows in codecs.c),
+   * against the same copy done sample by sample here: every sample size, a band subset in reverse order, a part of
+   * the block's rows and columns placed inside a larger window, and the memory growing between gathers.
+   */
+  it('gathers bands of 1, 2, 4 and 8-byte samples from kept blocks as a sample-by-sample copy does', () => {
+    // Kept before the memory grows (past the arena's bound, blocks are copied out rather than kept).
+    const blocks = [1, 2, 4, 8].map((size) => {
+      const bytes = Buffer.from(Array.from({ length: 37 * 9 * 5 * size }, (_, i) => (i * 131 + 7) % 251));
+      const kept = inflateZlibSync(deflateSync(bytes), bytes.length, undefined, true)!;
+      expect(kept).not.toBeInstanceOf(Uint8Array);
+      return { size, bytes, kept: kept as KeptBlock };
+    });
+    for (const { size, bytes, kept } of blocks) gatherAndCompare(size, bytes, kept, size === 2);
+  });
+
+  function gatherAndCompare(size: number, block: Buffer, kept: KeptBlock, grow: boolean): void {
+    const [blockWidth, bands] = [37, 5];
+    // Rows 2-7 and columns 3-32 of the block land at (4, 1) of a 40 x 12 window of bands [5, 2] (0-based 4, 1).
+    const [windowWidth, windowHeight, rows, count, fromRow, fromCol, toX, toY] = [40, 12, 6, 30, 2, 3, 4, 1];
+    const picks = [4, 1];
+    const bandBytes = windowWidth * windowHeight * size;
+    const staged = stageWindow(picks.length * bandBytes, picks.length);
+    staged.bytes().fill(0xee);
+    const gather = (rowsFrom: number, rowCount: number) =>
+      staged.gather(kept, {
+        rows: rowCount,
+        count,
+        sampleBytes: size,
+        step: bands * size,
+        srcRow: blockWidth * bands * size,
+        dstRow: windowWidth * size,
+        targets: picks.map((band, i) => [
+          ((rowsFrom * blockWidth + fromCol) * bands + band) * size,
+          i * bandBytes + ((toY + rowsFrom - fromRow) * windowWidth + toX) * size,
+        ]),
+      });
+    gather(fromRow, 2);
+    if (grow) {
+      // The memory grows and moves between two gathers into the same window (views taken before are detached):
+      // room as large as the whole memory cannot come from freed space.
+      const before = staged.bytes();
+      stageWindow(before.buffer.byteLength, 1).free();
+      expect(before.byteLength).toBe(0);
+    }
+    gather(fromRow + 2, rows - 2);
+    const expected = Buffer.alloc(picks.length * bandBytes, 0xee);
+    picks.forEach((band, i) => {
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < count; c++) {
+          const src = (((fromRow + r) * blockWidth + fromCol + c) * bands + band) * size;
+          const dst = i * bandBytes + ((toY + r) * windowWidth + toX + c) * size;
+          block.copy(expected, dst, src, src + size);
+        }
+      }
+    });
+    const taken = staged.take();
+    expect(Buffer.from(taken).equals(expected)).toBe(true);
+    // What take() returns is the caller's own: freeing the room leaves it as it is.
+    staged.free();
+    staged.free(); // a second free does nothing
+    expect(Buffer.from(taken).equals(expected)).toBe(true);
+    expect(() => staged.bytes()).toThrow(/after it was freed/);
+    kept.free();
+  }
+
+  it('refuses more bands at a time than it has room for, and reuses its room once freed', () => {
+    const first = stageWindow(100_000, 2);
+    const at = first.bytes().byteOffset;
+    const block: KeptBlock = { at: 0, bytes: () => new Uint8Array(3), free() {} };
+    const rows = { rows: 1, count: 1, sampleBytes: 1, step: 3, srcRow: 3, dstRow: 1 };
+    expect(() => first.gather(block, { ...rows, targets: [[0, 0], [1, 1], [2, 2]] })).toThrow(RangeError);
+    first.free();
+    const second = stageWindow(100_000, 2);
+    expect(second.bytes().byteOffset).toBe(at);
+    second.free();
   });
 });
 

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { isDetectionLabel, isOneHot, isPixelBox, isSegmentationLabel } from '../labels/label-shape.js';
-import { decodeRle } from '../labels/rle.js';
+import { decodeRleInto } from '../labels/rle.js';
 import { MAX_CLASSES, type Label } from '../types.js';
 
 /**
@@ -47,15 +47,13 @@ export function writeMask(
     throw bad(`is ${label.width} x ${label.height}, the image is ${size.width} x ${size.height}`);
   }
   // One reading of RLE (domain/labels/rle.ts) for feeding, serving and batches: the same runs are valid everywhere.
-  let mask: Uint8Array;
+  let largest: number;
   try {
-    mask = decodeRle(label);
+    largest = decodeRleInto(label, out, offset);
   } catch (err) {
     throw bad(`is not a valid mask: ${(err as Error).message}`);
   }
-  const over = mask.find((v) => v > classCount);
-  if (over !== undefined) throw bad(`has value ${over}; values are 0 (background) to ${classCount}`);
-  out.set(mask, offset);
+  if (largest > classCount) throw bad(`has value ${largest}; values are 0 (background) to ${classCount}`);
 }
 
 /** Boxes in class order, flattened: boxes [minx, miny, maxx, maxy, ...] and the class index of each. */

@@ -10,6 +10,8 @@ export interface DecodedBlock {
   rows(from: number, to: number): TypedArray;
   /** Gives back memory the block holds outside JavaScript's heap (the block cache calls it). */
   dispose?(): void;
+  /** The block in the codecs' memory, its samples final, when it is kept there: windows are gathered from it there. */
+  kept?: KeptBlock;
 }
 
 /** A block whose samples are final already (a sparse block, or one without predictor 2). */
@@ -29,6 +31,7 @@ export function keptBlock(kept: KeptBlock, layout: BlockLayout, rows: number): D
       return viewSamples(layout.dtype, bytes.buffer as ArrayBuffer, bytes.byteOffset, samples);
     },
     dispose: () => kept.free(),
+    kept,
   };
 }
 

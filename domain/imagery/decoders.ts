@@ -137,10 +137,11 @@ export interface BlockDecoderOptions {
   keep?: boolean;
 }
 
-/** A block decoder, and whether what it returns has predictor 2 undone already. */
+/** A block decoder, whether what it returns has predictor 2 undone already, and whether it may keep blocks. */
 export interface BlockDecoding {
   decode: BlockDecoder;
   predictorUndone: boolean;
+  keeps: boolean;
 }
 
 /**
@@ -165,6 +166,7 @@ export async function blockDecoderFor(
       decode: (compressed) =>
         (wasm ? decodeLzwSync(compressed, blockBytes, differencing, keep) : null) ?? predicted(atByteZero(decodeLzw(compressed, blockBytes))),
       predictorUndone: differencing !== undefined,
+      keeps: wasm && keep,
     };
   }
   if (compression === 8 || compression === 32946) {
@@ -172,11 +174,12 @@ export async function blockDecoderFor(
     return {
       decode: wasm ? (compressed) => inflateZlibSync(compressed, blockBytes, differencing, keep) ?? inflated(compressed) : inflated,
       predictorUndone: differencing !== undefined,
+      keeps: wasm && keep,
     };
   }
   const decoder = await decoderFor(compression, parameters);
   // geotiff's decoders read a whole ArrayBuffer from byte 0.
-  return { decode: async (compressed) => new Uint8Array(await decoder.decode(ownBuffer(compressed))), predictorUndone: false };
+  return { decode: async (compressed) => new Uint8Array(await decoder.decode(ownBuffer(compressed))), predictorUndone: false, keeps: false };
 }
 
 /** Predictor 2 undone in JavaScript on every whole row of `bytes` (at byte 0 of its buffer), as the codecs do it. */

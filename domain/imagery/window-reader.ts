@@ -5,10 +5,10 @@ import type { PixelWindow, Raster, TypedArray } from '../types.js';
 import { BlockCache, type Held } from './block-cache.js';
 import { compressionName, type BlockLayout } from './block-layout.js';
 import { finalBlock, keptBlock, nativeSamples, type DecodedBlock } from './block-samples.js';
-import type { DecodedBytes } from './codecs/index.js';
+import { MAX_WASM_BLOCK_BYTES, stageWindow, type DecodedBytes, type StagedWindow } from './codecs/index.js';
 import { gatherRows } from './sample-gather.js';
 import type { BlockDecoder, BlockDecoding } from './decoders.js';
-import { allocateSamples, bytesPerSample } from './dtypes.js';
+import { allocateSamples, bytesPerSample, viewSamples } from './dtypes.js';
 
 /** Bound on one file read of adjacent blocks (a remote read holds it in memory whole). */
 const MAX_RUN_BYTES = 16 * 1024 * 1024;
@@ -24,6 +24,8 @@ export class WindowReader {
   private readonly decoder: BlockDecoder;
   /** The layout nativeSamples works to: without the predictor when the decoder undoes it. */
   private readonly decodedLayout: BlockLayout;
+  /** Windows are assembled in the codecs' memory: bands of pixel-interleaved blocks kept there are copied there. */
+  private readonly gathersInCodecMemory: boolean;
 
   constructor(
     private readonly source: GeoTIFF['source'],
@@ -40,13 +42,14 @@ export class WindowReader {
     this.sampleBytes = bytesPerSample(layout.dtype);
     this.decoder = decoding.decode;
     this.decodedLayout = decoding.predictorUndone ? { ...layout, predictor: 1 } : layout;
+    this.gathersInCodecMemory = decoding.keeps && layout.planarConfiguration === 1 && layout.bands > 1;
   }
 
   /** `window` must lie inside the image and `bands` be 1-based band numbers (checked by the caller). */
   async read(window: PixelWindow, bands: number[]): Promise<Raster> {
     const { dtype } = this.layout;
     const { width, height } = window;
-    const out = allocateSamples(dtype, bands.length * width * height);
+    const length = bands.length * width * height;
     // Pixel-interleaved blocks hold every band; band-interleaved images have one plane of blocks per band.
     const planes =
       this.layout.planarConfiguration === 1
@@ -54,9 +57,21 @@ export class WindowReader {
         : bands.map((band, i) => ({ plane: band - 1, targets: [{ outBand: i, sampleInBlock: 0 }] }));
     const blocks = this.blocksOf(window, planes);
     this.loadRuns(blocks.map((b) => b.index));
-    const copies = blocks.map(({ bx, by, plane, targets }) => this.copyBlock(bx, by, plane, targets, window, out));
-    await Promise.all(copies);
-    return { dtype, bands: bands.length, width, height, data: out };
+    // Bands of pixel-interleaved blocks kept in the codecs' memory are gathered there (see stageWindow); a huge
+    // window (a whole scene) is assembled in a buffer of its own, as the codecs' memory never shrinks.
+    const bytes = length * this.sampleBytes;
+    const staged = this.gathersInCodecMemory && bytes <= MAX_WASM_BLOCK_BYTES;
+    const out = staged ? stageWindow(bytes, bands.length) : allocateSamples(dtype, length);
+    try {
+      // Every copy ends before the window is taken or its room freed, even when one fails.
+      const copies = await Promise.allSettled(blocks.map(({ bx, by, plane, targets }) => this.copyBlock(bx, by, plane, targets, window, out)));
+      const failed = copies.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+      if (failed) throw failed.reason;
+      const data = isStaged(out) ? viewSamples(dtype, out.take(), 0, length) : out;
+      return { dtype, bands: bands.length, width, height, data };
+    } finally {
+      if (isStaged(out)) out.free();
+    }
   }
 
   /** Decodes the first stored block, so bytes that are not what the header says fail at open, not mid-run. */
@@ -82,9 +97,9 @@ export class WindowReader {
     bx: number,
     by: number,
     plane: number,
-    targets: Array<{ outBand: number; sampleInBlock: number }>,
+    targets: Target[],
     window: PixelWindow,
-    out: TypedArray,
+    out: TypedArray | StagedWindow,
   ): Promise<void> {
     const held = this.block(bx, by, plane);
     try {
@@ -95,15 +110,8 @@ export class WindowReader {
   }
 
   /** Copies the rows of one decoded block that lie in `window` to `out`, synchronously (a kept block's view). */
-  private copyRows(
-    decoded: DecodedBlock,
-    bx: number,
-    by: number,
-    targets: Array<{ outBand: number; sampleInBlock: number }>,
-    window: PixelWindow,
-    out: TypedArray,
-  ): void {
-    const { width: imageWidth, height: imageHeight, blockWidth, blockHeight, bands } = this.layout;
+  private copyRows(decoded: DecodedBlock, bx: number, by: number, targets: Target[], window: PixelWindow, out: TypedArray | StagedWindow): void {
+    const { width: imageWidth, height: imageHeight, blockWidth, blockHeight, bands, dtype } = this.layout;
     const samplesPerBlockPixel = this.layout.planarConfiguration === 1 ? bands : 1;
     const rowStride = blockWidth * samplesPerBlockPixel;
     const blockX = bx * blockWidth;
@@ -112,19 +120,30 @@ export class WindowReader {
     const colEnd = Math.min(window.x + window.width, blockX + blockWidth, imageWidth);
     const rowStart = Math.max(window.y, blockY);
     const rowEnd = Math.min(window.y + window.height, blockY + blockHeight, imageHeight);
-    const block = decoded.rows(rowStart - blockY, rowEnd - blockY);
+    const rows = rowEnd - rowStart;
     const count = colEnd - colStart;
     const bandSize = window.width * window.height;
-    for (const { outBand, sampleInBlock } of targets) {
-      const src = (rowStart - blockY) * rowStride + (colStart - blockX) * samplesPerBlockPixel + sampleInBlock;
-      const dst = outBand * bandSize + (rowStart - window.y) * window.width + (colStart - window.x);
+    // Per band: its first sample in the block and in the window.
+    const firsts = targets.map(({ outBand, sampleInBlock }): [number, number] => [
+      (rowStart - blockY) * rowStride + (colStart - blockX) * samplesPerBlockPixel + sampleInBlock,
+      outBand * bandSize + (rowStart - window.y) * window.width + (colStart - window.x),
+    ]);
+    if (isStaged(out) && decoded.kept) {
+      const size = this.sampleBytes;
+      const bytes = ([src, dst]: [number, number]) => [src * size, dst * size] as const;
+      const step = samplesPerBlockPixel * size;
+      out.gather(decoded.kept, { rows, count, sampleBytes: size, step, srcRow: rowStride * size, dstRow: window.width * size, targets: firsts.map(bytes) });
+      return;
+    }
+    const block = decoded.rows(rowStart - blockY, rowEnd - blockY);
+    const samples = isStaged(out) ? this.samplesOf(out.bytes()) : out;
+    for (const [src, dst] of firsts) {
       if (samplesPerBlockPixel === 1) {
-        for (let r = 0; r < rowEnd - rowStart; r++) {
-          out.set(block.subarray(src + r * rowStride, src + r * rowStride + count), dst + r * window.width);
+        for (let r = 0; r < rows; r++) {
+          samples.set(block.subarray(src + r * rowStride, src + r * rowStride + count), dst + r * window.width);
         }
       } else {
-        const rows = { rows: rowEnd - rowStart, count, step: samplesPerBlockPixel, src, srcRow: rowStride, dst, dstRow: window.width };
-        gatherRows(out, block, rows);
+        gatherRows(samples, block, { rows, count, step: samplesPerBlockPixel, src, srcRow: rowStride, dst, dstRow: window.width });
       }
     }
   }
@@ -236,16 +255,21 @@ export class WindowReader {
       if (isOutOfMemory(err)) throw err;
       throw fail(err);
     }
-    if (!(decoded instanceof Promise)) return this.samplesOf(index, decoded);
+    if (!(decoded instanceof Promise)) return this.blockSamples(index, decoded);
     return decoded.then(
-      (buffer) => this.samplesOf(index, buffer),
+      (buffer) => this.blockSamples(index, buffer),
       (err: unknown) => {
         throw fail(err);
       },
     );
   }
 
-  private samplesOf(index: number, decoded: DecodedBytes): DecodedBlock {
+  /** A staged window's bytes as samples. */
+  private samplesOf(bytes: Uint8Array): TypedArray {
+    return viewSamples(this.layout.dtype, bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / this.sampleBytes);
+  }
+
+  private blockSamples(index: number, decoded: DecodedBytes): DecodedBlock {
     const { rows, bytes } = this.blockShape(index);
     const length = decoded instanceof Uint8Array ? decoded.byteLength : decoded.bytes().byteLength;
     if (length < bytes) {
@@ -255,6 +279,16 @@ export class WindowReader {
     if (!(decoded instanceof Uint8Array)) return keptBlock(decoded, this.decodedLayout, rows);
     return nativeSamples(decoded.buffer as ArrayBuffer, this.decodedLayout, rows);
   }
+}
+
+/** A band of the window and the sample of a block pixel it comes from. */
+interface Target {
+  outBand: number;
+  sampleInBlock: number;
+}
+
+function isStaged(out: TypedArray | StagedWindow): out is StagedWindow {
+  return !ArrayBuffer.isView(out);
 }
 
 /** V8's errors for memory it could not allocate: a WebAssembly memory that cannot grow, an ArrayBuffer too large. */

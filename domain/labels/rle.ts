@@ -19,20 +19,32 @@ export function encodeRle(mask: Uint8Array, width: number, height: number): Segm
 }
 
 export function decodeRle(label: SegmentationLabel): Uint8Array {
+  const mask = new Uint8Array(label.width * label.height);
+  decodeRleInto(label, mask, 0);
+  return mask;
+}
+
+/**
+ * Decodes the runs into `out` from `offset` (width * height values; a batch's label rows take them in place) and
+ * returns the largest value, so callers check values against their classes without reading the mask again.
+ */
+export function decodeRleInto(label: SegmentationLabel, out: Uint8Array | Uint16Array, offset: number): number {
   const { width, height, runs } = label;
-  const mask = new Uint8Array(width * height);
-  let offset = 0;
+  const size = width * height;
+  let at = 0;
+  let largest = 0;
   for (let i = 0; i + 1 < runs.length; i += 2) {
     const value = runs[i]!;
     const length = runs[i + 1]!;
-    if (!Number.isInteger(value) || value < 0 || value > 255 || !Number.isInteger(length) || length < 1 || offset + length > mask.length) {
+    if (!Number.isInteger(value) || value < 0 || value > 255 || !Number.isInteger(length) || length < 1 || at + length > size) {
       throw new InvalidInputError(`segmentation runs are invalid at run ${i / 2} (value ${value}, length ${length}) for ${width}x${height}`);
     }
-    mask.fill(value, offset, offset + length);
-    offset += length;
+    out.fill(value, offset + at, offset + at + length);
+    if (value > largest) largest = value;
+    at += length;
   }
-  if (runs.length % 2 !== 0 || offset !== mask.length) {
-    throw new InvalidInputError(`segmentation runs cover ${offset} pixels, but the mask is ${width}x${height}`);
+  if (runs.length % 2 !== 0 || at !== size) {
+    throw new InvalidInputError(`segmentation runs cover ${at} pixels, but the mask is ${width}x${height}`);
   }
-  return mask;
+  return largest;
 }

@@ -1,8 +1,9 @@
 /*
  * Block codecs of veda's window reads, compiled to WebAssembly (wasm32 with SIMD, freestanding) by
  * scripts/build-codecs-wasm.sh: libdeflate's zlib decompressor for DEFLATE tiles, with the Adler-32 below, a TIFF
- * LZW decoder (2-2.5x veda's JavaScript one, lzw.ts, which it follows step for step) and TIFF predictor 2, undone
- * while a block is still in this memory. Callers copy input and output through the memory after `scratch()`.
+ * LZW decoder (2-2.5x veda's JavaScript one, lzw.ts, which it follows step for step), TIFF predictor 2, undone
+ * while a block is still in this memory, and the copy of bands out of kept blocks into windows. Callers copy input
+ * and output through the memory after `scratch()`.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -253,5 +254,36 @@ __attribute__((export_name("undo_predictor2"))) void undo_predictor2(uint8_t *p,
     case 16: BY_SIZE(PIXEL_ROWS, 16) break;
     default:
       for (size_t r = 0; r < rows; r++) predict_samples(p + r * row_bytes, 0, row_bytes, size, pixel);
+  }
+}
+
+/* One band's samples of `count` pixels: every `step` bytes from `s` to consecutive samples at `d`. */
+#define GATHER_SAMPLES(T)                                                                    \
+  for (size_t i = 0; i < count; i++, s += step, d += sizeof(T)) {                            \
+    T v;                                                                                     \
+    __builtin_memcpy(&v, s, sizeof(T));                                                      \
+    __builtin_memcpy(d, &v, sizeof(T));                                                      \
+  }
+
+/*
+ * Copies bands out of pixel-interleaved block rows into band planes, where a window is assembled: for each of `rows`
+ * rows (`src_row` bytes apart in the block, `dst_row` bytes apart in the window) and each of `ntargets` bands,
+ * `count` samples of `size` bytes (1, 2, 4 or 8), `step` bytes apart, from `block` + targets[2t] to consecutive
+ * samples at `out` + targets[2t + 1]. A row's bands are copied together, so its pixels are read from cache, not
+ * memory, for every band after the first. (JavaScript copies from this memory at a third of the speed once any
+ * buffer of the thread has been detached, which a growing memory or a transferred chip does.)
+ */
+__attribute__((export_name("gather_rows"))) void gather_rows(uint8_t *out, const uint8_t *block, size_t rows, size_t count, int size,
+                                                              size_t step, size_t src_row, size_t dst_row,
+                                                              const uint32_t *targets, size_t ntargets) {
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t t = 0; t < ntargets; t++) {
+      const uint8_t *s = block + targets[2 * t] + r * src_row;
+      uint8_t *d = out + targets[2 * t + 1] + r * dst_row;
+      if (size == 2) GATHER_SAMPLES(uint16_t)
+      else if (size == 1) GATHER_SAMPLES(uint8_t)
+      else if (size == 4) GATHER_SAMPLES(uint32_t)
+      else GATHER_SAMPLES(uint64_t)
+    }
   }
 }
