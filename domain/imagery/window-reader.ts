@@ -51,7 +51,7 @@ export class WindowReader {
     const { width, height } = window;
     const length = bands.length * width * height;
     // Pixel-interleaved blocks hold every band; band-interleaved images have one plane of blocks per band.
-    const planes =
+    const planes: PlaneTargets[] =
       this.layout.planarConfiguration === 1
         ? [{ plane: 0, targets: bands.map((band, i) => ({ outBand: i, sampleInBlock: band - 1 })) }]
         : bands.map((band, i) => ({ plane: band - 1, targets: [{ outBand: i, sampleInBlock: 0 }] }));
@@ -149,15 +149,16 @@ export class WindowReader {
   }
 
   /** The blocks a window touches, in the file's block order for ascending planes. */
-  private blocksOf<T extends { plane: number }>(window: PixelWindow, planes: T[]): Array<T & { index: number; bx: number; by: number }> {
+  private blocksOf(window: PixelWindow, planes: PlaneTargets[]): Array<PlaneTargets & { index: number; bx: number; by: number }> {
     const { blockWidth, blockHeight, blocksAcross, blocksDown } = this.layout;
     const { x, y, width, height } = window;
-    const blocks: Array<T & { index: number; bx: number; by: number }> = [];
-    for (const plane of planes) {
+    const blocks: Array<PlaneTargets & { index: number; bx: number; by: number }> = [];
+    for (const { plane, targets } of planes) {
       for (let by = Math.floor(y / blockHeight); by <= Math.floor((y + height - 1) / blockHeight); by++) {
         for (let bx = Math.floor(x / blockWidth); bx <= Math.floor((x + width - 1) / blockWidth); bx++) {
           // TIFF block order: planes (band-interleaved only), then rows of blocks, then blocks in a row.
-          blocks.push({ ...plane, index: (plane.plane * blocksDown + by) * blocksAcross + bx, bx, by });
+          // (Fields named, not spread: a striped window touches hundreds of blocks.)
+          blocks.push({ plane, targets, index: (plane * blocksDown + by) * blocksAcross + bx, bx, by });
         }
       }
     }
@@ -285,6 +286,12 @@ export class WindowReader {
 interface Target {
   outBand: number;
   sampleInBlock: number;
+}
+
+/** A plane of blocks (0 for pixel-interleaved images, the band's for band-interleaved ones) and what it fills. */
+interface PlaneTargets {
+  plane: number;
+  targets: Target[];
 }
 
 function isStaged(out: TypedArray | StagedWindow): out is StagedWindow {
