@@ -111,7 +111,7 @@ export class WindowReader {
 
   /** Copies the rows of one decoded block that lie in `window` to `out`, synchronously (a kept block's view). */
   private copyRows(decoded: DecodedBlock, bx: number, by: number, targets: Target[], window: PixelWindow, out: TypedArray | StagedWindow): void {
-    const { width: imageWidth, height: imageHeight, blockWidth, blockHeight, bands, dtype } = this.layout;
+    const { width: imageWidth, height: imageHeight, blockWidth, blockHeight, bands } = this.layout;
     const samplesPerBlockPixel = this.layout.planarConfiguration === 1 ? bands : 1;
     const rowStride = blockWidth * samplesPerBlockPixel;
     const blockX = bx * blockWidth;

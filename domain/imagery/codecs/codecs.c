@@ -270,7 +270,7 @@ __attribute__((export_name("undo_predictor2"))) void undo_predictor2(uint8_t *p,
  * rows (`src_row` bytes apart in the block, `dst_row` bytes apart in the window) and each of `ntargets` bands,
  * `count` samples of `size` bytes (1, 2, 4 or 8), `step` bytes apart, from `block` + targets[2t] to consecutive
  * samples at `out` + targets[2t + 1]. A row's bands are copied together, so its pixels are read from cache, not
- * memory, for every band after the first. (JavaScript copies from this memory at a third of the speed once any
+ * memory, for every band after the first. (JavaScript copies from this memory at about half the speed once any
  * buffer of the thread has been detached, which a growing memory or a transferred chip does.)
  */
 __attribute__((export_name("gather_rows"))) void gather_rows(uint8_t *out, const uint8_t *block, size_t rows, size_t count, int size,

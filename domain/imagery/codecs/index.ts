@@ -163,7 +163,6 @@ export function decodeLzwSync(input: Uint8Array, room: number, predictor?: Horiz
   return typeof out === 'number' ? null : out;
 }
 
-
 /** Rows of bands to copy from a kept block into a staged window; every offset and distance in bytes. */
 export interface StagedRows {
   rows: number;
@@ -182,7 +181,7 @@ export interface StagedRows {
 
 /**
  * Room in the thread's codec memory where a window is assembled from kept blocks by gather_rows (codecs.c), then
- * taken out in one copy. JavaScript's own copy of bands out of pixel-interleaved blocks ran at a third of the speed
+ * taken out in one copy. JavaScript's own copy of bands out of pixel-interleaved blocks ran at about half the speed
  * once the thread had detached any buffer (V8 then checks every typed-array access), and every worker thread does.
  */
 export interface StagedWindow {
