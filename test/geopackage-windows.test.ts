@@ -10,10 +10,11 @@ import initSqlJs from 'sql.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../domain/errors.js';
 import { windowBounds, type Bounds } from '../domain/geo/geotransform.js';
+import { readGeoPackage } from '../domain/labels/geopackage.js';
 import { encodeLabel, readWindowLabelContext, windowLabelContext } from '../domain/labels/index.js';
 import { loadLabelSource, openLabelWindows, type LabelSource, type LabelSourceOptions, type LabelWindows } from '../domain/labels/index.js';
 import type { GeoTransform, MlType, PixelWindow } from '../domain/types.js';
-import { makeTempDir, removeTempDir, runGdal } from './support/gdal.js';
+import { GDAL_PYTHON, makeTempDir, removeTempDir, runGdal } from './support/gdal.js';
 
 const DATA = new URL('../examples/data/', import.meta.url).pathname;
 const LANDCOVER = join(DATA, 'landcover.geojson');
@@ -180,5 +181,51 @@ describe('a GeoPackage layer with an R-tree is read window by window', () => {
     await writeFile(file('plain.sqlite'), db.export());
     db.close();
     await expect(openLabelWindows(file('plain.sqlite'), OPTIONS)).rejects.toThrow(/plain\.sqlite is not a GeoPackage/);
+  });
+});
+
+describe('GeoPackage geometry blobs are read as OGR reads them', () => {
+  const MAKE = new URL('./support/gpkg-geometries.py', import.meta.url).pathname;
+  let expected: unknown[];
+  beforeAll(async () => {
+    expected = JSON.parse(await runGdal(GDAL_PYTHON, [MAKE, dir])) as unknown[];
+  }, 60_000);
+
+  const polygonsOf = async (name: string) =>
+    (await readGeoPackage(await readFile(file(name)), name)).features.map(({ polygons }) =>
+      typeof polygons === 'string' ? polygons : polygons.map((rings) => rings.map((ring) => Array.from(ring))),
+    );
+
+  it.each(['iso-ndr.gpkg', 'iso-xdr.gpkg', 'ewkb.gpkg'])(
+    '%s: polygons with holes and parts, Z / M / ZM read as 2D, unclosed rings closed, other and empty geometries told apart',
+    async (name) => {
+      expect(expected).toHaveLength(13);
+      expect(await polygonsOf(name)).toEqual(expected);
+    },
+  );
+
+  it('names the row of a damaged WKB and never trusts its counts', async () => {
+    const SQL = await initSqlJs();
+    const original = new SQL.Database(await readFile(file('iso-ndr.gpkg')));
+    const blob = original.exec('select geom from shapes where fid = 1')[0]!.values[0]![0] as Uint8Array;
+    original.close();
+    const header = 8 + [0, 32, 48, 48, 64][(blob[3]! >> 1) & 7]!;
+    const damaged = (change: (wkb: Uint8Array) => Uint8Array) => change(blob.slice());
+    const cases: Array<[string, Uint8Array, RegExp]> = [
+      ['cut short', damaged((b) => b.subarray(0, b.length - 10)), /row 0: the geometry's WKB cannot be read: it ends at byte \d+, 10 bytes short/],
+      ['a ring count of 4 billion', damaged((b) => (new DataView(b.buffer).setUint32(header + 5, 0xfffffff0, true), b)), /row 0: .* bytes short/],
+      ['a point count of 4 billion', damaged((b) => (new DataView(b.buffer).setUint32(header + 9, 0xfffffff0, true), b)), /row 0: .* bytes short/],
+      ['a byte order of 7', damaged((b) => ((b[header] = 7), b)), /row 0: the geometry's WKB cannot be read: byte 0 should be a byte order/],
+      ['a ring of 3 positions', damaged((b) => (new DataView(b.buffer).setUint32(header + 9, 3, true), b)), /row 0: .*ring 0 needs at least 4 positions/],
+    ];
+    for (const [what, geom, message] of cases) {
+      const db = new SQL.Database(await readFile(file('iso-ndr.gpkg')));
+      for (const [trigger] of db.exec("select name from sqlite_master where type = 'trigger'")[0]!.values) db.run(`drop trigger "${String(trigger)}"`);
+      db.run('update shapes set geom = ? where fid = 1', [geom]);
+      const bytes = db.export();
+      db.close();
+      await expect(readGeoPackage(bytes, 'damaged.gpkg'), what).rejects.toThrow(InvalidInputError);
+      await expect(readGeoPackage(bytes, 'damaged.gpkg'), what).rejects.toThrow(message);
+    }
   });
 });

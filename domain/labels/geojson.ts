@@ -5,15 +5,18 @@
  */
 import { InvalidInputError } from '../errors.js';
 
-/** A polygon as GeoJSON holds it: rings of [x, y] positions, the exterior first. */
-export type PolygonCoordinates = Array<Array<[number, number]>>;
+/**
+ * A polygon's rings, the exterior first, each flat and closed: [x0, y0, x1, y1, ..., x0, y0]. Flat from the start:
+ * an array per position would be garbage the moment the feature is converted.
+ */
+export type PolygonRings = Float64Array[];
 
 export interface GeoJsonFeature {
   /** Position in the file's feature array. */
   order: number;
   properties: Record<string, unknown>;
   /** Polygons of a Polygon / MultiPolygon; 'unsupported' for other types, 'empty' for null or empty geometry. */
-  polygons: PolygonCoordinates[] | 'unsupported' | 'empty';
+  polygons: PolygonRings[] | 'unsupported' | 'empty';
 }
 
 export interface GeoJsonCollection {
@@ -79,23 +82,34 @@ export function parseFeature(feature: unknown, order: number, name: string): Geo
   return { order, properties, polygons: 'unsupported' };
 }
 
-function parsePolygon(rings: unknown, where: string): PolygonCoordinates {
+function parsePolygon(rings: unknown, where: string): PolygonRings {
   if (!Array.isArray(rings)) throw new InvalidInputError(`${where} has no coordinates array`);
-  return rings.map((ring, r) => {
+  return rings.map((ring: unknown, r) => {
     if (!Array.isArray(ring) || ring.length < 4) {
       throw new InvalidInputError(`${where}: ring ${r} needs at least 4 positions`);
     }
-    const positions = ring.map((position): [number, number] => {
+    const flat = new Float64Array(2 * ring.length + 2);
+    ring.forEach((position: unknown, i) => {
       if (!Array.isArray(position) || !Number.isFinite(position[0]) || !Number.isFinite(position[1])) {
         throw new InvalidInputError(`${where}: ring ${r} has a position that is not [x, y] numbers: ${JSON.stringify(position)}`);
       }
-      return [position[0] as number, position[1] as number];
+      flat[2 * i] = position[0] as number;
+      flat[2 * i + 1] = position[1] as number;
     });
-    const first = positions[0]!;
-    const last = positions[positions.length - 1]!;
-    if (first[0] !== last[0] || first[1] !== last[1]) positions.push([first[0], first[1]]);
-    return positions;
+    return closedRing(flat, ring.length);
   });
+}
+
+/**
+ * The ring of the first `points` positions of `flat`, closed: when its last position is not its first, the first is
+ * written again after it (`flat` has room for one more position).
+ */
+export function closedRing(flat: Float64Array, points: number): Float64Array {
+  const end = 2 * points;
+  if (flat[0] === flat[end - 2] && flat[1] === flat[end - 1]) return flat.subarray(0, end);
+  flat[end] = flat[0]!;
+  flat[end + 1] = flat[1]!;
+  return flat.subarray(0, end + 2);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

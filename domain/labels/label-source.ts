@@ -6,9 +6,9 @@ import { InvalidInputError } from '../errors.js';
 import { crsFromEpsg, epsgFromCrsName } from '../geo/crs.js';
 import { boundsOfFlatRings } from '../geo/bounds.js';
 import { geoToPixel, invertGeoTransform, type Bounds } from '../geo/geotransform.js';
-import { pointTransform } from '../geo/transform.js';
+import { pointTransform, type PointTransform } from '../geo/transform.js';
 import { MAX_CLASSES, type GeoTransform } from '../types.js';
-import type { GeoJsonCollection, GeoJsonFeature, PolygonCoordinates } from './geojson.js';
+import type { GeoJsonCollection, GeoJsonFeature, PolygonRings } from './geojson.js';
 import { readLabelFile } from './label-file.js';
 import { createBoxIndex } from './spatial-index.js';
 
@@ -140,7 +140,8 @@ export function labelFeatureConverter(name: string, crsName: string | null, opti
   }
   const sourceIsGeographic = crsFromEpsg(sourceEpsg).geographic;
   const epsg = options.imageEpsg ?? sourceEpsg;
-  const transform = pointTransform(sourceEpsg, epsg);
+  // Null when the labels are in the image's CRS already: their rings are kept as read.
+  const transform = epsg === sourceEpsg ? null : pointTransform(sourceEpsg, epsg);
   const classIndex = new Map(options.classes.map((c, i) => [c, i]));
   return {
     sourceEpsg,
@@ -187,23 +188,28 @@ export function checkClasses(classes: readonly string[]): void {
   }
 }
 
-function withinLonLat(polygons: PolygonCoordinates[]): boolean {
-  return polygons.every((polygon) => polygon.every((ring) => ring.every(([x, y]) => Math.abs(x) <= 360 && Math.abs(y) <= 90)));
+function withinLonLat(polygons: PolygonRings[]): boolean {
+  return polygons.every((polygon) =>
+    polygon.every((ring) => {
+      for (let i = 0; i < ring.length; i += 2) if (!(Math.abs(ring[i]!) <= 360 && Math.abs(ring[i + 1]!) <= 90)) return false;
+      return true;
+    }),
+  );
 }
 
-function projectPolygon(
-  polygon: PolygonCoordinates,
-  transform: (x: number, y: number) => [number, number],
-  failure: () => string,
-): Float64Array[] {
+/** The polygon's rings in the target CRS (the same arrays when `transform` is null), each turned clockwise. */
+function projectPolygon(polygon: PolygonRings, transform: PointTransform | null, failure: () => string): Float64Array[] {
   return polygon.map((ring) => {
-    const flat = new Float64Array(ring.length * 2);
-    ring.forEach(([x, y], i) => {
-      const [tx, ty] = transform(x, y);
-      if (!Number.isFinite(tx) || !Number.isFinite(ty)) throw new InvalidInputError(failure());
-      flat[2 * i] = tx;
-      flat[2 * i + 1] = ty;
-    });
+    let flat = ring;
+    if (transform) {
+      flat = new Float64Array(ring.length);
+      for (let i = 0; i < ring.length; i += 2) {
+        const [tx, ty] = transform(ring[i]!, ring[i + 1]!);
+        if (!Number.isFinite(tx) || !Number.isFinite(ty)) throw new InvalidInputError(failure());
+        flat[i] = tx;
+        flat[i + 1] = ty;
+      }
+    }
     return signedArea(flat) > 0 ? reverseRing(flat) : flat;
   });
 }
