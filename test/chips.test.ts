@@ -1,7 +1,7 @@
 import { readdir, readFile, stat, truncate, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chipKey, datasetChipPrefix, encodeChip, LocalChipStore } from '../domain/chips/index.js';
+import { chipKey, datasetChipPrefix, decodeChip, encodeChip, LocalChipStore } from '../domain/chips/index.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { allocateSamples, bytesOf } from '../domain/imagery/dtypes.js';
 import { DTYPES, type Dtype, type Raster } from '../domain/types.js';
@@ -151,6 +151,29 @@ describe('LocalChipStore', () => {
     for (const key of [...keys.abc, ...keys.abd]) expect(await store.has(key)).toBe(false);
 
     await store.deletePrefix('datasets/never-was/');
+  });
+
+  it('writes chips again into folders removed since it made them (a dataset deleted, then its id reused)', async () => {
+    const key = chipKey('again', 'p1');
+    await store.put(key, chip('uint8', 1));
+    await store.deletePrefix(datasetChipPrefix('again'));
+    const other = chip('uint16', 2, 5, 7, 9);
+    await store.put(key, other);
+    expectSameChip(await store.get(key), other);
+    expect((await readdir(join(store.root, key, '..'))).filter((name) => name.includes('.tmp-'))).toEqual([]);
+  });
+
+  it.each(DTYPES)('reads %s samples from any byte offset: in place when aligned, else copied', (dtype) => {
+    const original = chip(dtype, 3);
+    const file = encodeChip(original);
+    for (const offset of [0, 1, 2, 3, 4, 8]) {
+      const bytes = new Uint8Array(new ArrayBuffer(offset + file.length), offset);
+      bytes.set(file);
+      const decoded = decodeChip(bytes, 'k');
+      expectSameChip(decoded, original);
+      const aligned = (offset + 16) % original.data.BYTES_PER_ELEMENT === 0;
+      expect(decoded.data.buffer === bytes.buffer, `offset ${offset}`).toBe(aligned);
+    }
   });
 });
 

@@ -11,7 +11,7 @@
  */
 import { endianness } from 'node:os';
 import { InvalidInputError } from '../errors.js';
-import { allocateSamples, bytesOf, bytesPerSample, holdsDtype } from '../imagery/dtypes.js';
+import { allocateSamples, bytesOf, bytesPerSample, holdsDtype, viewSamples } from '../imagery/dtypes.js';
 import type { Dtype, Raster } from '../types.js';
 
 const MAGIC = 0x56434850;
@@ -26,6 +26,14 @@ const DTYPE_CODES: readonly Dtype[] = ['uint8', 'int8', 'uint16', 'int16', 'uint
 if (endianness() !== 'LE') throw new Error('veda chips need a little-endian machine');
 
 export function encodeChip(chip: Raster): Buffer {
+  return Buffer.concat(encodeChipParts(chip));
+}
+
+/**
+ * The chip file as its header and its samples, the samples as a view of `chip.data` (no copy): a store writes the
+ * two parts one after the other, where one buffer would copy every sample on the worker's main thread.
+ */
+export function encodeChipParts(chip: Raster): [header: Uint8Array, samples: Uint8Array] {
   const { dtype, bands, width, height, data } = chip;
   if (bands > MAX_BANDS) throw new InvalidInputError(`a chip holds at most ${MAX_BANDS} bands, got ${bands}`);
   const dims = [bands, width, height].every((n) => Number.isSafeInteger(n) && n > 0 && n <= 0xffffffff);
@@ -41,7 +49,7 @@ export function encodeChip(chip: Raster): Buffer {
   header.writeUInt16LE(bands, 6);
   header.writeUInt32LE(height, 8);
   header.writeUInt32LE(width, 12);
-  return Buffer.concat([header, bytesOf(data)]);
+  return [header, bytesOf(data)];
 }
 
 /** The chip in `bytes`; `name` (its key) goes into the error when the bytes are not a whole veda chip. */
@@ -57,8 +65,12 @@ export function decodeChip(bytes: Uint8Array, name: string): Raster {
   if (!dtype || buf.length !== CHIP_HEADER_BYTES + bands * height * width * bytesPerSample(dtype)) {
     throw new InvalidInputError(`${name} is truncated or corrupt`);
   }
-  // A copy into a fresh typed array: file buffers need not be aligned for 2-8 byte samples.
-  const data = allocateSamples(dtype, bands * width * height);
+  const length = bands * width * height;
+  const offset = bytes.byteOffset + CHIP_HEADER_BYTES;
+  // A view of the file's bytes when its samples are aligned (a file read whole is, from its own buffer: the header
+  // is 16 bytes), else a copy into a fresh array.
+  if (offset % bytesPerSample(dtype) === 0) return { dtype, bands, width, height, data: viewSamples(dtype, bytes.buffer as ArrayBuffer, offset, length) };
+  const data = allocateSamples(dtype, length);
   bytesOf(data).set(buf.subarray(CHIP_HEADER_BYTES));
   return { dtype, bands, width, height, data };
 }

@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors.js';
 import { LocalObjectStore } from '../storage/local-object-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Raster } from '../types.js';
-import { decodeChip, encodeChip } from './chip-format.js';
+import { decodeChip, encodeChipParts } from './chip-format.js';
 import type { ChipStore } from './types.js';
 
 /**
@@ -14,7 +14,7 @@ export class ObjectChipStore implements ChipStore {
   constructor(readonly objects: ObjectStore) {}
 
   async put(key: string, chip: Raster): Promise<void> {
-    await this.objects.put(key, encodeChip(chip));
+    await this.objects.put(key, encodeChipParts(chip));
   }
 
   async get(key: string): Promise<Raster> {

@@ -14,6 +14,7 @@ import type { ObjectStore, StoredObject } from './object-store.js';
  */
 export class LocalObjectStore implements ObjectStore {
   readonly root: string;
+  private readonly folders = new Set<string>();
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -31,7 +32,7 @@ export class LocalObjectStore implements ObjectStore {
     return this.file(key, 'key');
   }
 
-  async put(key: string, bytes: Uint8Array): Promise<void> {
+  async put(key: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
     await this.replace(this.file(key, 'key'), (tmp) => writeFile(tmp, bytes));
   }
 
@@ -131,17 +132,34 @@ export class LocalObjectStore implements ObjectStore {
 
   /** Writes `target` through a temporary file beside it, renamed into place. */
   private async replace(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
-    await mkdir(dirname(target), { recursive: true });
+    const folder = dirname(target);
+    // Folders made before are not made again (a dataset's thousands of chips share a few), unless they are gone.
+    if (!this.folders.has(folder)) await this.makeFolder(folder);
     const tmp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      await write(tmp);
+      try {
+        await write(tmp);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        await this.makeFolder(folder); // removed since (a dataset deleted and made again)
+        await write(tmp);
+      }
       await rename(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
     }
   }
+
+  private async makeFolder(folder: string): Promise<void> {
+    await mkdir(folder, { recursive: true });
+    if (this.folders.size >= MAX_KNOWN_FOLDERS) this.folders.clear();
+    this.folders.add(folder);
+  }
 }
+
+/** Folders a store remembers having made; past this it forgets them all and starts again. */
+const MAX_KNOWN_FOLDERS = 10_000;
 
 /** A hard link where the filesystem allows (no bytes copied; the source may then be removed), else a copy (a reflink where possible). */
 async function linkOrCopy(source: string, target: string): Promise<void> {

@@ -12,7 +12,8 @@ export interface ObjectStore {
   uri(key: string): string;
   /** The object's local file, when the store is a local directory (readers can open it in place). */
   localPath(key: string): string | undefined;
-  put(key: string, bytes: Uint8Array): Promise<void>;
+  /** Stores the bytes, or parts stored one after the other as one object. */
+  put(key: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** The object's bytes; NotFoundError when there is none. */
   get(key: string): Promise<Uint8Array>;
   has(key: string): Promise<boolean>;
