@@ -623,9 +623,12 @@ describe('run-length encoding', () => {
   it('round-trips masks as alternating value and length runs', () => {
     let state = 5;
     const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-    for (const [width, height] of [[1, 1], [7, 3], [64, 64]] as const) {
-      const m = new Uint8Array(width * height);
-      for (let i = 0; i < m.length; i++) m[i] = next() < 0.7 && i > 0 ? m[i - 1]! : Math.floor(next() * 4);
+    // Short and long runs (the encoder compares aligned words of four pixels), values up to 255, masks at every
+    // byte offset of their buffer.
+    const cases = [[1, 1, 0.7], [7, 3, 0.7], [64, 64, 0.7], [13, 11, 0.95], [256, 256, 0.995]] as const;
+    for (const [[width, height, stay], offset] of cases.flatMap((c) => [0, 1, 2, 3].map((o) => [c, o] as const))) {
+      const m = new Uint8Array(new ArrayBuffer(offset + width * height), offset);
+      for (let i = 0; i < m.length; i++) m[i] = next() < stay && i > 0 ? m[i - 1]! : [0, 1, 3, 255][Math.floor(next() * 4)]!;
       const encoded = encodeRle(m, width, height);
       expect(decodeRle(encoded)).toEqual(m);
       const values = encoded.runs.filter((_, k) => k % 2 === 0);
