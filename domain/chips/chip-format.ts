@@ -11,7 +11,7 @@
  */
 import { endianness } from 'node:os';
 import { InvalidInputError } from '../errors.js';
-import { allocateSamples, bytesOf, bytesPerSample, holdsDtype, viewSamples } from '../imagery/dtypes.js';
+import { allocateSamples, bytesOf, bytesPerSample, holdsDtype } from '../imagery/dtypes.js';
 import type { Dtype, Raster } from '../types.js';
 
 const MAGIC = 0x56434850;
@@ -65,12 +65,9 @@ export function decodeChip(bytes: Uint8Array, name: string): Raster {
   if (!dtype || buf.length !== CHIP_HEADER_BYTES + bands * height * width * bytesPerSample(dtype)) {
     throw new InvalidInputError(`${name} is truncated or corrupt`);
   }
-  const length = bands * width * height;
-  const offset = bytes.byteOffset + CHIP_HEADER_BYTES;
-  // A view of the file's bytes when its samples are aligned (a file read whole is, from its own buffer: the header
-  // is 16 bytes), else a copy into a fresh array.
-  if (offset % bytesPerSample(dtype) === 0) return { dtype, bands, width, height, data: viewSamples(dtype, bytes.buffer as ArrayBuffer, offset, length) };
-  const data = allocateSamples(dtype, length);
+  // A copy into a fresh typed array of its own: file buffers need not be aligned for 2-8 byte samples, and callers
+  // (users' code among them) may take `data.buffer` for the samples.
+  const data = allocateSamples(dtype, bands * width * height);
   bytesOf(data).set(buf.subarray(CHIP_HEADER_BYTES));
   return { dtype, bands, width, height, data };
 }
