@@ -51,7 +51,9 @@ export function decodeRleInto(label: SegmentationLabel, out: Uint8Array | Uint16
     if (!Number.isInteger(value) || value < 0 || value > 255 || !Number.isInteger(length) || length < 1 || at + length > size) {
       throw new InvalidInputError(`segmentation runs are invalid at run ${i / 2} (value ${value}, length ${length}) for ${width}x${height}`);
     }
-    out.fill(value, offset + at, offset + at + length);
+    // Most runs are short: a loop beats a call to fill below a few dozen values.
+    if (length < 32) for (let k = offset + at, end = k + length; k < end; k++) out[k] = value;
+    else out.fill(value, offset + at, offset + at + length);
     if (value > largest) largest = value;
     at += length;
   }
