@@ -10,17 +10,32 @@ import { coordinateCount, featuresInFileOrder, ringToPixels, windowPixelTransfor
  * touched pixel with allTouched (see rasterize.ts for the exact rules).
  */
 export function segmentationMask(ctx: WindowLabelContext, allTouched = false): Uint8Array {
+  return burnMask(ctx, allTouched, (size) => new Uint8Array(size));
+}
+
+export function encodeSegmentation(ctx: WindowLabelContext, allTouched = false): SegmentationLabel {
+  return encodeRle(burnMask(ctx, allTouched, scratchMask), ctx.window.width, ctx.window.height);
+}
+
+/**
+ * A mask that lives only until its runs are found: one serves every window (a fresh 64 KiB array per window was
+ * garbage the collector chased on a thread that encodes thousands), zeroed for each.
+ */
+let scratch = new Uint8Array(0);
+function scratchMask(size: number): Uint8Array {
+  if (scratch.length < size) scratch = new Uint8Array(size);
+  return scratch.subarray(0, size).fill(0);
+}
+
+/** Burns the context's features into a mask of zeros from `allocate`, once the window is known to be valid. */
+function burnMask(ctx: WindowLabelContext, allTouched: boolean, allocate: (size: number) => Uint8Array): Uint8Array {
   const inv = windowPixelTransform(ctx);
   const { width, height } = ctx.window;
-  const mask = new Uint8Array(width * height);
+  const mask = allocate(width * height);
   for (const feature of featuresInFileOrder(ctx)) {
     burnPolygon(mask, width, height, packPixelRings(feature, inv), feature.classIndex + 1, allTouched);
   }
   return mask;
-}
-
-export function encodeSegmentation(ctx: WindowLabelContext, allTouched = false): SegmentationLabel {
-  return encodeRle(segmentationMask(ctx, allTouched), ctx.window.width, ctx.window.height);
 }
 
 /** One feature's rings in window pixels, reused from feature to feature: the burn keeps nothing of them. */
