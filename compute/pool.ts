@@ -1,8 +1,8 @@
 /**
- * The worker's compute threads: a piscina pool running tasks.ts's work, so decoding and label encoding use the cores
- * a worker's main thread leaves idle, and the event loop stays free for Temporal (polls, heartbeats) and the
- * catalog. Threads start on the first task and stop when idle; with 0 threads (the default on 1 core, see
- * defaultComputeThreads) the same work runs in-process.
+ * The worker's compute threads: piscina pools running tasks.ts's work, so decoding and label encoding use the
+ * machine's cores, and the event loop stays free for Temporal (polls, heartbeats) and the catalog. Threads start on
+ * the first task and stop when idle; with 0 threads (the default on 1 core, see defaultComputeThreads) the same work
+ * runs in-process.
  */
 import os from 'node:os';
 import { Piscina } from 'piscina';
@@ -15,7 +15,7 @@ export interface ComputePoolOptions {
   threads: number;
   /**
    * Decoded imagery blocks kept for later windows, in all (default: 5% of the machine's memory, as GDAL's block
-   * cache, and at least 128 MiB). Split evenly over the threads and the images each keeps open.
+   * cache, and at least 128 MiB). Split over the threads (see ComputePool) and the images each keeps open.
    */
   blockCacheBytes?: number;
 }
@@ -24,13 +24,14 @@ export interface ComputePoolOptions {
 const IDLE_MS = 60_000;
 
 /**
- * One core is left to the worker's main thread (Temporal, the catalog, storing chips), the others decode imagery and
- * encode labels. Measured end to end on 2 cores (1000 windows, ingest + cache): 1 thread 8.8-9.2 s, none 9.7-10.1 s
- * (the main thread was the bottleneck, the machine a third idle), 2 threads no faster than none: with several, each
- * converts the label features and decodes the blocks its windows need itself.
+ * Every core decodes or encodes: on 2 cores, 2 threads (one labelling, one reading: see ComputePool), and a core
+ * left to the main thread (Temporal, the catalog, storing chips) from 4 cores up. Measured end to end on 2 cores
+ * (1000 windows, ingest + cache): 2 threads in two lanes 5.6-6.8 s, 1 thread 7.2-7.9 s, 2 threads sharing one lane
+ * 7.7 s (each thread converted the label features and decoded the blocks its windows needed itself) and 400 MiB more.
  */
 export function defaultComputeThreads(): number {
-  return Math.max(0, os.availableParallelism() - 1);
+  const cores = os.availableParallelism();
+  return cores < 2 ? 0 : Math.max(2, cores - 1);
 }
 
 /** GDAL's default block cache (GDAL_CACHEMAX): a twentieth of the memory; random windows revisit blocks often. */
@@ -38,52 +39,87 @@ export function defaultBlockCacheBytes(): number {
   return Math.max(128 * 2 ** 20, Math.floor(os.totalmem() / 20));
 }
 
+/** Threads and the work on them: a lane labels windows, reads them, or (with one thread) both. */
+export interface LaneStats {
+  threads: number;
+  /** Threads running now (they start on demand and stop when idle). */
+  running: number;
+}
+
+export interface ComputeStats extends LaneStats {
+  /** Tasks done on threads. */
+  completed: number;
+  /** The lanes label tasks and read tasks run in: the same one with a single thread. */
+  labels: LaneStats;
+  reads: LaneStats;
+}
+
+/**
+ * A worker's compute threads, in two lanes from 2 threads up: label encoding on half of them (rounded up), window
+ * reads on the rest. Each lane's threads keep their own caches (converted label features, decoded blocks), so a
+ * lane never redoes the other's work, and the two kinds of work of a chunk run side by side. The block cache goes
+ * to the reading lane but for an eighth (label threads read windows only for nodata checks).
+ */
 export class ComputePool {
-  private readonly pool: Piscina | null;
+  private readonly labelLane: Piscina | null;
+  private readonly readLane: Piscina | null;
   private readonly local: TaskContext | null;
 
   constructor(options: ComputePoolOptions) {
-    if (!(Number.isInteger(options.threads) && options.threads >= 0)) throw new Error(`compute threads must be a whole number >= 0, got ${options.threads}`);
-    const perImage = (options.blockCacheBytes ?? defaultBlockCacheBytes()) / (Math.max(1, options.threads) * OPEN_IMAGES);
-    const context: TaskContextOptions = { blockCacheBytes: Math.floor(perImage) };
-    this.local = options.threads === 0 ? new TaskContext(context) : null;
-    this.pool =
-      options.threads === 0
-        ? null
-        : new Piscina({
-            filename: threadEntry(),
-            minThreads: 0,
-            maxThreads: options.threads,
-            idleTimeout: IDLE_MS,
-            workerData: context,
-            // Tasks await file reads: message passing, not Atomics.wait, so a thread's I/O completes between tasks.
-            atomics: 'disabled',
-          });
+    const { threads } = options;
+    if (!(Number.isInteger(threads) && threads >= 0)) throw new Error(`compute threads must be a whole number >= 0, got ${threads}`);
+    const cacheBytes = options.blockCacheBytes ?? defaultBlockCacheBytes();
+    const context = (bytes: number, laneThreads: number): TaskContextOptions => ({
+      blockCacheBytes: Math.floor(bytes / (Math.max(1, laneThreads) * OPEN_IMAGES)),
+    });
+    this.local = threads === 0 ? new TaskContext(context(cacheBytes, 1)) : null;
+    if (threads < 2) {
+      this.labelLane = threads === 0 ? null : lane(1, context(cacheBytes, 1));
+      this.readLane = this.labelLane;
+    } else {
+      const labelThreads = Math.ceil(threads / 2);
+      this.labelLane = lane(labelThreads, context(cacheBytes / 8, labelThreads));
+      this.readLane = lane(threads - labelThreads, context((cacheBytes * 7) / 8, threads - labelThreads));
+    }
   }
 
-  /** Threads at most, threads running now (they start on demand and stop when idle), and tasks done on them. */
-  stats(): { threads: number; running: number; completed: number } {
-    if (!this.pool) return { threads: 0, running: 0, completed: 0 };
-    return { threads: this.pool.options.maxThreads, running: this.pool.threads.length, completed: this.pool.completed };
+  stats(): ComputeStats {
+    const of = (p: Piscina | null): LaneStats => ({ threads: p?.options.maxThreads ?? 0, running: p?.threads.length ?? 0 });
+    const [labels, reads] = [of(this.labelLane), of(this.readLane)];
+    const lanes = [...new Set([this.labelLane, this.readLane])].filter((p): p is Piscina => p !== null);
+    const sum = (f: (p: Piscina) => number) => lanes.reduce((n, p) => n + f(p), 0);
+    return { threads: sum((p) => p.options.maxThreads), running: sum((p) => p.threads.length), completed: sum((p) => p.completed), labels, reads };
   }
 
   labelWindows(task: LabelWindowsTask): Promise<LabelWindowsResult> {
-    return this.local ? this.local.labelWindows(task) : this.run<LabelWindowsResult>('labelWindows', task);
+    return this.local ? this.local.labelWindows(task) : run<LabelWindowsResult>(this.labelLane!, 'labelWindows', task);
   }
 
   readWindows(task: ReadWindowsTask): Promise<Raster[]> {
-    return this.local ? this.local.readWindows(task) : this.run<Raster[]>('readWindows', task);
+    return this.local ? this.local.readWindows(task) : run<Raster[]>(this.readLane!, 'readWindows', task);
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pool?.destroy(), this.local?.close()]);
+    await Promise.all([this.labelLane?.destroy(), this.readLane !== this.labelLane ? this.readLane?.destroy() : undefined, this.local?.close()]);
   }
+}
 
-  private async run<T>(name: string, task: unknown): Promise<T> {
-    const result: unknown = await this.pool!.run(task, { name });
-    if (isTaskFailure(result)) throw fromTaskFailure(result);
-    return result as T;
-  }
+function lane(threads: number, context: TaskContextOptions): Piscina {
+  return new Piscina({
+    filename: threadEntry(),
+    minThreads: 0,
+    maxThreads: threads,
+    idleTimeout: IDLE_MS,
+    workerData: context,
+    // Tasks await file reads: message passing, not Atomics.wait, so a thread's I/O completes between tasks.
+    atomics: 'disabled',
+  });
+}
+
+async function run<T>(lane: Piscina, name: string, task: unknown): Promise<T> {
+  const result: unknown = await lane.run(task, { name });
+  if (isTaskFailure(result)) throw fromTaskFailure(result);
+  return result as T;
 }
 
 /**

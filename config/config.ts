@@ -33,8 +33,8 @@ export interface WorkerSettings {
    */
   heartbeatMs?: number;
   /**
-   * Threads that decode imagery and encode labels (VEDA_COMPUTE_THREADS, default cores - 1; 0 runs that work on the
-   * worker's main thread).
+   * Threads that decode imagery and encode labels (VEDA_COMPUTE_THREADS, default 2 on 2 cores, cores - 1 from 4, 0
+   * on 1 core; 0 runs that work on the worker's main thread).
    */
   computeThreads?: number;
   /** Decoded imagery blocks a worker keeps for later windows, in MiB (VEDA_BLOCK_CACHE_MB; default 5% of memory). */

@@ -1,7 +1,7 @@
 /**
  * The compute threads give exactly what the same domain calls give in-process (pixels and labels), move chip pixels
  * back without sharing memory, bring veda's errors back as their own classes (a bad input stays non-retryable),
- * and run tasks of concurrent activities on several threads at once.
+ * and run tasks of concurrent activities on several threads at once: label and read tasks in lanes of their own.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -108,17 +108,33 @@ describe('compute threads', () => {
     await expect(outside).rejects.toBeInstanceOf(InvalidInputError);
   });
 
-  it('run concurrent tasks on several threads', async () => {
+  it('from 2 threads, label and read tasks run side by side in lanes of their own', async () => {
+    expect(pool.stats()).toMatchObject({ threads: 2, labels: { threads: 1 }, reads: { threads: 1 } });
     const before = pool.stats();
     const ws = windows(64, 128);
-    const [a, b] = await Promise.all([
-      pool.labelWindows(labelTask('segmentation', ws)),
-      pool.labelWindows(labelTask('segmentation', ws.slice().reverse())),
-    ]);
-    expect(a).toEqual(b.slice().reverse());
+    const [labels, chips] = await Promise.all([pool.labelWindows(labelTask('segmentation', ws)), pool.readWindows({ image: OLINDA.image, windows: ws })]);
+    expect([labels.length, chips.length]).toEqual([64, 64]);
     const after = pool.stats();
     expect(after.completed - before.completed).toBe(2);
-    expect(after.running).toBe(2);
+    expect(after).toMatchObject({ running: 2, labels: { running: 1 }, reads: { running: 1 } });
+  });
+
+  it('run concurrent tasks of one lane on its several threads; one thread serves both kinds', async () => {
+    const four = new ComputePool({ threads: 4 });
+    const one = new ComputePool({ threads: 1 });
+    try {
+      const ws = windows(64, 128);
+      const [a, b] = await Promise.all([
+        four.labelWindows(labelTask('segmentation', ws)),
+        four.labelWindows(labelTask('segmentation', ws.slice().reverse())),
+      ]);
+      expect(a).toEqual(b.slice().reverse());
+      expect(four.stats()).toMatchObject({ threads: 4, completed: 2, labels: { threads: 2, running: 2 }, reads: { threads: 2, running: 0 } });
+      await Promise.all([one.labelWindows(labelTask('classification', ws)), one.readWindows({ image: OLINDA.image, windows: ws })]);
+      expect(one.stats()).toEqual({ threads: 1, running: 1, completed: 2, labels: { threads: 1, running: 1 }, reads: { threads: 1, running: 1 } });
+    } finally {
+      await Promise.all([four.close(), one.close()]);
+    }
   });
 
   it('with 0 threads, do the same work in-process', async () => {
@@ -126,7 +142,7 @@ describe('compute threads', () => {
     try {
       const ws = windows(8, 32);
       expect(await inline.labelWindows(labelTask('object_detection', ws))).toEqual(await pool.labelWindows(labelTask('object_detection', ws)));
-      expect(inline.stats()).toEqual({ threads: 0, running: 0, completed: 0 });
+      expect(inline.stats()).toEqual({ threads: 0, running: 0, completed: 0, labels: { threads: 0, running: 0 }, reads: { threads: 0, running: 0 } });
     } finally {
       await inline.close();
     }
