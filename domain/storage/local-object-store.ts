@@ -133,7 +133,7 @@ export class LocalObjectStore implements ObjectStore {
   /** Writes `target` through a temporary file beside it, renamed into place. */
   private async replace(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
     const folder = dirname(target);
-    // Folders made before are not made again (a dataset's thousands of chips share a few), unless they are gone.
+    // Folders made before are not made again (a dataset's thousands of chips share a few hundred), unless gone.
     if (!this.folders.has(folder)) await this.makeFolder(folder);
     const tmp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
     try {
