@@ -19,7 +19,8 @@ export function encodeSegmentation(ctx: WindowLabelContext, allTouched = false):
 
 /**
  * A mask that lives only until its runs are found: one serves every window (a fresh 64 KiB array per window was
- * garbage the collector chased on a thread that encodes thousands), zeroed for each.
+ * garbage the collector chased on a thread that encodes thousands), zeroed for each. Burning and encoding run
+ * without an await between them, so no two windows ever hold it at once.
  */
 let scratch = new Uint8Array(0);
 function scratchMask(size: number): Uint8Array {

@@ -67,8 +67,9 @@ class WkbReader {
       this.offset += 4;
     }
     const iso = code & 0x0fffffff;
-    const hasZ = (code & EWKB_Z) !== 0 || [1, 3].includes(Math.floor(iso / 1000));
-    const hasM = (code & EWKB_M) !== 0 || [2, 3].includes(Math.floor(iso / 1000));
+    const isoDimensions = Math.floor(iso / 1000); // 1 Z, 2 M, 3 ZM
+    const hasZ = (code & EWKB_Z) !== 0 || isoDimensions === 1 || isoDimensions === 3;
+    const hasM = (code & EWKB_M) !== 0 || isoDimensions === 2 || isoDimensions === 3;
     return { littleEndian, type: iso % 1000, dimensions: 2 + Number(hasZ) + Number(hasM) };
   }
 
