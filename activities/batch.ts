@@ -5,7 +5,7 @@
  * one. The name derives from the workflow run, so a retried build rewrites the same version while every run (a
  * schedule's runs may share a workflow id) writes a new one. Workers write only there: clients fetch copies.
  */
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { Catalog } from '../domain/catalog/types.js';
@@ -13,7 +13,7 @@ import type { ChipStore } from '../domain/chips/types.js';
 import type { ObjectStore } from '../domain/storage/object-store.js';
 import { datasetDoc } from '../domain/catalog/dataset-doc.js';
 import { InvalidInputError } from '../domain/errors.js';
-import { selectBatch, writeBatch, type BatchSample } from '../domain/batches/index.js';
+import { selectBatch, type BatchSample } from '../domain/batches/index.js';
 import type { BuildBatchInput, BuildBatchResult } from './types.js';
 import type { PixelWindow } from '../domain/types.js';
 import { checkLeakage, windowOverlap } from '../domain/splits/leakage.js';
@@ -70,7 +70,7 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
     const drawn = new Set(selected.map((s) => s.group));
     const posted = [...new Set(candidates.map((c) => c.group))];
     const groups = input.split ? Object.keys(input.split) : (input.groups ?? posted).filter((g) => drawn.has(g));
-    const summary = await writeBatch(
+    const summary = await resources.compute.writeBatch(
       file,
       {
         dataset: datasetDoc(dataset, counts),
@@ -97,6 +97,8 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
 
     try {
       ctx.heartbeat({ done: selected.length, total: selected.length, storing: key });
+      // A stored batch never changes: read-only, so a local store links it to the clients' copies (`--out`).
+      await chmod(file, 0o444);
       await batches.putFile(key, file);
       const latest = `${dataset.id}/latest.h5`;
       await batches.copy(key, latest);

@@ -19,7 +19,7 @@ function addBatchOptions(cmd: Command): Command {
     .option('--seed <s>', 'seed of the shuffle and the split', intArg('--seed'), 0)
     .option('--no-shuffle', 'take samples in posting order')
     .option('--compression <level>', 'gzip level 1-9 for images and masks (default: none)', intArg('--compression'))
-    .option('--out <file.h5>', 'fetch a copy of the stored file here (the worker stores it as <dataset>/<run>.h5 and <dataset>/latest.h5)');
+    .option('--out <file.h5>', 'fetch the stored file here (stored as <dataset>/<run>.h5 and <dataset>/latest.h5; read-only, linked when it can be)');
 }
 
 function batchOptions(o: Record<string, unknown>): BatchOptions {

@@ -7,6 +7,8 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import type { Raster } from '../domain/types.js';
+import { writeBatch, type BatchMeta, type BatchSample, type BatchSummary, type WriteBatchOptions } from '../domain/batches/index.js';
+import { writeBatchOnThread } from './batch-on-thread.js';
 import { OPEN_IMAGES, TaskContext, type LabelWindowsResult, type LabelWindowsTask, type ReadWindowsTask, type TaskContextOptions } from './tasks.js';
 import { fromTaskFailure, isTaskFailure } from './task-errors.js';
 
@@ -97,6 +99,16 @@ export class ComputePool {
 
   readWindows(task: ReadWindowsTask): Promise<Raster[]> {
     return this.local ? this.local.readWindows(task) : run<Raster[]>(this.readLane!, 'readWindows', task);
+  }
+
+  /** Writes a batch file (see writeBatch): on a thread of its own when the pool has threads, else on this one. */
+  writeBatch(
+    path: string,
+    meta: BatchMeta,
+    samples: AsyncIterable<BatchSample> | Iterable<BatchSample>,
+    options?: WriteBatchOptions,
+  ): Promise<BatchSummary> {
+    return (this.local ? writeBatch : writeBatchOnThread)(path, meta, samples, options);
   }
 
   async close(): Promise<void> {

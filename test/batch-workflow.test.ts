@@ -122,6 +122,21 @@ describe.each(ML)('a %s batch of the Olinda scene', (mlType) => {
     expect(path.dirname(batch.path)).toBe(path.join(stack.dataDir, 'batches', coll.id));
     expect(path.basename(batch.path)).toMatch(new RegExp(`^veda-${coll.id}-batch-\\d+\\.[0-9a-f-]{8}\\.h5$`));
     expect((await stat(latest)).ino).toBe((await stat(batch.path)).ino);
+    expect((await stat(latest)).mode & 0o222).toBe(0); // a stored batch never changes: read-only
+  });
+
+  it.runIf(mlType === 'classification')("fetched with `out`, is the stored file under the user's name (a link, no copy)", async () => {
+    const out = path.join(stack.dataDir, 'mine', 'batch.h5');
+    const fetched = await coll.batch(size, { seed: 3, out });
+    try {
+      expect(fetched.path).toBe(out);
+      const latest = stack.services.batches.localPath(`${coll.id}/latest.h5`)!;
+      expect((await stat(out)).ino).toBe((await stat(latest)).ino);
+      const counts = (b: OpenedBatch) => Object.fromEntries(Object.entries(b.groups).map(([g, samples]) => [g, samples.length]));
+      expect(counts(fetched)).toEqual(counts(batch));
+    } finally {
+      fetched.close();
+    }
   });
 
   it('holds, as h5py reads it, a seeded draw of cached datapoints in their own groups', () => {

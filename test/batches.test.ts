@@ -17,6 +17,7 @@ import {
   type MaskTarget,
 } from '../domain/batches/index.js';
 import { loadH5 } from '../domain/batches/h5.js';
+import { writeBatchOnThread } from '../compute/batch-on-thread.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { allocateSamples } from '../domain/imagery/dtypes.js';
 import type { Dtype, MlType, SegmentationLabel, TypedArray } from '../domain/types.js';
@@ -319,23 +320,33 @@ describe('batch layout details', () => {
   });
 });
 
-describe('writing a batch is atomic', () => {
-  const fixture = makeFixture('object_detection', 'uint16', { count: 12 });
-  const other = makeFixture('classification', 'uint8', { count: 9 });
+describe.each([
+  ['on the calling thread', writeBatch],
+  ['on a thread of its own', writeBatchOnThread],
+] as const)('writing a batch is atomic, %s', (_where, write) => {
+  // Fresh samples for each write: the thread takes their image buffers.
+  const fixture = () => makeFixture('object_detection', 'uint16', { count: 12 });
+  const other = () => makeFixture('classification', 'uint8', { count: 9 });
+  const many = () => makeFixture('classification', 'uint8', { count: 48 });
+  let path = '';
+  beforeAll(() => {
+    path = join(dir, `atomic-${write.name}.h5`);
+  });
 
   async function tempFiles(): Promise<string[]> {
     return (await readdir(dir)).filter((f) => f.includes('.tmp-'));
   }
 
   it('a writer that fails midway leaves the previous file intact and no temporary file', async () => {
-    const path = join(dir, 'atomic.h5');
-    await writeBatch(path, fixture.meta, fixture.samples);
+    const { meta, samples } = fixture();
+    await write(path, meta, samples);
     const before = await readFile(path);
+    const next = other();
     async function* failing(): AsyncGenerator<BatchSample> {
-      yield* other.samples.slice(0, 5);
+      yield* next.samples.slice(0, 5);
       throw new Error('chip store went away');
     }
-    await expect(writeBatch(path, other.meta, failing(), SMALL_BLOCKS)).rejects.toThrow('chip store went away');
+    await expect(write(path, next.meta, failing(), SMALL_BLOCKS)).rejects.toThrow('chip store went away');
     expect((await readFile(path)).equals(before)).toBe(true);
     expect(await tempFiles()).toEqual([]);
     const batch = await openBatch(path);
@@ -345,28 +356,29 @@ describe('writing a batch is atomic', () => {
   });
 
   it('an abort through the signal stops the write and leaves the previous file intact', async () => {
-    const path = join(dir, 'atomic.h5');
     const before = await readFile(path);
     const controller = new AbortController();
     const progress: number[] = [];
-    const write = writeBatch(path, other.meta, streamOf(other.samples), {
+    const { meta, samples } = many();
+    const writing = write(path, meta, streamOf(samples), {
       signal: controller.signal,
       onProgress: (done) => {
         progress.push(done);
-        if (done === 3) controller.abort(new Error('cancelled by the workflow'));
+        if (progress.length === 1) controller.abort(new Error('cancelled by the workflow'));
       },
     });
-    await expect(write).rejects.toThrow('cancelled by the workflow');
-    expect(progress).toEqual([1, 2, 3]);
+    await expect(writing).rejects.toThrow('cancelled by the workflow');
+    // Progress is per sample here, per message of samples on a thread of its own (those sent ahead are dropped).
+    expect(progress).toEqual([write === writeBatch ? 1 : 8]);
     expect((await readFile(path)).equals(before)).toBe(true);
     expect(await tempFiles()).toEqual([]);
   });
 
-  it('a complete write replaces the previous file and reports progress for every sample', async () => {
-    const path = join(dir, 'atomic.h5');
+  it('a complete write replaces the previous file and reports progress up to every sample', async () => {
     const progress: number[] = [];
-    const summary = await writeBatch(path, other.meta, streamOf(other.samples), { onProgress: (done) => progress.push(done) });
-    expect(progress).toEqual(other.samples.map((_, i) => i + 1));
+    const { meta, samples } = other();
+    const summary = await write(path, meta, streamOf(samples), { onProgress: (done) => progress.push(done) });
+    expect(progress).toEqual(write === writeBatch ? samples.map((_, i) => i + 1) : [8, 9]);
     expect(summary).toMatchObject({ path, groups: { train: 3, test: 3, validation: 3 }, samples: 9, boxes: 0 });
     const batch = await openBatch(path);
     expect(batch.mlType).toBe('classification');
@@ -375,16 +387,56 @@ describe('writing a batch is atomic', () => {
   });
 
   it('a batch with no samples is refused and leaves nothing behind', async () => {
-    await expect(writeBatch(join(dir, 'none.h5'), other.meta, [])).rejects.toThrow(InvalidInputError);
+    await expect(write(join(dir, 'none.h5'), other().meta, [])).rejects.toThrow(InvalidInputError);
     expect((await readdir(dir)).filter((f) => f.startsWith('none.h5'))).toEqual([]);
   });
 
   it('names a missing directory or file, and refuses files that are not veda batches', async () => {
-    await expect(writeBatch(join(dir, 'no-such-dir', 'b.h5'), other.meta, other.samples)).rejects.toThrow(NotFoundError);
+    await expect(write(join(dir, 'no-such-dir', 'b.h5'), other().meta, other().samples)).rejects.toThrow(NotFoundError);
     await expect(openBatch(join(dir, 'missing.h5'))).rejects.toThrow(NotFoundError);
     const text = join(dir, 'not-hdf5.h5');
     await writeFile(text, 'hello');
     await expect(openBatch(text)).rejects.toThrow(new InvalidInputError(`${text} is not an HDF5 file`));
+  });
+});
+
+describe('a batch written on a thread of its own', () => {
+  it('holds what one written on the calling thread holds, as h5py reads it, for every ML type', async () => {
+    for (const mlType of ['classification', 'segmentation', 'object_detection'] as const) {
+      const [here, there] = [join(dir, `same-${mlType}-here.h5`), join(dir, `same-${mlType}-there.h5`)];
+      const one = makeFixture(mlType, 'uint16', { count: 43 });
+      await writeBatch(here, one.meta, one.samples, SMALL_BLOCKS);
+      const two = makeFixture(mlType, 'uint16', { count: 43 });
+      const summary = await writeBatchOnThread(there, two.meta, streamOf(two.samples), SMALL_BLOCKS);
+      expect(summary).toMatchObject({ path: there, samples: 43 });
+      // Not byte for byte: HDF5 stamps each dataset with the time it was made.
+      expect(await summarizeWithH5py(there), mlType).toEqual(await summarizeWithH5py(here));
+    }
+  });
+
+  it('moves the image buffers a sample alone uses, and copies views of a shared one', async () => {
+    const { meta, samples } = makeFixture('segmentation', 'float32', { count: 6 });
+    const shared = new Float32Array(samples.reduce((n, s) => n + s.image.data.length, 0));
+    let offset = 0;
+    for (const sample of samples.slice(3)) {
+      shared.set(sample.image.data, offset);
+      sample.image.data = shared.subarray(offset, (offset += sample.image.data.length));
+    }
+    const own = samples.slice(0, 3).map((s) => s.image.data);
+    const expected = await writeBatch(join(dir, 'moved-here.h5'), meta, makeFixture('segmentation', 'float32', { count: 6 }).samples);
+    await writeBatchOnThread(join(dir, 'moved.h5'), meta, samples);
+    expect(own.map((data) => data.length)).toEqual([0, 0, 0]); // detached: moved, not copied
+    expect(shared.length).toBeGreaterThan(0); // still here, and the file still holds every sample
+    expect(await summarizeWithH5py(join(dir, 'moved.h5'))).toEqual(await summarizeWithH5py(expected.path));
+  });
+
+  it("rejects a bad sample with veda's own error class, naming it, and leaves nothing behind", async () => {
+    const { meta, samples } = makeFixture('classification', 'uint8', { count: 20 });
+    samples[13]!.label = [1, 0];
+    const writing = writeBatchOnThread(join(dir, 'bad-sample.h5'), meta, samples);
+    await expect(writing).rejects.toThrow(InvalidInputError);
+    await expect(writing).rejects.toThrow(samples[13]!.id);
+    expect((await readdir(dir)).filter((f) => f.startsWith('bad-sample.h5'))).toEqual([]);
   });
 });
 

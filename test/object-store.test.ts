@@ -5,7 +5,7 @@
  * And s3:// inputs: an image read with ranged GETs and a label file equal the local files.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,49 @@ describe.each(['local', 's3'])('the %s object store', (kind) => {
     expect({ ...back, data: undefined }).toEqual({ ...chip, data: undefined });
     expect(Buffer.from(back.data.buffer).equals(Buffer.from(data.buffer))).toBe(true);
     await expect(chips.get(chipKey('ds9', 'missing'))).rejects.toThrow(/chip datasets\/ds9\/chips\/mi\/missing.chip is not in the chip store/);
+  });
+});
+
+describe('fetching from the local store', () => {
+  const local = () => stores.local as LocalObjectStore;
+
+  it('links a read-only object (a stored batch) to the fetched file, and copies a writable one', async () => {
+    const file = path.join(dir, 'read-only.h5');
+    await writeFile(file, randomBytes(100_000));
+    await chmod(file, 0o444);
+    await local().putFile('links/run.h5', file);
+    await local().copy('links/run.h5', 'links/latest.h5');
+    const linked = path.join(dir, 'fetched', 'linked.h5');
+    await local().getFile('links/latest.h5', linked);
+    const [stored, fetched] = await Promise.all([stat(local().localPath('links/run.h5')!), stat(linked)]);
+    expect(fetched.ino).toBe(stored.ino); // one file: no bytes copied
+    expect(fetched.mode & 0o222).toBe(0); // and no one can write it through either name
+    await local().getFile('links/latest.h5', linked); // fetched again over the first: still one file
+    expect((await stat(linked)).ino).toBe(stored.ino);
+
+    await local().put('links/writable.bin', Buffer.from('mine'));
+    const copied = path.join(dir, 'fetched', 'copied.bin');
+    await local().getFile('links/writable.bin', copied);
+    expect((await stat(copied)).ino).not.toBe((await stat(local().localPath('links/writable.bin')!)).ino);
+    await writeFile(copied, 'changed');
+    expect(Buffer.from(await local().get('links/writable.bin')).toString()).toBe('mine');
+  });
+
+  it('copies a read-only object to another filesystem, where no link can go', async () => {
+    const shm = await mkdtemp(path.join('/dev/shm', 'veda-fetch-')); // tmpfs: never the temp dir's filesystem
+    try {
+      expect((await stat(shm)).dev).not.toBe((await stat(dir)).dev);
+      const bytes = randomBytes(50_000);
+      const file = path.join(dir, 'read-only-2.h5');
+      await writeFile(file, bytes);
+      await chmod(file, 0o444);
+      await local().putFile('links/other-fs.h5', file);
+      const fetched = path.join(shm, 'copy.h5');
+      await local().getFile('links/other-fs.h5', fetched);
+      expect(sha(await readFile(fetched))).toBe(sha(bytes));
+    } finally {
+      await rm(shm, { recursive: true, force: true });
+    }
   });
 });
 

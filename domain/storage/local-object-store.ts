@@ -59,9 +59,11 @@ export class LocalObjectStore implements ObjectStore {
 
   async getFile(key: string, file: string): Promise<void> {
     const source = this.file(key, 'key');
-    // A reflink where the filesystem has them (XFS, Btrfs: no bytes copied, and the copy is still the caller's own);
-    // elsewhere a copy in the kernel.
-    await this.replace(resolve(file), (tmp) => copyFile(source, tmp, constants.COPYFILE_FICLONE)).catch((err) => {
+    // A read-only object (a stored batch) is linked where it can be: neither name can change it, and a batch of
+    // hundreds of MB costs no copy and no second set of pages. Others get a reflink where the filesystem has them
+    // (XFS, Btrfs: no bytes copied, and the copy is still the caller's own), elsewhere a copy in the kernel.
+    const write = (await isReadOnly(source).catch(() => false)) ? linkOrCopy : cloneOrCopy;
+    await this.replace(resolve(file), (tmp) => write(source, tmp)).catch((err) => {
       throw notFound(err, key, this.root);
     });
   }
@@ -168,8 +170,17 @@ async function linkOrCopy(source: string, target: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw err;
-    await copyFile(source, target, constants.COPYFILE_FICLONE);
+    await cloneOrCopy(source, target); // another filesystem, or one without hard links
   }
+}
+
+function cloneOrCopy(source: string, target: string): Promise<void> {
+  return copyFile(source, target, constants.COPYFILE_FICLONE);
+}
+
+/** No one may write the file: its mode has no write bit. */
+async function isReadOnly(file: string): Promise<boolean> {
+  return ((await stat(file)).mode & 0o222) === 0;
 }
 
 function notFound(err: unknown, key: string, root: string): unknown {

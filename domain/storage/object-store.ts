@@ -19,7 +19,10 @@ export interface ObjectStore {
   has(key: string): Promise<boolean>;
   /** Stores a local file under key (S3: a multipart upload of a stream, so size is not bounded by memory). */
   putFile(key: string, file: string): Promise<void>;
-  /** Copies the object to a local file, atomically: the file is the old one or the complete object. */
+  /**
+   * Copies the object to a local file, atomically: the file is the old one or the complete object. A local store
+   * links read-only objects (stored batches) instead, where the file is on the same filesystem.
+   */
   getFile(key: string, file: string): Promise<void>;
   /** Makes `to` the same object as `from` (the `latest.h5` pointer of a dataset's batches). */
   copy(from: string, to: string): Promise<void>;
