@@ -3,7 +3,7 @@
  * (never by polling the catalog).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { clientSdk } from '../temporal/client-sdk.js';
 import { workflowUrl } from '../temporal/ui-links.js';
 import { CancelledError, ForbiddenError, InvalidInputError, NotFoundError, SetupError, type VedaError } from '../domain/errors.js';
@@ -165,6 +165,30 @@ export class TemporalRun implements WorkflowRun {
   async *progress(options: ProgressOptions = {}): AsyncGenerator<RunProgress> {
     const interval = options.intervalMs ?? 250;
     const handle = this.client.workflow.getHandle(this.workflowId);
+    // Pauses end when the run does: the final answer comes as soon as the server has it, not up to an interval later.
+    const stop = new AbortController();
+    const ended = this.client.withAbortSignal(stop.signal, () => handle.result()).then(
+      () => undefined,
+      () => undefined,
+    );
+    const pause = async (ms: number) => {
+      const timer = new AbortController();
+      await Promise.race([sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined), ended]);
+      timer.abort();
+    };
+    try {
+      yield* this.progressUntilEnd(handle, options, interval, pause);
+    } finally {
+      stop.abort();
+    }
+  }
+
+  private async *progressUntilEnd(
+    handle: WorkflowHandle,
+    options: ProgressOptions,
+    interval: number,
+    pause: (ms: number) => Promise<void>,
+  ): AsyncGenerator<RunProgress> {
     let last: RunProgress | undefined;
     let lastKey = '';
     let warned = false;
@@ -194,7 +218,7 @@ export class TemporalRun implements WorkflowRun {
           warned = true;
           yield { ...(last ?? emptyProgress(description)), warning: this.noWorkerMessage(description.taskQueue) };
         }
-        await sleep(POLLER_CHECK_MS);
+        await pause(POLLER_CHECK_MS);
         continue;
       }
       if (current) {
@@ -206,7 +230,7 @@ export class TemporalRun implements WorkflowRun {
           yield current;
         }
       }
-      await sleep(interval);
+      await pause(interval);
     }
   }
 

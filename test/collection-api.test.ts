@@ -199,6 +199,17 @@ describe('progress', () => {
     expect(last).toMatchObject({ stage: 'done', done: 400, total: 400, percentCached: 100, groups: { train: 400 } });
     expect(await run.query()).toEqual(last);
   });
+
+  it('ends as soon as the run does, not an interval later', async () => {
+    const coll = await stack.veda().create({ name: 'prompt', mlType: 'classification', tileSize: [48, 48], classes: OLINDA.classes });
+    const run = await coll.ingest({ image: OLINDA.image, labels: OLINDA.labels, count: 20, seed: 5 });
+    const started = Date.now();
+    const seen: Progress[] = [];
+    // An hour between queries: only the run's end can end the stream's first pause.
+    for await (const p of run.progress({ intervalMs: 3_600_000 })) seen.push(p);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(seen.at(-1)).toMatchObject({ stage: 'done', done: 20, percentCached: 100 });
+  });
 });
 
 describe('the embedded catalog', () => {
