@@ -137,12 +137,17 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
       if (sensors.length !== dataset.sensors.length) await catalog.updateDataset(dataset.id, { sensors });
     }
     const split = layout ? { cell: layout.cell, buffer: layout.buffer, columns: layout.columns, rows: layout.rows, cells: cellsPerGroup(layout) } : null;
+    const [imageSource, labelSource, aoiSource] = await Promise.all([
+      describeSource(spec.image),
+      describeSource(spec.labels.uri),
+      spec.aoi ? describeSource(spec.aoi) : undefined,
+    ]);
     const manifest = {
       vedaVersion: VEDA_VERSION,
       labelEncodingVersion: LABEL_ENCODING_VERSION,
-      image: await describeSource(spec.image),
-      labels: await describeSource(spec.labels.uri),
-      ...(spec.aoi ? { aoi: await describeSource(spec.aoi) } : {}),
+      image: imageSource,
+      labels: labelSource,
+      ...(aoiSource ? { aoi: aoiSource } : {}),
       split,
       ...(balanced ? { balanced: balanced.groups } : {}),
     };
