@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
-import { windowGeoTransform } from '../domain/geo/index.js';
+import { invertGeoTransform, windowGeoTransform } from '../domain/geo/index.js';
+import { packWindowRings } from '../domain/labels/ring-runs.js';
 import {
   PIXEL_EPSILON,
   decodeRle,
@@ -376,6 +377,47 @@ describe('segmentation masks', () => {
       expect(differingPixels(mask(source, SYNTHETIC_GT, w, true), gdal[i]!.allTouched), `all touched ${JSON.stringify(w)}`).toBe(0);
       expect(label(source, SYNTHETIC_GT, w, 'object_detection'), `boxes ${JSON.stringify(w)}`).toEqual(gdal[i]!.boxes);
     });
+  });
+
+  it('equal gdal_rasterize on long rings that wander far past the windows, which veda cuts short', async () => {
+    // Rings of hundreds of vertices, mostly beyond the windows' sides: runs of them beyond a side are burned as one
+    // edge (ring-runs.ts). Wiggly rings with wiggly holes, and a comb whose teeth cross rows beside the windows.
+    let state = 777;
+    const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const wiggly = (cx: number, cy: number, radius: number, reverse: boolean): Ring => {
+      const ring: Ring = Array.from({ length: 300 }, (_, k) => {
+        const angle = (k / 300) * 2 * Math.PI;
+        const r = radius * (1 + 0.25 * Math.sin(9 * angle)) + next() * 2;
+        return [cx + r * Math.cos(angle), cy + r * Math.sin(angle)] as [number, number];
+      });
+      if (reverse) ring.reverse();
+      return [...ring, ring[0]!];
+    };
+    const comb: Ring = [[30, -20]];
+    for (let y = -20; y < 60; y += 1.3) comb.push([-9 - next() * 20, y + 0.1], [-3 - next(), y + 0.7]);
+    comb.push([-5, 60], [30, 60], [30, -20]);
+    const polygons: Ring[][][] = [
+      [[wiggly(24, 20, 40, false), wiggly(20, 24, 18, true)]],
+      [[wiggly(-30, 10, 45, true)]],
+      [[wiggly(70, 45, 38, false)], [wiggly(10, 70, 35, false)]],
+      [[comb]],
+    ];
+    const scene = sceneOf(polygons);
+    const windows = windowGrid([8, 8], [5, 4]);
+    // Most vertices are cut: the runs beyond the windows are really replaced.
+    const source = await loadLabelSource(scene, { classes: CLASSES, imageEpsg: 31985 });
+    let [kept, all] = [0, 0];
+    const out = { coords: new Float64Array(0), ends: [] as number[] };
+    for (const w of windows) {
+      const inv = invertGeoTransform(windowGeoTransform(SYNTHETIC_GT, w));
+      for (const feature of source.features) {
+        kept += packWindowRings(feature, inv, w.width, w.height, out).ends.at(-1)! / 2;
+        all += feature.polygons.flat().reduce((n, ring) => n + ring.length / 2, 0);
+      }
+    }
+    expect(kept / all).toBeLessThan(0.4);
+    const { touchedOnly } = await expectMasksOfGdal('wandering-rings', scene, windows);
+    expect(touchedOnly).toBeGreaterThan(100);
   });
 
   it('resolve pixel centres on edges as gdal_rasterize does, with the later feature winning overlaps', async () => {

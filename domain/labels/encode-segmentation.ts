@@ -1,8 +1,9 @@
-import type { GeoTransform, SegmentationLabel } from '../types.js';
+import type { SegmentationLabel } from '../types.js';
 import type { LabelFeature } from './label-source.js';
-import { burnPolygon, type PackedRings } from './rasterize.js';
+import { burnPolygon } from './rasterize.js';
+import { packWindowRings, type PackedPixelRings } from './ring-runs.js';
 import { encodeRle } from './rle.js';
-import { coordinateCount, featuresInFileOrder, ringToPixels, windowPixelTransform, type WindowLabelContext } from './window-features.js';
+import { featuresInFileOrder, windowPixelTransform, type WindowLabelContext } from './window-features.js';
 
 /**
  * A class-index mask (0 background, i + 1 for class i), burned feature by feature in file order so that where
@@ -34,25 +35,11 @@ function burnMask(ctx: WindowLabelContext, allTouched: boolean, allocate: (size:
   const { width, height } = ctx.window;
   const mask = allocate(width * height);
   for (const feature of featuresInFileOrder(ctx)) {
-    burnPolygon(mask, width, height, packPixelRings(feature, inv), feature.classIndex + 1, allTouched);
+    // All rings of all parts of a feature, as GDAL burns them: one even-odd polygon.
+    burnPolygon(mask, width, height, packWindowRings(feature, inv, width, height, pixelRings), feature.classIndex + 1, allTouched);
   }
   return mask;
 }
 
 /** One feature's rings in window pixels, reused from feature to feature: the burn keeps nothing of them. */
-const pixelRings: { coords: Float64Array; ends: number[] } = { coords: new Float64Array(0), ends: [] };
-
-/** All rings of all parts of a feature, as GDAL burns them: one even-odd polygon. */
-function packPixelRings(feature: LabelFeature, inv: GeoTransform): PackedRings {
-  const size = coordinateCount(feature);
-  if (pixelRings.coords.length < size) pixelRings.coords = new Float64Array(Math.max(size, 2 * pixelRings.coords.length));
-  pixelRings.ends.length = 0;
-  let offset = 0;
-  for (const polygon of feature.polygons) {
-    for (const ring of polygon) {
-      ringToPixels(ring, inv, pixelRings.coords, offset);
-      pixelRings.ends.push((offset += ring.length));
-    }
-  }
-  return pixelRings;
-}
+const pixelRings: PackedPixelRings = { coords: new Float64Array(0), ends: [] };

@@ -1,0 +1,124 @@
+/**
+ * A feature's rings in a window's pixels, less the vertices that cannot change its mask. A window meets a few hundred
+ * label polygons whose rings run far past it (on the bench's scene, 30,000 vertices a window, 44% of them above or
+ * below it), and each vertex cost a transform and an edge for the scanline. Rings are cut into runs of RUN_EDGES
+ * edges with their bounding boxes, found once per feature; a run whose box lies wholly beyond one side of the window
+ * (by more than a pixel) is replaced by the straight edge from its first vertex to its last.
+ *
+ * That changes no pixel, for the fill and for the all-touched walk (rasterize.ts): the run and its chord lie in the
+ * same half-plane outside the window (a half-plane is convex), so above or below the window neither spans a row of
+ * it, and beside it both flip the inside of the same rows (a closed path crosses each row line an even number of
+ * times, so a path and its chord cross it with the same parity); edges beyond a side are never walked.
+ */
+import type { GeoTransform } from '../types.js';
+import type { LabelFeature } from './label-source.js';
+
+/** Edges a run holds: enough to skip most of a far ring in a few box tests, few enough to skip near its window. */
+const RUN_EDGES = 16;
+/** A run this many pixels beyond a side of the window counts as beyond it: more than any rounding. */
+const MARGIN = 1;
+
+/** [minX, minY, maxX, maxY] of each run of each ring of the feature, in ring order, in the feature's coordinates. */
+const runBoxesOf = new WeakMap<LabelFeature, Float64Array>();
+
+function runBoxes(feature: LabelFeature): Float64Array {
+  let boxes = runBoxesOf.get(feature);
+  if (boxes) return boxes;
+  let runs = 0;
+  for (const polygon of feature.polygons) for (const ring of polygon) runs += runCount(ring);
+  boxes = new Float64Array(4 * runs);
+  let at = 0;
+  for (const polygon of feature.polygons) {
+    for (const ring of polygon) {
+      const last = ring.length / 2 - 1;
+      for (let first = 0; first < last; first += RUN_EDGES, at += 4) {
+        let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
+        for (let v = first, end = Math.min(first + RUN_EDGES, last); v <= end; v++) {
+          const x = ring[2 * v]!;
+          const y = ring[2 * v + 1]!;
+          if (x < minX) minX = x;
+          if (x > maxX) maxX = x;
+          if (y < minY) minY = y;
+          if (y > maxY) maxY = y;
+        }
+        boxes[at] = minX;
+        boxes[at + 1] = minY;
+        boxes[at + 2] = maxX;
+        boxes[at + 3] = maxY;
+      }
+    }
+  }
+  runBoxesOf.set(feature, boxes);
+  return boxes;
+}
+
+/** Runs of a closed flat ring of n vertices (the last repeating the first): ceil((n - 1) / RUN_EDGES). */
+function runCount(ring: Float64Array): number {
+  return Math.ceil(Math.max(0, ring.length / 2 - 1) / RUN_EDGES);
+}
+
+/** One feature's rings in window pixels, packed as rasterize.ts burns them; reused from call to call. */
+export interface PackedPixelRings {
+  coords: Float64Array;
+  ends: number[];
+}
+
+/**
+ * Packs all rings of all parts of `feature` into `out` through `inv` (geo -> window pixels), with the runs beyond
+ * the window's sides replaced by their chords (see the module comment). `out` grows as needed and is returned.
+ */
+export function packWindowRings(feature: LabelFeature, inv: GeoTransform, width: number, height: number, out: PackedPixelRings): PackedPixelRings {
+  const boxes = runBoxes(feature);
+  let size = 0;
+  for (const polygon of feature.polygons) for (const ring of polygon) size += ring.length;
+  if (out.coords.length < size) out.coords = new Float64Array(Math.max(size, 2 * out.coords.length));
+  out.ends.length = 0;
+  let at = 0;
+  let box = 0;
+  for (const polygon of feature.polygons) {
+    for (const ring of polygon) {
+      const last = ring.length / 2 - 1;
+      if (last >= 0) at = writePixel(ring, 0, inv, out.coords, at);
+      // Each run adds its vertices past its first (the last one's end), or only its own end when beyond the window.
+      for (let first = 0; first < last; first += RUN_EDGES, box += 4) {
+        const end = Math.min(first + RUN_EDGES, last);
+        for (let v = beyondWindow(boxes, box, inv, width, height) ? end : first + 1; v <= end; v++) {
+          at = writePixel(ring, v, inv, out.coords, at);
+        }
+      }
+      out.ends.push(at);
+    }
+  }
+  return out;
+}
+
+/** Vertex v of the ring through `inv` into coords[at], coords[at + 1] (ringToPixels' arithmetic); the next `at`. */
+function writePixel(ring: Float64Array, v: number, inv: GeoTransform, coords: Float64Array, at: number): number {
+  const x = ring[2 * v]!;
+  const y = ring[2 * v + 1]!;
+  coords[at] = inv[0] + x * inv[1] + y * inv[2];
+  coords[at + 1] = inv[3] + x * inv[4] + y * inv[5];
+  return at + 2;
+}
+
+/** Whether the run's box, mapped to window pixels, lies wholly more than MARGIN beyond one side of the window. */
+function beyondWindow(boxes: Float64Array, at: number, inv: GeoTransform, width: number, height: number): boolean {
+  const minX = boxes[at]!;
+  const minY = boxes[at + 1]!;
+  const maxX = boxes[at + 2]!;
+  const maxY = boxes[at + 3]!;
+  // An affine map takes a box's extremes at its corners: per axis, the smaller and larger of each term.
+  const [a0, a1, a2, b0, b1, b2] = inv;
+  const py1 = minX * b1;
+  const py2 = maxX * b1;
+  const py3 = minY * b2;
+  const py4 = maxY * b2;
+  if (b0 + Math.max(py1, py2) + Math.max(py3, py4) < -MARGIN) return true;
+  if (b0 + Math.min(py1, py2) + Math.min(py3, py4) > height + MARGIN) return true;
+  const px1 = minX * a1;
+  const px2 = maxX * a1;
+  const px3 = minY * a2;
+  const px4 = maxY * a2;
+  if (a0 + Math.max(px1, px2) + Math.max(px3, px4) < -MARGIN) return true;
+  return a0 + Math.min(px1, px2) + Math.min(px3, px4) > width + MARGIN;
+}
