@@ -4,7 +4,7 @@
  */
 import { InvalidInputError } from '../errors.js';
 import { crsFromEpsg, epsgFromCrsName } from '../geo/crs.js';
-import { boundsOfFlatRings } from '../geo/bounds.js';
+import { boundsOfRunBoxes, ringRunBoxes } from './ring-runs.js';
 import { geoToPixel, invertGeoTransform, type Bounds } from '../geo/geotransform.js';
 import { pointTransform, type PointTransform } from '../geo/transform.js';
 import { MAX_CLASSES, type GeoTransform } from '../types.js';
@@ -23,6 +23,8 @@ export interface LabelFeature {
   classIndex: number;
   polygons: Float64Array[][];
   bbox: Bounds;
+  /** The boxes of runs of each ring's edges, which let a window skip the runs far from it (ring-runs.ts). */
+  runBoxes: Float64Array;
 }
 
 export interface SkippedFeatures {
@@ -163,7 +165,8 @@ export function labelFeatureConverter(name: string, crsName: string | null, opti
       const polygons = feature.polygons.map((polygon) =>
         projectPolygon(polygon, transform, () => `${name}: feature ${feature.order} cannot be transformed from EPSG:${sourceEpsg} to EPSG:${epsg}`),
       );
-      return { order: feature.order, classIndex: index, polygons, bbox: boundsOfFlatRings(polygons.flat()) };
+      const runBoxes = ringRunBoxes(polygons);
+      return { order: feature.order, classIndex: index, polygons, bbox: boundsOfRunBoxes(runBoxes), runBoxes };
     },
   };
 }

@@ -85,10 +85,18 @@ async function openGeoPackageWindows(uri: string, options: LabelSourceOptions): 
       access: 'indexed',
       featuresIn: async (bounds) => {
         const ids = layer.candidates(bounds);
-        for (const [rowid, feature] of layer.featuresById(ids.filter((id) => !converted.has(id)))) {
-          converted.set(rowid, { feature: usableLabel(converter, feature) });
+        const found = ids.map((id) => converted.get(id));
+        const missing = ids.filter((_, i) => found[i] === undefined);
+        if (missing.length > 0) {
+          const read = new Map<number, { feature: LabelFeature | null }>();
+          for (const [rowid, feature] of layer.featuresById(missing)) {
+            const entry = { feature: usableLabel(converter, feature) };
+            converted.set(rowid, entry);
+            read.set(rowid, entry);
+          }
+          ids.forEach((id, i) => (found[i] ??= read.get(id)));
         }
-        return usableIn(ids.map((id) => converted.get(id)?.feature ?? null), bounds);
+        return usableIn(found.map((entry) => entry?.feature ?? null), bounds);
       },
     };
     closeWhenCollected.register(windows, layer);

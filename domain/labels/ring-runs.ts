@@ -2,7 +2,7 @@
  * A feature's rings in a window's pixels, less the vertices that cannot change its mask. A window meets a few hundred
  * label polygons whose rings run far past it (on the bench's scene, 30,000 vertices a window, 44% of them above or
  * below it), and each vertex cost a transform and an edge for the scanline. Rings are cut into runs of RUN_EDGES
- * edges with their bounding boxes, found once per feature; a run whose box lies wholly beyond one side of the window
+ * edges with their bounding boxes, found as the feature is read; a run whose box lies wholly beyond one side of the window
  * (by more than a pixel) is replaced by the straight edge from its first vertex to its last.
  *
  * That changes no pixel, for the fill and for the all-touched walk (rasterize.ts): the run and its chord lie in the
@@ -11,24 +11,24 @@
  * times, so a path and its chord cross it with the same parity); edges beyond a side are never walked.
  */
 import type { GeoTransform } from '../types.js';
+import type { Bounds } from '../geo/geotransform.js';
 import type { LabelFeature } from './label-source.js';
 
 /** Edges a run holds: enough to skip most of a far ring in a few box tests, few enough to skip near its window. */
-const RUN_EDGES = 16;
+const RUN_EDGES = 32;
 /** A run this many pixels beyond a side of the window counts as beyond it: more than any rounding. */
 const MARGIN = 1;
 
-/** [minX, minY, maxX, maxY] of each run of each ring of the feature, in ring order, in the feature's coordinates. */
-const runBoxesOf = new WeakMap<LabelFeature, Float64Array>();
-
-function runBoxes(feature: LabelFeature): Float64Array {
-  let boxes = runBoxesOf.get(feature);
-  if (boxes) return boxes;
+/**
+ * [minX, minY, maxX, maxY] of each run of each ring of each polygon, in ring order (a feature's `runBoxes`): found
+ * as the feature is read, in the pass that also gives its bounding box.
+ */
+export function ringRunBoxes(polygons: readonly Float64Array[][]): Float64Array {
   let runs = 0;
-  for (const polygon of feature.polygons) for (const ring of polygon) runs += runCount(ring);
-  boxes = new Float64Array(4 * runs);
+  for (const polygon of polygons) for (const ring of polygon) runs += runCount(ring);
+  const boxes = new Float64Array(4 * runs);
   let at = 0;
-  for (const polygon of feature.polygons) {
+  for (const polygon of polygons) {
     for (const ring of polygon) {
       const last = ring.length / 2 - 1;
       for (let first = 0; first < last; first += RUN_EDGES, at += 4) {
@@ -48,8 +48,19 @@ function runBoxes(feature: LabelFeature): Float64Array {
       }
     }
   }
-  runBoxesOf.set(feature, boxes);
   return boxes;
+}
+
+/** The box around all run boxes: every vertex of rings of two or more vertices. */
+export function boundsOfRunBoxes(boxes: Float64Array): Bounds {
+  const bounds: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
+  for (let at = 0; at < boxes.length; at += 4) {
+    bounds[0] = Math.min(bounds[0], boxes[at]!);
+    bounds[1] = Math.min(bounds[1], boxes[at + 1]!);
+    bounds[2] = Math.max(bounds[2], boxes[at + 2]!);
+    bounds[3] = Math.max(bounds[3], boxes[at + 3]!);
+  }
+  return bounds;
 }
 
 /** Runs of a closed flat ring of n vertices (the last repeating the first): ceil((n - 1) / RUN_EDGES). */
@@ -68,7 +79,7 @@ export interface PackedPixelRings {
  * the window's sides replaced by their chords (see the module comment). `out` grows as needed and is returned.
  */
 export function packWindowRings(feature: LabelFeature, inv: GeoTransform, width: number, height: number, out: PackedPixelRings): PackedPixelRings {
-  const boxes = runBoxes(feature);
+  const boxes = feature.runBoxes;
   let size = 0;
   for (const polygon of feature.polygons) for (const ring of polygon) size += ring.length;
   if (out.coords.length < size) out.coords = new Float64Array(Math.max(size, 2 * out.coords.length));
