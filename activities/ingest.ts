@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { InvalidInputError } from '../domain/errors.js';
 import { datapointId } from '../domain/datapoints/id.js';
-import type { Catalog, Datapoint, DatasetCounts, DatasetRecord } from '../domain/catalog/types.js';
+import type { Catalog, DatasetCounts, DatasetRecord, NewDatapoint } from '../domain/catalog/types.js';
 import type { ChipStore } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import type { ImageSource } from '../domain/imagery/index.js';
@@ -263,7 +263,7 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
      * the windows instead of a cache stage reading the catalog back. Chips first, rows second: a crash in between
      * leaves stored chips that the retry (resuming at this batch) stores again, never a row without its chip.
      */
-    async function storeChips(points: Datapoint[]): Promise<void> {
+    async function storeChips(points: NewDatapoint[]): Promise<void> {
       const read = await resources.compute.readWindows({ image: spec.image, ...(spec.bands ? { bands: spec.bands } : {}), windows: points.map((p) => p.window) });
       for (const [i, point] of points.entries()) {
         dataset = await checkChipShape(catalog, dataset, read[i]!, spec.image);
@@ -275,7 +275,7 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
     let next = resumeAt;
     await eachLoadingNext(batchesOf(windows, cache ? chipBatch(image, spec) : POST_BATCH), labelBatch, async (labels, batch) => {
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      const points: Datapoint[] = [];
+      const points: NewDatapoint[] = [];
       for (const [j, w] of batch.entries()) {
         result.windows++;
         const label = labels[j];

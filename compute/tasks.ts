@@ -5,7 +5,7 @@
  * in-process.
  */
 import { nodataShare, openImage, type ImageSource } from '../domain/imagery/index.js';
-import { encodeLabel, openLabelWindows, readWindowLabelContext, type LabelSourceOptions, type LabelWindows } from '../domain/labels/index.js';
+import { encodeStoredLabel, openLabelWindows, readWindowLabelContext, type LabelSourceOptions, type LabelWindows, type PackedRunsLabel } from '../domain/labels/index.js';
 import type { GeoTransform, Label, LabelOptions, MlType, PixelWindow, Raster } from '../domain/types.js';
 import { BoundedCache } from './bounded-cache.js';
 
@@ -29,8 +29,8 @@ export interface LabelWindowsTask {
   nodata?: { image: string; bands?: number[]; maxNodata: number };
 }
 
-/** One entry per window, in order: its label, or null for a window skipped for its nodata. */
-export type LabelWindowsResult = Array<Label | null>;
+/** One entry per window, in order: its label as the catalog stores it, or null for a window skipped for its nodata. */
+export type LabelWindowsResult = Array<Label | PackedRunsLabel | null>;
 
 /** Pixels of windows of one image, for chips. */
 export interface ReadWindowsTask {
@@ -77,7 +77,7 @@ export class TaskContext {
     const keep = nodata ? await this.keepsNodata(task.windows, nodata) : task.windows.map(() => true);
     const out: LabelWindowsResult = [];
     for (const [i, window] of task.windows.entries()) {
-      out.push(keep[i] ? encodeLabel(mlType, await readWindowLabelContext(source, geoTransform, window), labelOptions) : null);
+      out.push(keep[i] ? encodeStoredLabel(mlType, await readWindowLabelContext(source, geoTransform, window), labelOptions) : null);
     }
     return out;
   }

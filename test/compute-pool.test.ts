@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputePool } from '../compute/pool.js';
 import type { LabelWindowsTask } from '../compute/tasks.js';
+import { loadedLabel, storedLabel } from '../domain/catalog/stored-label.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { openImage, type ImageSource } from '../domain/imagery/index.js';
 import { encodeLabel, loadLabelSource, windowLabelContext } from '../domain/labels/index.js';
@@ -68,12 +69,15 @@ describe('compute threads', () => {
     }
   });
 
-  it('encode the same labels as encodeLabel in-process, for every ML type', async () => {
+  it('encode the same labels as encodeLabel in-process, for every ML type, as the catalog stores them', async () => {
     const source = await loadLabelSource(OLINDA.labels, { classProperty: 'class', classes: OLINDA.classes, imageEpsg: image.info.epsg });
     const ws = windows(40, 64);
     for (const mlType of ['classification', 'object_detection', 'segmentation'] as const) {
       const labels = await pool.labelWindows(labelTask(mlType, ws));
-      expect(labels).toEqual(ws.map((w) => encodeLabel(mlType, windowLabelContext(source, image.info.geoTransform, w))));
+      const expected = ws.map((w) => encodeLabel(mlType, windowLabelContext(source, image.info.geoTransform, w)));
+      // Masks come packed (one string, not thousands of numbers, crosses the thread boundary).
+      expect(labels).toEqual(expected.map(storedLabel));
+      expect(labels.map((label) => loadedLabel(label!))).toEqual(expected);
     }
   });
 

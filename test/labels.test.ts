@@ -6,13 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { invertGeoTransform, windowGeoTransform } from '../domain/geo/index.js';
 import { packWindowRings } from '../domain/labels/ring-runs.js';
+import { loadedLabel, storedLabel } from '../domain/catalog/stored-label.js';
 import {
   PIXEL_EPSILON,
   decodeRle,
   encodeLabel,
   encodeRle,
+  encodeRlePacked,
   featureAnchors,
   loadLabelSource,
+  packRuns,
+  unpackRuns,
   windowLabelContext,
   type LabelSource,
 } from '../domain/labels/index.js';
@@ -678,8 +682,19 @@ describe('run-length encoding', () => {
       expect(lengths.reduce((a, b) => a + b, 0)).toBe(width * height);
       expect(lengths.every((n) => n >= 1)).toBe(true);
       expect(values.every((v, k) => k === 0 || v !== values[k - 1])).toBe(true);
+      // Packed as the catalog stores them (what compute threads send), they unpack to the same runs.
+      const packed = encodeRlePacked(m, width, height);
+      expect(packed).toEqual({ width, height, packedRuns: packRuns(encoded.runs) });
+      expect(unpackRuns(packed.packedRuns)).toEqual(encoded.runs);
+      expect(loadedLabel(storedLabel(packed))).toEqual(encoded);
     }
     expect(encodeRle(new Uint8Array([0, 0, 2, 2, 2, 0]), 3, 2).runs).toEqual([0, 2, 2, 3, 0, 1]);
+    // A run of 300 pixels takes two varint bytes: 300 = 0b10_0101100 -> 0xac 0x02. A mask larger than any before.
+    const long = encodeRlePacked(new Uint8Array(300).fill(7), 30, 10);
+    const larger = new Uint8Array(512 * 512).fill(2, 1000);
+    expect(encodeRlePacked(larger, 512, 512).packedRuns).toBe(packRuns([0, 1000, 2, 512 * 512 - 1000]));
+    expect([...Buffer.from(long.packedRuns, 'base64')]).toEqual([7, 0xac, 0x02]);
+    expect(() => encodeRlePacked(new Uint8Array(5), 2, 2)).toThrow(InvalidInputError);
   });
 
   it('rejects runs that do not fill the mask', () => {

@@ -1,5 +1,5 @@
 import type { Dtype, Label, MlType } from '../types.js';
-import type { Datapoint, DatapointRef, DatasetRecord, IngestRecord } from './types.js';
+import type { Datapoint, DatapointRef, DatasetRecord, IngestRecord, NewDatapoint } from './types.js';
 import { loadedLabel, storedLabel, type PackedSegmentationLabel } from './stored-label.js';
 
 /** Column lists the catalog selects, so every query returns rows these mappers understand. */
@@ -83,7 +83,7 @@ export function datapointRefFromRow(row: Omit<DatapointRow, 'label'>): Datapoint
 }
 
 /** Datapoints as the JSON records `jsonb_to_recordset` reads in insertDatapoints. */
-export function datapointRecord(point: Datapoint) {
+export function datapointRecord(point: NewDatapoint) {
   const { x, y, width: w, height: h } = point.window;
   return {
     dataset_id: point.datasetId,

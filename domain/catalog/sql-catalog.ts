@@ -18,6 +18,7 @@ import type { Dtype } from '../types.js';
 import type {
   Catalog,
   Datapoint,
+  NewDatapoint,
   DatapointChunk,
   DatapointKey,
   DatapointPage,
@@ -291,7 +292,7 @@ export class SqlCatalog implements Catalog {
     return rows.map(datasetFromRow);
   }
 
-  async insertDatapoints(points: Datapoint[], options: { ingestRun?: string } = {}): Promise<number> {
+  async insertDatapoints(points: NewDatapoint[], options: { ingestRun?: string } = {}): Promise<number> {
     const valid = parseDatapoints(points);
     if (valid.length === 0) return 0;
     const datasetIds = [...new Set(valid.map((point) => point.datasetId))];

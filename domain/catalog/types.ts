@@ -1,6 +1,7 @@
 import type { IngestSpec } from '../ingest-spec.js';
 import type { Dtype, Label, MlType, PixelWindow, SceneInfo, WindowPlan } from '../types.js';
 import type { ApiTokens } from './api-tokens.js';
+import type { PackedSegmentationLabel } from './stored-label.js';
 
 /** A dataset as the catalog stores it. `DatasetDoc` (client/) is the user-facing view of this. */
 export interface DatasetRecord {
@@ -51,6 +52,9 @@ export interface Datapoint {
   /** Storage key of the cached chip, null until cached. */
   chipKey: string | null;
 }
+
+/** A datapoint to post: its label as an encoder gave it, or a mask's runs already packed (stored-label.ts). */
+export type NewDatapoint = Omit<Datapoint, 'label'> & { label: Label | PackedSegmentationLabel };
 
 /** A datapoint without its label: what caching, batch selection and split checks need (labels can be large). */
 export type DatapointRef = Omit<Datapoint, 'label'>;
@@ -125,7 +129,7 @@ export interface Catalog {
    * Inserts datapoints whose id is new; returns how many were inserted (existing ids are left untouched, and keep
    * the run that first posted them). `ingestRun` (the ingest's workflow id) lets removeIngestRun take them back.
    */
-  insertDatapoints(points: Datapoint[], options?: { ingestRun?: string }): Promise<number>;
+  insertDatapoints(points: NewDatapoint[], options?: { ingestRun?: string }): Promise<number>;
   /** Ids of the datapoints `ingestRun` posted, in posting order. */
   ingestRunIds(datasetId: string, ingestRun: string): Promise<string[]>;
   /** Deletes the datapoints `ingestRun` posted (a failed ingest); returns how many. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseRecord } from '../input-schema.js';
 import { DTYPES, MAX_CLASSES, ML_TYPES, type Label } from '../types.js';
-import type { Datapoint, DatapointPage, DatasetPatch, DatasetSearch, IngestRecord, NewDataset } from './types.js';
+import type { DatapointPage, DatasetPatch, DatasetSearch, IngestRecord, NewDatapoint, NewDataset } from './types.js';
 
 /** Largest tile edge in pixels: bigger chips do not fit the batch writer's memory budget per sample. */
 export const MAX_TILE_SIZE = 4096;
@@ -110,8 +110,8 @@ export const parseDatasetPatch = (value: DatasetPatch): DatasetPatch =>
   parseRecord(datasetPatchSchema, value, 'dataset update');
 export const parseDatasetSearch = (value: DatasetSearch): DatasetSearch =>
   parseRecord(datasetSearchSchema, value, 'dataset search');
-export const parseDatapoints = (value: Datapoint[]): Datapoint[] =>
-  parseRecord(z.array(datapointSchema), value, 'datapoints');
+export const parseDatapoints = (value: NewDatapoint[]): NewDatapoint[] =>
+  parseRecord(z.array(datapointSchema), value, 'datapoints') as NewDatapoint[];
 export const parseRange = (value: { offset: number; limit: number; group?: string }) =>
   parseRecord(rangeSchema, value, 'datapoint range');
 export const parsePage = (value: DatapointPage) => parseRecord(pageSchema, value, 'datapoint page');

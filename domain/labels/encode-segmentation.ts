@@ -2,7 +2,7 @@ import type { SegmentationLabel } from '../types.js';
 import type { LabelFeature } from './label-source.js';
 import { burnPolygon } from './rasterize.js';
 import { packWindowRings, type PackedPixelRings } from './ring-runs.js';
-import { encodeRle } from './rle.js';
+import { encodeRle, encodeRlePacked, type PackedRunsLabel } from './rle.js';
 import { featuresInFileOrder, windowPixelTransform, type WindowLabelContext } from './window-features.js';
 
 /**
@@ -16,6 +16,11 @@ export function segmentationMask(ctx: WindowLabelContext, allTouched = false): U
 
 export function encodeSegmentation(ctx: WindowLabelContext, allTouched = false): SegmentationLabel {
   return encodeRle(burnMask(ctx, allTouched, scratchMask), ctx.window.width, ctx.window.height);
+}
+
+/** encodeSegmentation's runs packed as the catalog stores them (rle.ts). */
+export function encodeSegmentationPacked(ctx: WindowLabelContext, allTouched = false): PackedRunsLabel {
+  return encodeRlePacked(burnMask(ctx, allTouched, scratchMask), ctx.window.width, ctx.window.height);
 }
 
 /**
