@@ -22,6 +22,10 @@ export function registerDevCommands(program: Command): void {
       const { clearDevState, writeDevState } = await import('../runtime/dev-state.js');
       const { startLocalStack } = await import('../stack/local-stack.js');
       const localServer = !config.temporal.address;
+      const given = ['port', 'uiPort'].filter((name) => cmd.getOptionValueSource(name) === 'cli');
+      if (!localServer && given.length > 0) {
+        process.stderr.write(`veda dev: TEMPORAL_ADDRESS is set (${config.temporal.address}): using that server, so --port and --ui-port are ignored\n`);
+      }
       // Listen before starting: a signal during start-up then stops the Temporal server too, instead of orphaning it.
       let stack: LocalStack | undefined;
       const signals = onStopSignals(() => stack?.kill());

@@ -8,6 +8,7 @@ import { clientSdk } from './client-sdk.js';
 // A type only: clients never load the worker SDK (its native bridge costs half a second at start).
 import type { NativeConnection } from '@temporalio/worker';
 import type { TemporalSettings } from '../config/config.js';
+import { SetupError } from '../domain/errors.js';
 
 /** The fields both the client's Connection and the worker's NativeConnection accept. */
 interface SharedOptions {
@@ -47,13 +48,23 @@ export function lazyClient(settings: TemporalSettings & { address: string }): Cl
 
 export async function connectClient(settings: TemporalSettings & { address: string }): Promise<Client> {
   const { Client, Connection } = clientSdk();
-  const connection = await Connection.connect(connectionOptions(settings));
+  const connection = await Connection.connect(connectionOptions(settings)).catch((err: unknown) => unreachable(settings, err));
   return new Client({ connection, namespace: settings.namespace });
 }
 
-
-
 export async function connectWorkerConnection(settings: TemporalSettings & { address: string }): Promise<NativeConnection> {
   const { NativeConnection } = await import('@temporalio/worker');
-  return NativeConnection.connect(connectionOptions(settings));
+  return NativeConnection.connect(connectionOptions(settings)).catch((err: unknown) => unreachable(settings, err));
+}
+
+/**
+ * A server that does not answer, said so that a user can act (the SDKs say "Failed to connect before the deadline"
+ * or print a Rust transport error).
+ */
+function unreachable({ address }: { address: string }, err: unknown): never {
+  throw new SetupError(
+    `cannot reach the Temporal server at ${address}: ${(err as Error).message}. Start it, or set TEMPORAL_ADDRESS to ` +
+      "a running server's address (with TEMPORAL_ADDRESS unset, `veda dev` starts a local server)",
+    { cause: err },
+  );
 }

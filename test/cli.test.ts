@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetDoc } from '../domain/catalog/dataset-doc.js';
 import type { Progress } from '../workflows/progress.js';
-import { refusesConnections, spawnDev, unconfiguredEnv, veda, vedaJson, type DevProcess } from './support/cli.js';
+import { freePort, refusesConnections, spawnDev, unconfiguredEnv, veda, vedaJson, type DevProcess } from './support/cli.js';
 import { gdalInfo } from './support/gdal.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
 
@@ -291,6 +291,19 @@ describe('veda dev', () => {
     expect(worker.stderr).toMatch(/TEMPORAL_ADDRESS/);
     expect(worker.stderr).toMatch(/veda dev/);
   });
+
+  it.concurrent('veda worker and veda dev with TEMPORAL_ADDRESS where nothing answers say so, exit 5', async ({ expect }) => {
+    const port = await freePort(); // nothing listens there
+    const env = { ...unconfiguredEnv(path.join(os.tmpdir(), 'veda-cli-unreachable')), TEMPORAL_ADDRESS: `127.0.0.1:${port}` };
+    const [worker, dev] = await Promise.all([veda(['worker'], env), veda(['dev', '--port', String(port)], env)]);
+    for (const run of [worker, dev]) {
+      expect(run.code).toBe(5);
+      expect(run.stderr).toContain(`cannot reach the Temporal server at 127.0.0.1:${port}`);
+      expect(run.stderr).toMatch(/veda dev/);
+    }
+    expect(dev.stderr).toContain('TEMPORAL_ADDRESS is set');
+    expect(dev.stderr).toContain('--port and --ui-port are ignored');
+  }, 60_000);
 
   it.concurrent('veda --help and veda ingest --help list the options of the contract', async ({ expect }) => {
     const [top, ingest] = await Promise.all([veda(['--help'], process.env), veda(['ingest', '--help'], process.env)]);
