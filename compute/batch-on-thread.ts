@@ -37,8 +37,7 @@ export const writeBatchOnThread: typeof writeBatch = async (path, meta, samples,
   signal?.throwIfAborted();
   const thread = new BatchThread(onProgress);
   try {
-    const created = thread.request({ type: 'create', path, meta: cloneable(meta), options: writerOptions });
-    const ahead: Array<Promise<BatchThreadReply>> = [created];
+    const ahead = [thread.request({ type: 'create', path, meta: cloneable(meta), options: writerOptions })];
     let pending: BatchSample[] = [];
     const send = async () => {
       if (pending.length > 0) ahead.push(thread.request({ type: 'add', samples: pending }, pending.flatMap(ownBuffer)));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseRecord } from '../input-schema.js';
-import { DTYPES, MAX_CLASSES, ML_TYPES, type Label } from '../types.js';
+import { DTYPES, MAX_CLASSES, ML_TYPES } from '../types.js';
 import type { DatapointPage, DatasetPatch, DatasetSearch, IngestRecord, NewDatapoint, NewDataset } from './types.js';
 
 /** Largest tile edge in pixels: bigger chips do not fit the batch writer's memory budget per sample. */
@@ -83,7 +83,7 @@ const datapointSchema = z.object({
     height: z.int().positive(),
   }),
   // The shape depends on the dataset's ML type, which the label encoders own; here it only has to be JSON.
-  label: z.custom<Label>((value) => typeof value === 'object' && value !== null, {
+  label: z.custom<NewDatapoint['label']>((value) => typeof value === 'object' && value !== null, {
     error: 'must be a label (array or object)',
   }),
   chipKey: nonEmpty.nullable(),
@@ -111,7 +111,7 @@ export const parseDatasetPatch = (value: DatasetPatch): DatasetPatch =>
 export const parseDatasetSearch = (value: DatasetSearch): DatasetSearch =>
   parseRecord(datasetSearchSchema, value, 'dataset search');
 export const parseDatapoints = (value: NewDatapoint[]): NewDatapoint[] =>
-  parseRecord(z.array(datapointSchema), value, 'datapoints') as NewDatapoint[];
+  parseRecord(z.array(datapointSchema), value, 'datapoints');
 export const parseRange = (value: { offset: number; limit: number; group?: string }) =>
   parseRecord(rangeSchema, value, 'datapoint range');
 export const parsePage = (value: DatapointPage) => parseRecord(pageSchema, value, 'datapoint page');

@@ -8,7 +8,7 @@ import { windowPixelFeatures, type WindowLabelContext } from './window-features.
 
 /** The label of one window for an ML type: one-hot, per-class pixel boxes, or an RLE class mask. */
 export function encodeLabel(mlType: MlType, ctx: WindowLabelContext, options: LabelOptions = {}): Label {
-  return encode(mlType, ctx, options, false) as Label;
+  return encode(mlType, ctx, options, false);
 }
 
 /**
@@ -19,6 +19,8 @@ export function encodeStoredLabel(mlType: MlType, ctx: WindowLabelContext, optio
   return encode(mlType, ctx, options, true);
 }
 
+function encode(mlType: MlType, ctx: WindowLabelContext, options: LabelOptions, packRuns: false): Label;
+function encode(mlType: MlType, ctx: WindowLabelContext, options: LabelOptions, packRuns: true): Label | PackedRunsLabel;
 function encode(mlType: MlType, ctx: WindowLabelContext, options: LabelOptions, packRuns: boolean): Label | PackedRunsLabel {
   const { minOverlap = 0, minBoxSize = 0, allTouched = false } = options;
   if (!(minOverlap >= 0 && minOverlap <= 1)) throw new InvalidInputError(`minOverlap ${String(minOverlap)} must be between 0 and 1`);

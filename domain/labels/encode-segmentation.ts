@@ -1,5 +1,4 @@
 import type { SegmentationLabel } from '../types.js';
-import type { LabelFeature } from './label-source.js';
 import { burnPolygon } from './rasterize.js';
 import { packWindowRings, type PackedPixelRings } from './ring-runs.js';
 import { encodeRle, encodeRlePacked, type PackedRunsLabel } from './rle.js';

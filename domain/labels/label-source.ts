@@ -4,7 +4,8 @@
  */
 import { InvalidInputError } from '../errors.js';
 import { crsFromEpsg, epsgFromCrsName } from '../geo/crs.js';
-import { boundsOfRunBoxes, ringRunBoxes } from './ring-runs.js';
+import { boundsOfFlatRings } from '../geo/bounds.js';
+import { ringRunBoxes } from './ring-runs.js';
 import { geoToPixel, invertGeoTransform, type Bounds } from '../geo/geotransform.js';
 import { pointTransform, type PointTransform } from '../geo/transform.js';
 import { MAX_CLASSES, type GeoTransform } from '../types.js';
@@ -166,7 +167,8 @@ export function labelFeatureConverter(name: string, crsName: string | null, opti
         projectPolygon(polygon, transform, () => `${name}: feature ${feature.order} cannot be transformed from EPSG:${sourceEpsg} to EPSG:${epsg}`),
       );
       const runBoxes = ringRunBoxes(polygons);
-      return { order: feature.order, classIndex: index, polygons, bbox: boundsOfRunBoxes(runBoxes), runBoxes };
+      // The run boxes' corners hold every vertex's extremes: the feature's box from them, not another pass.
+      return { order: feature.order, classIndex: index, polygons, bbox: boundsOfFlatRings([runBoxes]), runBoxes };
     },
   };
 }

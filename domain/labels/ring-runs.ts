@@ -11,8 +11,9 @@
  * times, so a path and its chord cross it with the same parity); edges beyond a side are never walked.
  */
 import type { GeoTransform } from '../types.js';
-import type { Bounds } from '../geo/geotransform.js';
 import type { LabelFeature } from './label-source.js';
+import type { PackedRings } from './rasterize.js';
+import { coordinateCount, ringToPixels } from './window-features.js';
 
 /** Edges a run holds: enough to skip most of a far ring in a few box tests, few enough to skip near its window. */
 const RUN_EDGES = 32;
@@ -32,7 +33,10 @@ export function ringRunBoxes(polygons: readonly Float64Array[][]): Float64Array 
     for (const ring of polygon) {
       const last = ring.length / 2 - 1;
       for (let first = 0; first < last; first += RUN_EDGES, at += 4) {
-        let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
+        let minX = Infinity;
+        let minY = Infinity;
+        let maxX = -Infinity;
+        let maxY = -Infinity;
         for (let v = first, end = Math.min(first + RUN_EDGES, last); v <= end; v++) {
           const x = ring[2 * v]!;
           const y = ring[2 * v + 1]!;
@@ -51,26 +55,13 @@ export function ringRunBoxes(polygons: readonly Float64Array[][]): Float64Array 
   return boxes;
 }
 
-/** The box around all run boxes: every vertex of rings of two or more vertices. */
-export function boundsOfRunBoxes(boxes: Float64Array): Bounds {
-  const bounds: Bounds = [Infinity, Infinity, -Infinity, -Infinity];
-  for (let at = 0; at < boxes.length; at += 4) {
-    bounds[0] = Math.min(bounds[0], boxes[at]!);
-    bounds[1] = Math.min(bounds[1], boxes[at + 1]!);
-    bounds[2] = Math.max(bounds[2], boxes[at + 2]!);
-    bounds[3] = Math.max(bounds[3], boxes[at + 3]!);
-  }
-  return bounds;
-}
-
 /** Runs of a closed flat ring of n vertices (the last repeating the first): ceil((n - 1) / RUN_EDGES). */
 function runCount(ring: Float64Array): number {
   return Math.ceil(Math.max(0, ring.length / 2 - 1) / RUN_EDGES);
 }
 
 /** One feature's rings in window pixels, packed as rasterize.ts burns them; reused from call to call. */
-export interface PackedPixelRings {
-  coords: Float64Array;
+export interface PackedPixelRings extends PackedRings {
   ends: number[];
 }
 
@@ -80,8 +71,7 @@ export interface PackedPixelRings {
  */
 export function packWindowRings(feature: LabelFeature, inv: GeoTransform, width: number, height: number, out: PackedPixelRings): PackedPixelRings {
   const boxes = feature.runBoxes;
-  let size = 0;
-  for (const polygon of feature.polygons) for (const ring of polygon) size += ring.length;
+  const size = coordinateCount(feature);
   if (out.coords.length < size) out.coords = new Float64Array(Math.max(size, 2 * out.coords.length));
   out.ends.length = 0;
   let at = 0;
@@ -89,27 +79,16 @@ export function packWindowRings(feature: LabelFeature, inv: GeoTransform, width:
   for (const polygon of feature.polygons) {
     for (const ring of polygon) {
       const last = ring.length / 2 - 1;
-      if (last >= 0) at = writePixel(ring, 0, inv, out.coords, at);
+      if (last >= 0) at = ringToPixels(ring, inv, out.coords, at, 0, 1);
       // Each run adds its vertices past its first (the last one's end), or only its own end when beyond the window.
       for (let first = 0; first < last; first += RUN_EDGES, box += 4) {
         const end = Math.min(first + RUN_EDGES, last);
-        for (let v = beyondWindow(boxes, box, inv, width, height) ? end : first + 1; v <= end; v++) {
-          at = writePixel(ring, v, inv, out.coords, at);
-        }
+        at = ringToPixels(ring, inv, out.coords, at, beyondWindow(boxes, box, inv, width, height) ? end : first + 1, end + 1);
       }
       out.ends.push(at);
     }
   }
   return out;
-}
-
-/** Vertex v of the ring through `inv` into coords[at], coords[at + 1] (ringToPixels' arithmetic); the next `at`. */
-function writePixel(ring: Float64Array, v: number, inv: GeoTransform, coords: Float64Array, at: number): number {
-  const x = ring[2 * v]!;
-  const y = ring[2 * v + 1]!;
-  coords[at] = inv[0] + x * inv[1] + y * inv[2];
-  coords[at + 1] = inv[3] + x * inv[4] + y * inv[5];
-  return at + 2;
 }
 
 /** Whether the run's box, mapped to window pixels, lies wholly more than MARGIN beyond one side of the window. */

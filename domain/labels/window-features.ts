@@ -76,12 +76,16 @@ export function coordinateCount(feature: LabelFeature): number {
   return size;
 }
 
-/** Writes a flat ring through `inv` (from windowPixelTransform) into `out` from `offset`. */
-export function ringToPixels(ring: Float64Array, inv: GeoTransform, out: Float64Array, offset: number): void {
-  for (let i = 0; i < ring.length; i += 2) {
-    const x = ring[i]!;
-    const y = ring[i + 1]!;
-    out[offset + i] = inv[0] + x * inv[1] + y * inv[2];
-    out[offset + i + 1] = inv[3] + x * inv[4] + y * inv[5];
+/**
+ * Writes vertices [first, end) of a flat ring (all of them by default) through `inv` (from windowPixelTransform) into
+ * `out` from `offset`; returns the offset past them.
+ */
+export function ringToPixels(ring: Float64Array, inv: GeoTransform, out: Float64Array, offset: number, first = 0, end = ring.length / 2): number {
+  for (let v = first; v < end; v++) {
+    const x = ring[2 * v]!;
+    const y = ring[2 * v + 1]!;
+    out[offset++] = inv[0] + x * inv[1] + y * inv[2];
+    out[offset++] = inv[3] + x * inv[4] + y * inv[5];
   }
+  return offset;
 }

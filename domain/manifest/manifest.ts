@@ -32,15 +32,16 @@ export async function describeSource(uri: string): Promise<SourceRecord> {
   }
   if (scheme !== undefined) return { uri, bytes: null };
   const before = await stat(uri, { bigint: true });
+  const stamp = stampOf(before);
+  const bytes = Number(before.size);
   const known = checksums.get(uri);
-  if (known?.stamp === stampOf(before)) return { uri, bytes: Number(before.size), sha256: known.sha256 };
+  if (known?.stamp === stamp) return { uri, bytes, sha256: known.sha256 };
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(uri)) hash.update(chunk as Buffer);
   const sha256 = hash.digest('hex');
   // Kept only when the file did not change while it was read.
-  const stamp = stampOf(before);
   if (stampOf(await stat(uri, { bigint: true })) === stamp) checksums.set(uri, { stamp, sha256 });
-  return { uri, bytes: Number(before.size), sha256 };
+  return { uri, bytes, sha256 };
 }
 
 /**
