@@ -3,12 +3,33 @@
  * work, exactly like PostgreSQL: many connections with interleaved extended-protocol queries and transactions,
  * connections that vanish mid-query, and whole ingests of thousands of windows running at once beside CLI commands.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveEmbeddedCatalog, type EmbeddedCatalogServer } from '../domain/catalog/index.js';
+import { openCatalog, serveEmbeddedCatalog, type EmbeddedCatalogServer } from '../domain/catalog/index.js';
+import { SetupError } from '../domain/errors.js';
 import { vedaJson } from './support/cli.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
+
+describe('an embedded catalog opened by one process', () => {
+  it('is refused to a second opener with what to do instead, and free again once closed', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'veda-claimed-'));
+    try {
+      const first = await openCatalog({ dataDir });
+      const second = openCatalog({ dataDir });
+      await expect(second).rejects.toThrow(SetupError);
+      await expect(second).rejects.toThrow(`process ${process.pid} has it open`);
+      await expect(second).rejects.toThrow(/run `veda dev` instead, which serves it to other commands.*DATABASE_URL/);
+      await first.close();
+      await (await openCatalog({ dataDir })).close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('the embedded catalog server', () => {
   let server: EmbeddedCatalogServer;

@@ -67,8 +67,14 @@ export async function claimCatalogDir(dataDir: string): Promise<CatalogDirClaim>
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = await readCatalogDirOwner(dataDir);
       if (owner) {
-        const how = owner.url ? `serves it at ${owner.url}` : 'has it open';
-        throw new SetupError(`the catalog in ${catalogDir(dataDir)} is in use: process ${owner.pid} ${how}`);
+        throw new SetupError(
+          `the catalog in ${catalogDir(dataDir)} is in use: process ${owner.pid} ` +
+            (owner.url
+              ? `serves it at ${owner.url}`
+              : 'has it open, and an embedded catalog a process opens (as `veda worker` does) is its alone: run `veda dev` ' +
+                'instead, which serves it to other commands (with TEMPORAL_ADDRESS set, on that Temporal server), or keep ' +
+                'the catalog in PostgreSQL (DATABASE_URL)'),
+        );
       }
       await rm(path, { force: true });
     } finally {
