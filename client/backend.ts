@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import type { DatasetDoc } from '../domain/catalog/dataset-doc.js';
 import type { newCollectionSchema } from '../domain/catalog/validation.js';
-import type { Datapoint, DatasetCounts, DatasetRecord, DatasetSearch, NewDataset } from '../domain/catalog/types.js';
+import type { Datapoint, DatasetCounts, DatasetRecord, DatasetSearch } from '../domain/catalog/types.js';
 import type { LeakageReport } from '../domain/splits/leakage.js';
 import type { Raster } from '../domain/types.js';
 import type { PreviewOptions } from '../domain/preview/index.js';

@@ -15,7 +15,7 @@ import { ForbiddenError, InvalidInputError, isVedaError, messageWithCauses, NotF
 import { datasetDoc, type DatasetDoc, type DocContext } from '../domain/catalog/dataset-doc.js';
 import { newCollectionSchema } from '../domain/catalog/validation.js';
 import { parseOptions } from '../domain/input-schema.js';
-import type { ImageInfo, PixelWindow, Raster } from '../domain/types.js';
+import type { ImageInfo, Raster } from '../domain/types.js';
 import { batchManifest } from '../domain/manifest/manifest.js';
 import { checkLeakage, type LeakageReport } from '../domain/splits/leakage.js';
 import type { BandChoice, PreviewOptions } from '../domain/preview/index.js';

@@ -169,7 +169,6 @@ const WINDOWS: PixelWindow[] = [
 
 /** A synthetic scene with power-of-two pixels, so pixel coordinates like 2.5 are exact and ties are real ties. */
 const SYNTHETIC_GT: GeoTransform = [500000, 8, 0, 9000000, 0, -8];
-const SYNTHETIC_IMAGE = { width: 48, height: 40 };
 const SYNTHETIC_WINDOWS: PixelWindow[] = [
   { x: 0, y: 0, width: 48, height: 40 },
   { x: 5, y: 7, width: 32, height: 24 },

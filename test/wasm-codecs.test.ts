@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Arena } from '../domain/imagery/codecs/arena.js';
-import { decodeLzwSync, inflateZlibSync, MAX_KEPT_BYTES, MAX_WASM_BLOCK_BYTES, stageWindow, type KeptBlock } from '../domain/imagery/codecs/index.js';
+import { inflateZlibSync, MAX_KEPT_BYTES, MAX_WASM_BLOCK_BYTES, stageWindow, type KeptBlock } from '../domain/imagery/codecs/index.js';
 import { gdalBlockLocation, gdalTranslate, makeTempDir, removeTempDir } from './support/gdal.js';
 import { OLINDA } from './support/stack.js';
 

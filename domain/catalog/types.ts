@@ -1,5 +1,5 @@
 import type { IngestSpec } from '../ingest-spec.js';
-import type { Dtype, Label, MlType, PixelWindow, SceneInfo, WindowPlan } from '../types.js';
+import type { Dtype, Label, MlType, PixelWindow, SceneInfo } from '../types.js';
 import type { ApiTokens } from './api-tokens.js';
 import type { PackedSegmentationLabel } from './stored-label.js';
 
