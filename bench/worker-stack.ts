@@ -48,7 +48,9 @@ export async function startWorkerStack(name: string): Promise<WorkerStack> {
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
   const temporal = await startLocalTemporal({});
   const env = stackEnv({ temporal, databaseUrl, dataDir, taskQueue: `veda-${name}-${randomBytes(3).toString('hex')}`, user: 'bench' });
-  const worker = spawn(process.execPath, [path.join(ROOT, 'bin/veda.js'), 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_WORKER_CPU_PROF=DIR: the worker writes V8 CPU profiles of its threads there (see bench/README.md).
+  const profile = process.env.BENCH_WORKER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_CPU_PROF}`] : [];
+  const worker = spawn(process.execPath, [...profile, path.join(ROOT, 'bin/veda.js'), 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   let peak = 0;
   const sample = async () => (peak = Math.max(peak, (await vmHwmMiB(worker.pid!)) ?? 0));
   const sampler = setInterval(sample, SAMPLE_MS);
