@@ -78,6 +78,7 @@ export function createCacheActivities(catalog: Catalog, chips: ChipStore, resour
       }
       // Chips first, then the rows that say they are cached.
       await eachConcurrently(stores, CHIP_WRITES, ({ key, chip }) => chips.put(key, chip));
+      resources.compute.recycle(stores.map((stored) => stored.chip));
       await flush();
     });
     for (const [source, extent] of extents) await extendDatasetBbox(catalog, datasetId, (await images.get(source)).info, extent);

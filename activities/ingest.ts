@@ -270,6 +270,8 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
         point.chipKey = chipKey(dataset.id, point.id);
       }
       await eachConcurrently(points, CHIP_WRITES, (point, i) => chips.put(point.chipKey!, read[i]!));
+      // Stored: their buffers can carry later windows (ChipStore.put keeps no chip).
+      resources.compute.recycle(read);
     }
 
     let next = resumeAt;

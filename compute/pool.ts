@@ -8,6 +8,7 @@ import os from 'node:os';
 import { Piscina } from 'piscina';
 import type { Raster } from '../domain/types.js';
 import { writeBatch, type BatchMeta, type BatchSample, type BatchSummary, type WriteBatchOptions } from '../domain/batches/index.js';
+import { MAX_SPARE_BYTES } from '../domain/imagery/spare-buffers.js';
 import { writeBatchOnThread } from './batch-on-thread.js';
 import { OPEN_IMAGES, TaskContext, type LabelWindowsResult, type LabelWindowsTask, type ReadWindowsTask, type TaskContextOptions } from './tasks.js';
 import { fromTaskFailure, isTaskFailure } from './task-errors.js';
@@ -66,6 +67,9 @@ export class ComputePool {
   private readonly labelLane: Piscina | null;
   private readonly readLane: Piscina | null;
   private readonly local: TaskContext | null;
+  /** Buffers of stored chips waiting to go back to the reading lane (recycle). */
+  private readonly spares = new Set<ArrayBuffer>();
+  private spareBytes = 0;
 
   constructor(options: ComputePoolOptions) {
     const { threads } = options;
@@ -98,7 +102,34 @@ export class ComputePool {
   }
 
   readWindows(task: ReadWindowsTask): Promise<Raster[]> {
-    return this.local ? this.local.readWindows(task) : run<Raster[]>(this.readLane!, 'readWindows', task);
+    if (this.local) return this.local.readWindows(task);
+    // Buffers of chips stored since go back with the task, moved: the reading thread copies windows into them.
+    const spares: ArrayBuffer[] = [];
+    for (const buffer of this.spares) {
+      if (spares.length === task.windows.length) break;
+      spares.push(buffer);
+      this.spares.delete(buffer);
+      this.spareBytes -= buffer.byteLength;
+    }
+    return run<Raster[]>(this.readLane!, 'readWindows', spares.length ? { ...task, spares } : task, spares);
+  }
+
+  /**
+   * Takes back chips of readWindows that their caller has stored and will not touch again, so their buffers carry
+   * later windows instead of fresh memory (faulted in, then collected, by two threads, for every window). Chips
+   * read on threads only: a buffer moves to the reading thread with its next task, which leaves any reference
+   * the caller kept pointing at an empty buffer, never at another window's pixels. In-process (0 threads), none
+   * is taken.
+   */
+  recycle(chips: Iterable<Raster>): void {
+    if (this.local) return;
+    for (const { data } of chips) {
+      const { buffer } = data;
+      const whole = buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buffer.byteLength;
+      if (!whole || buffer.byteLength === 0 || this.spares.has(buffer) || this.spareBytes + buffer.byteLength > MAX_SPARE_BYTES) continue;
+      this.spares.add(buffer);
+      this.spareBytes += buffer.byteLength;
+    }
   }
 
   /** Writes a batch file (see writeBatch): on a thread of its own when the pool has threads, else on this one. */
@@ -128,8 +159,8 @@ function lane(threads: number, context: TaskContextOptions): Piscina {
   });
 }
 
-async function run<T>(lane: Piscina, name: string, task: unknown): Promise<T> {
-  const result: unknown = await lane.run(task, { name });
+async function run<T>(lane: Piscina, name: string, task: unknown, transferList?: ArrayBuffer[]): Promise<T> {
+  const result: unknown = await lane.run(task, { name, ...(transferList?.length ? { transferList } : {}) });
   if (isTaskFailure(result)) throw fromTaskFailure(result);
   return result as T;
 }

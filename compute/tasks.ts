@@ -4,7 +4,7 @@
  * where the machine has cores to spare, its event loop staying free for Temporal; else `TaskContext` runs them
  * in-process.
  */
-import { nodataShare, openImage, type ImageSource } from '../domain/imagery/index.js';
+import { nodataShare, offerSpareBuffers, openImage, type ImageSource } from '../domain/imagery/index.js';
 import { encodeStoredLabel, openLabelWindows, readWindowLabelContext, type LabelSourceOptions, type LabelWindows, type PackedRunsLabel } from '../domain/labels/index.js';
 import type { GeoTransform, Label, LabelOptions, MlType, PixelWindow, Raster } from '../domain/types.js';
 import { BoundedCache } from './bounded-cache.js';
@@ -37,6 +37,8 @@ export interface ReadWindowsTask {
   image: string;
   bands?: number[];
   windows: PixelWindow[];
+  /** Buffers of earlier chips, moved here for the thread to copy windows of their size into (ComputePool.recycle). */
+  spares?: ArrayBuffer[];
 }
 
 /** Images a task context keeps open (a chunk reads one; a thread may serve chunks of a few). */
@@ -82,7 +84,8 @@ export class TaskContext {
     return out;
   }
 
-  async readWindows({ image, bands, windows }: ReadWindowsTask): Promise<Raster[]> {
+  async readWindows({ image, bands, windows, spares }: ReadWindowsTask): Promise<Raster[]> {
+    if (spares) offerSpareBuffers(spares);
     return this.withImage(image, async (source) => {
       const chips: Raster[] = [];
       for (const window of windows) chips.push(await source.readWindow(window, bands));

@@ -69,6 +69,23 @@ describe('compute threads', () => {
     }
   });
 
+  it('take back stored chips: their buffers move to the reading thread and carry later windows, pixels exact', async () => {
+    const size = 40;
+    const first = await pool.readWindows({ image: OLINDA.image, bands: [2, 5, 1], windows: windows(12, size) });
+    const view = { ...first[0]!, data: first[0]!.data.subarray(1) }; // not a whole buffer: never taken
+    pool.recycle([view, ...first.slice(1), first[1]!]); // the same chip twice moves once
+    const later = windows(30, size).slice(12);
+    const second = await pool.readWindows({ image: OLINDA.image, bands: [2, 5, 1], windows: later });
+    expect(first[0]!.data.byteLength).toBe(3 * size * size);
+    for (const chip of first.slice(1)) expect(chip.data.byteLength).toBe(0); // moved: a stale reference sees nothing
+    for (const [i, w] of later.entries()) {
+      const expected = await image.readWindow(w, [2, 5, 1]);
+      expect(Buffer.from(second[i]!.data.buffer, second[i]!.data.byteOffset, second[i]!.data.byteLength)).toEqual(
+        Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength),
+      );
+    }
+  });
+
   it('encode the same labels as encodeLabel in-process, for every ML type, as the catalog stores them', async () => {
     const source = await loadLabelSource(OLINDA.labels, { classProperty: 'class', classes: OLINDA.classes, imageEpsg: image.info.epsg });
     const ws = windows(40, 64);
@@ -147,6 +164,12 @@ describe('compute threads', () => {
       const ws = windows(8, 32);
       expect(await inline.labelWindows(labelTask('object_detection', ws))).toEqual(await pool.labelWindows(labelTask('object_detection', ws)));
       expect(inline.stats()).toEqual({ threads: 0, running: 0, completed: 0, labels: { threads: 0, running: 0 }, reads: { threads: 0, running: 0 } });
+      // In-process nothing is moved, so a chip the caller hands back is left alone (no other window may reuse it).
+      const [chip] = await inline.readWindows({ image: OLINDA.image, windows: ws.slice(0, 1) });
+      const copy = Buffer.from(chip!.data.buffer.slice(0));
+      inline.recycle([chip!]);
+      await inline.readWindows({ image: OLINDA.image, windows: ws.slice(1, 3) });
+      expect(Buffer.from(chip!.data.buffer)).toEqual(copy);
     } finally {
       await inline.close();
     }

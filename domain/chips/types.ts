@@ -5,6 +5,7 @@ import type { Raster } from '../types.js';
  * leaves the old chip or none, never a torn one) and idempotent (putting the same key twice is harmless).
  */
 export interface ChipStore {
+  /** Stores the chip; once this resolves the store must hold no reference to `chip.data`, which may be reused. */
   put(key: string, chip: Raster): Promise<void>;
   get(key: string): Promise<Raster>;
   has(key: string): Promise<boolean>;

@@ -8,6 +8,7 @@
  */
 import { Arena } from './arena.js';
 import { CODECS_WASM_BASE64 } from './codecs-wasm.js';
+import { takeSpareBuffer } from '../spare-buffers.js';
 
 interface CodecExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
@@ -189,7 +190,7 @@ export interface StagedWindow {
   gather(block: KeptBlock, rows: StagedRows): void;
   /** The window's bytes, as a fresh view (the memory may grow and move between uses). */
   bytes(): Uint8Array;
-  /** The window's bytes, copied to a buffer of their own. */
+  /** The window's bytes, copied to a buffer of their own: a spare one of their size when the thread has one. */
   take(): ArrayBuffer;
   /** Gives the room back; the window must not be used after. */
   free(): void;
@@ -222,7 +223,10 @@ export function stageWindow(byteLength: number, maxTargets: number): StagedWindo
     },
     take() {
       live();
-      return exports.memory.buffer.slice(at, at + byteLength);
+      const spare = takeSpareBuffer(byteLength);
+      if (!spare) return exports.memory.buffer.slice(at, at + byteLength);
+      new Uint8Array(spare).set(new Uint8Array(exports.memory.buffer, at, byteLength));
+      return spare;
     },
     free() {
       if (freed) return;

@@ -1,0 +1,37 @@
+/**
+ * Buffers of chips their consumer is done with, handed back to the thread that reads windows so the next windows of
+ * that size are copied into them instead of into fresh allocations. A 256 x 256 x 6 uint16 window is 768 KiB: a
+ * fresh buffer for each is fresh memory to fault in and garbage for two threads to collect (see ComputePool.recycle).
+ * Per thread (module state); a buffer is only ever offered by whoever owns it outright (moved here, never shared).
+ */
+
+/** Spare bytes a thread keeps at most: a few chunks' worth of windows; more are left to the garbage collector. */
+export const MAX_SPARE_BYTES = 64 * 2 ** 20;
+
+const spares = new Map<number, ArrayBuffer[]>();
+let spareBytes = 0;
+
+/** Keeps `buffers` for later windows of their sizes, up to MAX_SPARE_BYTES in all. */
+export function offerSpareBuffers(buffers: Iterable<ArrayBuffer>): void {
+  for (const buffer of buffers) {
+    const size = buffer.byteLength;
+    // A detached buffer (moved on since) has no bytes left to reuse.
+    if (size === 0 || spareBytes + size > MAX_SPARE_BYTES) continue;
+    const ofSize = spares.get(size);
+    if (ofSize) ofSize.push(buffer);
+    else spares.set(size, [buffer]);
+    spareBytes += size;
+  }
+}
+
+/** A kept buffer of exactly `byteLength` bytes (its old contents still in it), or undefined. */
+export function takeSpareBuffer(byteLength: number): ArrayBuffer | undefined {
+  const buffer = spares.get(byteLength)?.pop();
+  if (buffer) spareBytes -= byteLength;
+  return buffer;
+}
+
+/** Bytes kept now (for tests). */
+export function spareBufferBytes(): number {
+  return spareBytes;
+}
