@@ -32,9 +32,14 @@ describe('spare buffers', () => {
     expect(takeSpareBuffer(512)).toBeUndefined();
     expect([takeSpareBuffer(1024), takeSpareBuffer(1024)]).toEqual(expect.arrayContaining([a, b]));
     expect(takeSpareBuffer(1024)).toBeUndefined();
-    offerSpareBuffers([new ArrayBuffer(MAX_SPARE_BYTES / 2), new ArrayBuffer(MAX_SPARE_BYTES / 2), new ArrayBuffer(1024)]);
+    offerSpareBuffers([new ArrayBuffer(MAX_SPARE_BYTES / 2), new ArrayBuffer(MAX_SPARE_BYTES / 2), new ArrayBuffer(MAX_SPARE_BYTES / 2)]);
     expect(spareBufferBytes()).toBe(MAX_SPARE_BYTES); // the last one did not fit
-    drain();
+    // Full of one size, a buffer of another size (a later dataset's windows) makes room by dropping the old size.
+    const newer = new ArrayBuffer(1024);
+    offerSpareBuffers([newer]);
+    expect(spareBufferBytes()).toBe(1024);
+    expect(takeSpareBuffer(MAX_SPARE_BYTES / 2)).toBeUndefined();
+    expect(takeSpareBuffer(1024)).toBe(newer);
     expect(spareBufferBytes()).toBe(0);
   });
 

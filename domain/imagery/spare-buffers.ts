@@ -11,16 +11,29 @@ export const MAX_SPARE_BYTES = 64 * 2 ** 20;
 const spares = new Map<number, ArrayBuffer[]>();
 let spareBytes = 0;
 
-/** Keeps `buffers` for later windows of their sizes, up to MAX_SPARE_BYTES in all. */
+/**
+ * Keeps `buffers` for later windows of their sizes, up to MAX_SPARE_BYTES in all. When full, buffers of other sizes
+ * make room first: they were offered for windows of an earlier dataset or tile size, the new ones for the current.
+ */
 export function offerSpareBuffers(buffers: Iterable<ArrayBuffer>): void {
   for (const buffer of buffers) {
     const size = buffer.byteLength;
     // A detached buffer (moved on since) has no bytes left to reuse.
-    if (size === 0 || spareBytes + size > MAX_SPARE_BYTES) continue;
+    if (size === 0) continue;
+    if (spareBytes + size > MAX_SPARE_BYTES) dropSizesOtherThan(size);
+    if (spareBytes + size > MAX_SPARE_BYTES) continue;
     const ofSize = spares.get(size);
     if (ofSize) ofSize.push(buffer);
     else spares.set(size, [buffer]);
     spareBytes += size;
+  }
+}
+
+function dropSizesOtherThan(size: number): void {
+  for (const [other, kept] of spares) {
+    if (other === size) continue;
+    spareBytes -= other * kept.length;
+    spares.delete(other);
   }
 }
 
