@@ -10,7 +10,7 @@ import initSqlJs from 'sql.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../domain/errors.js';
 import { windowBounds, type Bounds } from '../domain/geo/geotransform.js';
-import { readGeoPackage } from '../domain/labels/geopackage.js';
+import { openGeoPackage, readGeoPackage } from '../domain/labels/geopackage.js';
 import { encodeLabel, readWindowLabelContext, windowLabelContext } from '../domain/labels/index.js';
 import { loadLabelSource, openLabelWindows, type LabelSource, type LabelSourceOptions, type LabelWindows } from '../domain/labels/index.js';
 import type { GeoTransform, MlType, PixelWindow } from '../domain/types.js';
@@ -119,6 +119,23 @@ describe('a GeoPackage layer with an R-tree is read window by window', () => {
     expect(windowed.access).toBe('indexed');
     const whole = await loadLabelSource(file('gaps.gpkg'), OPTIONS);
     await expectSameFeatures(windowed, whole, [...gridBounds(), ...edgeBounds(whole)]);
+  });
+
+  it('streams a whole layer row by row, read as it is iterated: the features readAll gives, positions 0..n-1', async () => {
+    const layer = await openGeoPackage(await readFile(file('gaps.gpkg')), 'gaps.gpkg');
+    try {
+      const stream = layer.stream();
+      const rows = stream.features[Symbol.iterator]();
+      const first = rows.next();
+      expect(first.done).toBe(false);
+      const streamed = [first.value, ...{ [Symbol.iterator]: () => rows }];
+      const all = layer.readAll();
+      expect(streamed).toEqual(all.features);
+      expect(streamed.map((f) => f.order)).toEqual(streamed.map((_, i) => i));
+      expect([stream.name, stream.crsName]).toEqual([all.name, all.crsName]);
+    } finally {
+      layer.close();
+    }
   });
 
   it('encodes the labels of the same features in GeoJSON', async () => {

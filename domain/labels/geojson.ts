@@ -19,12 +19,17 @@ export interface GeoJsonFeature {
   polygons: PolygonRings[] | 'unsupported' | 'empty';
 }
 
-export interface GeoJsonCollection {
+export interface GeoJsonCollection extends FeatureStream {
+  features: GeoJsonFeature[];
+}
+
+/** A collection whose features are read as they are iterated (once), as a GeoPackage layer's rows are. */
+export interface FeatureStream {
   /** Where it came from, for messages: the path, or 'GeoJSON object'. */
   name: string;
   /** The legacy `crs` member's name (or 'EPSG:<code>'), null when absent (RFC 7946: WGS84 lon/lat). */
   crsName: string | null;
-  features: GeoJsonFeature[];
+  features: Iterable<GeoJsonFeature>;
 }
 
 /** Parses GeoJSON text read from `name` (for messages); throws InvalidInputError naming the problem. */

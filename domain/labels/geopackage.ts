@@ -6,7 +6,7 @@
 import initSqlJs, { type Database, type SqlValue } from 'sql.js';
 import { InvalidInputError } from '../errors.js';
 import type { Bounds } from '../geo/geotransform.js';
-import type { GeoJsonCollection, GeoJsonFeature } from './geojson.js';
+import type { FeatureStream, GeoJsonCollection, GeoJsonFeature } from './geojson.js';
 import { rtreeSearch } from './geopackage-rtree.js';
 import { readWkbPolygons, WkbError } from './wkb.js';
 
@@ -22,6 +22,8 @@ export interface GeoPackageLayer {
   indexed: boolean;
   /** Every feature, in rowid (file) order. */
   readAll(): GeoJsonCollection;
+  /** Every feature, in rowid order, read as the stream is iterated (once, before close). */
+  stream(): FeatureStream;
   /** The rowids whose R-tree box meets `bounds` (layer CRS), ascending; only for an indexed layer. */
   candidates(bounds: Bounds): number[];
   /** The features with these rowids (ascending), with their rowids; rowids the layer lacks are left out. */
@@ -72,13 +74,25 @@ function layerOf(db: Database, name: string, layer: string | undefined): GeoPack
   const rowsFrom = (sql: string, params: SqlValue[] = []) => rows(db, name, sql, params);
   const features = featureReader(geometryColumn, `${name}: layer '${table}'`);
   const rtree = rtreeTableOf(db, name, table, geometryColumn);
+  // Row by row: a whole layer's rows held at once (every geometry blob copied out of SQLite) before any became a
+  // feature doubled the reader's peak memory and its garbage collection.
+  function* eachFeature(): Generator<GeoJsonFeature> {
+    const statement = prepare(db, name, `select rowid, * from ${quoteIdentifier(table)} order by rowid`);
+    try {
+      const columns = statement.getColumnNames();
+      for (let order = 0; statement.step(); order++) yield features(Object.assign(statement.get(), { columns }), order);
+    } finally {
+      statement.free();
+    }
+  }
   let orderOf: ((rowid: number) => number) | undefined;
   let readNode: ((nodeno: number) => Uint8Array) | undefined;
   return {
     name: layerName,
     crsName,
     indexed: rtree !== null,
-    readAll: () => ({ name: layerName, crsName, features: rowsFrom(`select rowid, * from ${quoteIdentifier(table)} order by rowid`).map(features) }),
+    readAll: () => ({ name: layerName, crsName, features: [...eachFeature()] }),
+    stream: () => ({ name: layerName, crsName, features: eachFeature() }),
     candidates(bounds) {
       if (rtree === null) throw new Error(`${layerName} has no R-tree`);
       readNode ??= nodeReader(db, name, rtree, layerName);

@@ -6,8 +6,8 @@
 import { InvalidInputError } from '../errors.js';
 import { readWholeInput } from '../inputs/input-location.js';
 import { readFlatGeobuf } from './flatgeobuf.js';
-import { readGeoPackage } from './geopackage.js';
-import { parseGeoJson, parseGeoJsonText, type GeoJsonCollection } from './geojson.js';
+import { openGeoPackage } from './geopackage.js';
+import { parseGeoJson, parseGeoJsonText, type FeatureStream, type GeoJsonCollection } from './geojson.js';
 
 export type LabelFormat = 'geojson' | 'geopackage' | 'flatgeobuf';
 
@@ -22,15 +22,30 @@ export function labelFormatOf(bytes: Uint8Array): LabelFormat {
 
 /** Reads a label file (path or URL) or takes a parsed GeoJSON object; `layer` picks a GeoPackage table. */
 export async function readLabelFile(source: string | object, layer?: string): Promise<GeoJsonCollection> {
+  return withLabelFile(source, layer, ({ name, crsName, features }) => ({ name, crsName, features: [...features] }));
+}
+
+/**
+ * Hands `use` the label file's features, as readLabelFile reads them: a GeoPackage layer's row by row while `use`
+ * iterates them (once; the layer is closed when `use` returns), the other formats parsed whole first.
+ */
+export async function withLabelFile<T>(source: string | object, layer: string | undefined, use: (features: FeatureStream) => T): Promise<T> {
   if (typeof source !== 'string') {
     if (layer !== undefined) throw new InvalidInputError('a layer applies to GeoPackage labels, not a GeoJSON object');
-    return parseGeoJson(source, 'GeoJSON object');
+    return use(parseGeoJson(source, 'GeoJSON object'));
   }
   const name = `label file ${source}`;
   const bytes = await readWholeInput(source, 'label file');
   const format = labelFormatOf(bytes);
-  if (format === 'geopackage') return readGeoPackage(bytes, name, layer);
+  if (format === 'geopackage') {
+    const opened = await openGeoPackage(bytes, name, layer);
+    try {
+      return use(opened.stream());
+    } finally {
+      opened.close();
+    }
+  }
   if (layer !== undefined) throw new InvalidInputError(`${name}: --layer applies to GeoPackage labels, and this is ${format}`);
-  if (format === 'flatgeobuf') return readFlatGeobuf(bytes, name);
-  return parseGeoJsonText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), name);
+  if (format === 'flatgeobuf') return use(await readFlatGeobuf(bytes, name));
+  return use(parseGeoJsonText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), name));
 }

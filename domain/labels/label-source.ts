@@ -9,8 +9,8 @@ import { ringRunBoxes } from './ring-runs.js';
 import { geoToPixel, invertGeoTransform, type Bounds } from '../geo/geotransform.js';
 import { pointTransform, type PointTransform } from '../geo/transform.js';
 import { MAX_CLASSES, type GeoTransform } from '../types.js';
-import type { GeoJsonCollection, GeoJsonFeature, PolygonRings } from './geojson.js';
-import { readLabelFile } from './label-file.js';
+import type { FeatureStream, GeoJsonFeature, PolygonRings } from './geojson.js';
+import { withLabelFile } from './label-file.js';
 import { createBoxIndex } from './spatial-index.js';
 
 
@@ -78,11 +78,11 @@ export interface LabelSourceOptions {
  */
 export async function loadLabelSource(source: string | object, options: LabelSourceOptions): Promise<LabelSource> {
   checkClasses(options.classes);
-  return labelSourceOf(await readLabelFile(source, options.layer), options);
+  return withLabelFile(source, options.layer, (collection) => labelSourceOf(collection, options));
 }
 
-/** The label source of a collection already read (see loadLabelSource). */
-export function labelSourceOf(collection: GeoJsonCollection, options: LabelSourceOptions): LabelSource {
+/** The label source of a collection already read, or read as it is iterated (see loadLabelSource). */
+export function labelSourceOf(collection: FeatureStream, options: LabelSourceOptions): LabelSource {
   const { classes } = options;
   const classProperty = options.classProperty ?? 'class';
   checkClasses(classes);
