@@ -3,6 +3,7 @@
  * Each chunk heartbeats its position and resumes from it on retry; posts insert new ids only (idempotent).
  */
 import { Context } from '@temporalio/activity';
+import { whileHeartbeating } from './heartbeat.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { datapointId } from '../domain/datapoints/id.js';
 import type { Catalog, DatasetCounts, DatasetRecord, NewDatapoint } from '../domain/catalog/types.js';
@@ -60,7 +61,8 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
     return featureAnchors(await wholeLabels(spec, dataset, image), image.info.geoTransform);
   }
 
-  const prepareIngest = (spec: IngestSpec) => resources.withImages((images) => prepare(spec, images));
+  // Planning reads the whole label file and hashes the inputs, which for large ones outlasts the heartbeat timeout.
+  const prepareIngest = (spec: IngestSpec) => whileHeartbeating(() => resources.withImages((images) => prepare(spec, images)));
   const ingestChunk = (input: IngestChunkInput) => resources.withImages((images) => postChunk(input, images));
   const finishIngest = (input: FinishIngestInput) => resources.withImages((images) => finish(input, images));
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { invertGeoTransform, windowGeoTransform } from '../domain/geo/index.js';
 import { packWindowRings } from '../domain/labels/ring-runs.js';
@@ -266,6 +266,19 @@ describe('label sources', () => {
     expect(landcover.skipped).toEqual({ unknownClass: 0, missingClass: 0, unsupportedGeometry: 0, emptyGeometry: 0 });
     expect(landcover4326.sourceEpsg).toBe(4326);
     expect(landcover4326.classCounts).toEqual(expected);
+  });
+
+  it('convert a large file in turns of the event loop, so a worker reading it still heartbeats', async () => {
+    const raw = JSON.parse(await readFile(LANDCOVER, 'utf8')) as { crs: unknown; features: unknown[] };
+    const features = Array.from({ length: 20 }, () => raw.features).flat(); // 9,040 features
+    const turns = vi.spyOn(globalThis, 'setImmediate');
+    try {
+      const source = await loadLabelSource({ type: 'FeatureCollection', crs: raw.crs, features }, { classes: CLASSES, imageEpsg: 31985 });
+      expect(source.features).toHaveLength(features.length);
+      expect(turns.mock.calls.length).toBeGreaterThanOrEqual(2); // one every 4,096 features
+    } finally {
+      turns.mockRestore();
+    }
   });
 
   it('map classes in the given order and count the features of other classes', async () => {

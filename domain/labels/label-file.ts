@@ -29,7 +29,11 @@ export async function readLabelFile(source: string | object, layer?: string): Pr
  * Hands `use` the label file's features, as readLabelFile reads them: a GeoPackage layer's row by row while `use`
  * iterates them (once; the layer is closed when `use` returns), the other formats parsed whole first.
  */
-export async function withLabelFile<T>(source: string | object, layer: string | undefined, use: (features: FeatureStream) => T): Promise<T> {
+export async function withLabelFile<T>(
+  source: string | object,
+  layer: string | undefined,
+  use: (features: FeatureStream) => T | Promise<T>,
+): Promise<T> {
   if (typeof source !== 'string') {
     if (layer !== undefined) throw new InvalidInputError('a layer applies to GeoPackage labels, not a GeoJSON object');
     return use(parseGeoJson(source, 'GeoJSON object'));
@@ -40,7 +44,8 @@ export async function withLabelFile<T>(source: string | object, layer: string | 
   if (format === 'geopackage') {
     const opened = await openGeoPackage(bytes, name, layer);
     try {
-      return use(opened.stream());
+      // Awaited here: the layer must stay open until `use` has read the last row.
+      return await use(opened.stream());
     } finally {
       opened.close();
     }

@@ -81,8 +81,14 @@ export async function loadLabelSource(source: string | object, options: LabelSou
   return withLabelFile(source, options.layer, (collection) => labelSourceOf(collection, options));
 }
 
+/**
+ * Features converted between two turns of the event loop (about 0.1 s of work): a whole file of a million polygons
+ * read on a worker's main thread must not hold back its heartbeats and Temporal's polls for half a minute.
+ */
+const FEATURES_PER_TURN = 4096;
+
 /** The label source of a collection already read, or read as it is iterated (see loadLabelSource). */
-export function labelSourceOf(collection: FeatureStream, options: LabelSourceOptions): LabelSource {
+export async function labelSourceOf(collection: FeatureStream, options: LabelSourceOptions): Promise<LabelSource> {
   const { classes } = options;
   const classProperty = options.classProperty ?? 'class';
   checkClasses(classes);
@@ -94,7 +100,9 @@ export function labelSourceOf(collection: FeatureStream, options: LabelSourceOpt
   const unknownClassValues = new Set<string>();
   const classCounts = classes.map(() => 0);
   const features: LabelFeature[] = [];
+  let read = 0;
   for (const feature of collection.features) {
+    if (++read % FEATURES_PER_TURN === 0) await new Promise(setImmediate);
     const converted = converter.convert(feature);
     if (typeof converted === 'string') {
       skipped[converted]++;

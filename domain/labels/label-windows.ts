@@ -76,7 +76,7 @@ async function openGeoPackageWindows(uri: string, options: LabelSourceOptions): 
   let keepOpen = false;
   try {
     const converter = labelFeatureConverter(layer.name, layer.crsName, options);
-    if (!layer.indexed || converter.epsg !== converter.sourceEpsg) return wholeFile(labelSourceOf(layer.stream(), options));
+    if (!layer.indexed || converter.epsg !== converter.sourceEpsg) return wholeFile(await labelSourceOf(layer.stream(), options));
     // Each feature is read and converted once while it stays in the cache: windows of a chunk overlap, and a
     // worker's chunks cover the scene again and again.
     const converted = new LRUCache<number, { feature: LabelFeature | null }>({ max: FEATURE_CACHE });
