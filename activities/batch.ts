@@ -8,6 +8,7 @@
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
+import { whileHeartbeating } from './heartbeat.js';
 import type { Catalog } from '../domain/catalog/types.js';
 import type { ChipStore } from '../domain/chips/types.js';
 import type { ObjectStore } from '../domain/storage/object-store.js';
@@ -96,12 +97,20 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
     );
 
     try {
-      ctx.heartbeat({ done: selected.length, total: selected.length, storing: key });
-      // A stored batch never changes: read-only, so a local store links it to the clients' copies (`--out`).
-      await chmod(file, 0o444);
-      await batches.putFile(key, file);
-      const latest = `${dataset.id}/latest.h5`;
-      await batches.copy(key, latest);
+      const storing = { done: selected.length, total: selected.length, storing: key };
+      ctx.heartbeat(storing);
+      // Uploading a batch of many GB to S3 outlasts the heartbeat timeout: heartbeat meanwhile.
+      const latest = await whileHeartbeating(
+        async () => {
+          // A stored batch never changes: read-only, so a local store links it to the clients' copies (`--out`).
+          await chmod(file, 0o444);
+          await batches.putFile(key, file);
+          const latestKey = `${dataset.id}/latest.h5`;
+          await batches.copy(key, latestKey);
+          return latestKey;
+        },
+        { details: storing },
+      );
       return { key, uri: batches.uri(key), latest: batches.uri(latest), groups: summary.groups, samples: summary.samples };
     } finally {
       await rm(file, { force: true });

@@ -27,7 +27,7 @@ beforeAll(async () => {
     activities: {
       async silentWork(ms: number, ticking: boolean): Promise<string> {
         const work = () => sleep(ms, 'done');
-        return ticking ? whileHeartbeating(work, 500) : work();
+        return ticking ? whileHeartbeating(work, { everyMs: 500 }) : work();
       },
     },
   });
