@@ -99,15 +99,14 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
     try {
       const storing = { done: selected.length, total: selected.length, storing: key };
       ctx.heartbeat(storing);
+      const latest = `${dataset.id}/latest.h5`;
       // Uploading a batch of many GB to S3 outlasts the heartbeat timeout: heartbeat meanwhile.
-      const latest = await whileHeartbeating(
+      await whileHeartbeating(
         async () => {
           // A stored batch never changes: read-only, so a local store links it to the clients' copies (`--out`).
           await chmod(file, 0o444);
           await batches.putFile(key, file);
-          const latestKey = `${dataset.id}/latest.h5`;
-          await batches.copy(key, latestKey);
-          return latestKey;
+          await batches.copy(key, latest);
         },
         { details: storing },
       );
