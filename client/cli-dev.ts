@@ -36,9 +36,10 @@ export function registerDevCommands(program: Command): void {
           uiPort: localServer ? o.uiPort : undefined,
           persist: !o.ephemeral,
           serveCatalog: true,
+          // Commands started meanwhile wait for the catalog's URL, which follows this: they find the server too.
+          onReady: ({ address, namespace, uiUrl }) => writeDevState(config.dataDir, { pid: process.pid, temporalAddress: address, namespace, uiUrl }),
         });
         stack = started;
-        await writeDevState(config.dataDir, { pid: process.pid, temporalAddress: started.address, namespace: started.namespace, uiUrl: started.uiUrl });
         emit(opts, { temporalAddress: started.address, namespace: started.namespace, uiUrl: started.uiUrl ?? null, dataDir: config.dataDir }, () =>
           [
             `veda dev: Temporal ${started.address} (namespace ${started.namespace})`,

@@ -74,6 +74,8 @@ export class DirectBackend implements VedaBackend {
     const [{ openServices }, { readDevState }, { lazyClient }] = await Promise.all([
       import('../runtime/services.js'), import('../runtime/dev-state.js'), import('../temporal/connection.js'),
     ]);
+    // The catalog first: while `veda dev` starts, opening it waits until dev.json below names its server.
+    const services = await openServices(config);
     let { address, namespace, uiUrl } = config.temporal;
     if (!address) {
       const dev = await readDevState(config.dataDir);
@@ -83,7 +85,6 @@ export class DirectBackend implements VedaBackend {
       }
     }
     const client = address ? lazyClient({ ...config.temporal, address, namespace }) : null;
-    const services = await openServices(config);
     const backend = new DirectBackend({
       client, namespace, taskQueue: config.temporal.taskQueue, uiUrl, services, user: config.user, parallelism: config.worker.chunkParallelism,
     });

@@ -24,8 +24,14 @@ export interface LocalStackOptions {
   uiPort?: number;
   /** Keep the local dev server's history in <dataDir>/temporal.sqlite across restarts. */
   persist?: boolean;
-  /** Serve the embedded catalog over the PostgreSQL protocol so other processes can use it (`veda dev`). */
+  /**
+   * Serve the embedded catalog over the PostgreSQL protocol so other processes can use it (`veda dev`). The data
+   * directory is claimed first, so a command started while the stack starts waits for it instead of opening the
+   * catalog itself, and learns the URL only once the stack is up (after `onReady`).
+   */
   serveCatalog?: boolean;
+  /** Runs once everything is up, before the served catalog is announced (`veda dev` writes dev.json here). */
+  onReady?: (ready: { address: string; namespace: string; uiUrl?: string }) => Promise<void>;
   /** Start a worker in this process (default true). */
   worker?: boolean;
   /** The worker loads this prebuilt workflow bundle instead of bundling the workflows itself. */
@@ -57,6 +63,11 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
   };
   try {
     if (options.persist) await mkdir(config.dataDir, { recursive: true });
+    let catalogServer: EmbeddedCatalogServer | null = null;
+    if (options.serveCatalog && !config.databaseUrl) {
+      catalogServer = await serveEmbeddedCatalog({ dataDir: config.dataDir, announceLater: true });
+      cleanups.push(catalogServer.close);
+    }
     let server: LocalTemporal | null = null;
     let client: Client;
     let connection: NativeConnection;
@@ -81,11 +92,6 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
       uiUrl ??= server.uiUrl;
     }
 
-    let catalogServer: EmbeddedCatalogServer | null = null;
-    if (options.serveCatalog && !config.databaseUrl) {
-      catalogServer = await serveEmbeddedCatalog({ dataDir: config.dataDir });
-      cleanups.push(catalogServer.close);
-    }
     const catalogUrl = config.databaseUrl ?? catalogServer?.url;
     const services = await openServices({ ...config, databaseUrl: catalogUrl });
     cleanups.push(services.close);
@@ -107,6 +113,9 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
         await running;
       });
     }
+
+    await options.onReady?.({ address: address!, namespace, uiUrl });
+    await catalogServer?.announce();
 
     const base = Veda.over({
       client,

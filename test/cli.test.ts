@@ -29,12 +29,36 @@ const DOC_FIELDS = ['id', 'name', 'classes', 'nclasses', 'mlType', 'count', 'bbo
 
 let stack: TestStack;
 let dev: DevProcess;
+let earlyCommands: Promise<EarlyCommands>;
 
 // `veda dev` boots (Temporal, PGlite, worker) while the test stack starts and the stack's tests run.
 beforeAll(async () => {
   dev = await spawnDev();
+  earlyCommands = commandsWhileDevStarts(dev);
+  earlyCommands.catch(() => {}); // the dev test awaits it and reports the failure
   stack = await startTestStack({ user: 'alice' });
 });
+
+interface EarlyCommands {
+  launchedBeforeReady: boolean;
+  created: { code: number | null; json: DatasetDoc; stderr: string };
+  ingest: { code: number | null; json: RunOutput; stderr: string };
+}
+
+/** A user's first commands in another terminal, typed the moment `veda dev` has claimed its data directory. */
+async function commandsWhileDevStarts(dev: DevProcess): Promise<EarlyCommands> {
+  let ready = false;
+  void dev.ready.then(() => (ready = true), () => {});
+  const claim = path.join(dev.dataDir, 'catalog.owner.json');
+  for (const deadline = Date.now() + 60_000; !existsSync(claim); await new Promise((resolve) => setTimeout(resolve, 10))) {
+    if (Date.now() > deadline) throw new Error(`veda dev did not claim ${dev.dataDir} within 60 s`);
+  }
+  const launchedBeforeReady = !ready;
+  const only = { VEDA_DATA_DIR: dev.dataDir };
+  const created = await vedaJson<DatasetDoc>(['create', '--name', 'early', '--ml-type', 'segmentation', '--tile-size', '32', '--classes', OLINDA.classes.join(',')], only);
+  const ingest = await vedaJson<RunOutput>(['ingest', created.json.id, '--image', OLINDA.image, '--labels', OLINDA.labels, '--count', '4', '--wait'], only);
+  return { launchedBeforeReady, created, ingest };
+}
 afterAll(async () => {
   await dev?.stop();
   await stack?.teardown();
@@ -276,6 +300,15 @@ describe('veda dev', () => {
     expect(show.code).toBe(0);
     expect(show.json).toMatchObject({ id: devId, count: { train: 6 }, percent_cached: 100, mlType: 'segmentation' });
     expect(show.json.links.workflows?.href).toContain(uiUrl);
+
+    // Commands typed while it was still starting waited for it instead of being refused the catalog.
+    const early = await earlyCommands;
+    expect(early.launchedBeforeReady).toBe(true);
+    expect(early.created.stderr).toBe('');
+    expect(early.created.code).toBe(0);
+    expect(early.ingest.stderr).toBe('');
+    expect(early.ingest.code).toBe(0);
+    expect(early.ingest.json.progress).toMatchObject({ stage: 'done', groups: { train: 4 }, percentCached: 100 });
 
     const stoppedAt = Date.now();
     child.kill('SIGINT');

@@ -10,6 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCatalog, serveEmbeddedCatalog, type EmbeddedCatalogServer } from '../domain/catalog/index.js';
+import { claimCatalogDir, joinOrClaimCatalogDir } from '../domain/catalog/data-dir-lock.js';
 import { SetupError } from '../domain/errors.js';
 import { vedaJson } from './support/cli.js';
 import { OLINDA, startTestStack, type TestStack } from './support/stack.js';
@@ -25,6 +26,50 @@ describe('an embedded catalog opened by one process', () => {
       await expect(second).rejects.toThrow(/run `veda dev` instead, which serves it to other commands.*DATABASE_URL/);
       await first.close();
       await (await openCatalog({ dataDir })).close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an embedded catalog whose server is starting', () => {
+  it('makes a command wait for the URL of the process that will serve it, then reach the catalog through it', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'veda-starting-'));
+    // The URL this claim will announce: a real served catalog (in memory), as `veda dev` serves its own.
+    const server = await serveEmbeddedCatalog();
+    try {
+      const claim = await claimCatalogDir(dataDir, { serves: true });
+      let settled = false;
+      const opening = openCatalog({ dataDir }).finally(() => (settled = true));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(settled).toBe(false);
+      await claim.announce(server.url);
+      const catalog = await opening;
+      try {
+        const created = await catalog.createDataset({ name: 'through-the-server', mlType: 'classification', tileSize: [8, 8], classes: ['a'], userId: 'tester' });
+        expect((await catalog.getDataset(created.id))?.name).toBe('through-the-server');
+      } finally {
+        await catalog.close();
+      }
+      await claim.release();
+    } finally {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives up with what to do when the starting server never says where, and refuses a second server', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'veda-stuck-'));
+    try {
+      const claim = await claimCatalogDir(dataDir, { serves: true });
+      await expect(joinOrClaimCatalogDir(dataDir, 300)).rejects.toThrow(
+        new RegExp(`claimed by process ${process.pid}, which is starting to serve it .* has not said where after 0 s`),
+      );
+      await expect(claimCatalogDir(dataDir, { serves: true })).rejects.toThrow('is starting to serve it (`veda dev`)');
+      await claim.release();
+      const access = await joinOrClaimCatalogDir(dataDir, 300);
+      expect('claim' in access).toBe(true);
+      if ('claim' in access) await access.claim.release();
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

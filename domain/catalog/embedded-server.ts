@@ -18,11 +18,18 @@ export interface EmbeddedCatalogOptions {
    * (pg's default pool is 10 per process).
    */
   maxConnections?: number;
+  /**
+   * Claim the data directory now but tell other processes the URL only on `announce()`; commands started meanwhile
+   * wait for it (`veda dev` announces once its Temporal server and worker are up too).
+   */
+  announceLater?: boolean;
 }
 
 export interface EmbeddedCatalogServer {
   /** postgres:// URL for openCatalog({ databaseUrl }) in this or any other process. */
   url: string;
+  /** Tells other processes on the machine the URL (with `announceLater`; otherwise done already). */
+  announce(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,8 +45,8 @@ export interface EmbeddedCatalogServer {
  * land inside a socket client's open transaction.
  */
 export async function serveEmbeddedCatalog(options: EmbeddedCatalogOptions = {}): Promise<EmbeddedCatalogServer> {
-  const { dataDir, host = '127.0.0.1', port = 0, maxConnections = 64 } = options;
-  const claim: CatalogDirClaim | null = dataDir === undefined ? null : await claimCatalogDir(dataDir);
+  const { dataDir, host = '127.0.0.1', port = 0, maxConnections = 64, announceLater = false } = options;
+  const claim: CatalogDirClaim | null = dataDir === undefined ? null : await claimCatalogDir(dataDir, { serves: true });
   let db: PGlite | undefined;
   let server: WireServer | undefined;
   try {
@@ -52,12 +59,15 @@ export async function serveEmbeddedCatalog(options: EmbeddedCatalogOptions = {})
     throw err;
   }
   const url = `postgres://postgres@${server.address}/postgres`;
-  await claim?.announce(url);
+  let announced: Promise<void> | undefined;
+  const announce = () => (announced ??= claim?.announce(url) ?? Promise.resolve());
+  if (!announceLater) await announce();
 
   const [pglite, wire] = [db, server];
   let closed: Promise<void> | undefined;
   return {
     url,
+    announce,
     close() {
       closed ??= (async () => {
         await wire.stop();

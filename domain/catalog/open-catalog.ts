@@ -1,4 +1,4 @@
-import { catalogDir, claimCatalogDir, readCatalogDirOwner } from './data-dir-lock.js';
+import { catalogDir, joinOrClaimCatalogDir } from './data-dir-lock.js';
 import { createPgClient } from './pg-client.js';
 import type { SqlClient } from './sql-client.js';
 import { SqlCatalog } from './sql-catalog.js';
@@ -13,8 +13,9 @@ export interface CatalogOptions {
 
 /**
  * Opens the catalog, migrating its schema: PostgreSQL through `pg` when a URL is given; else the embedded PGlite
- * in `<dataDir>/catalog`, reached through the URL of the process serving it when one does (serveEmbeddedCatalog),
- * opened in this process otherwise (SetupError when another process has it open unserved); else in memory.
+ * in `<dataDir>/catalog`, reached through the URL of the process serving it when one does (serveEmbeddedCatalog;
+ * while that process starts, this waits for its URL), opened in this process otherwise (SetupError when another
+ * process has it open unserved); else in memory.
  */
 export async function openCatalog(options: CatalogOptions = {}): Promise<Catalog> {
   const { databaseUrl, dataDir } = options;
@@ -23,10 +24,10 @@ export async function openCatalog(options: CatalogOptions = {}): Promise<Catalog
   const { createPGliteClient, openPGlite } = await import('./pglite-client.js');
   if (dataDir === undefined) return SqlCatalog.open(createPGliteClient(await openPGlite()));
 
-  const owner = await readCatalogDirOwner(dataDir);
-  if (owner?.url) return SqlCatalog.open(createPgClient(owner.url));
+  const access = await joinOrClaimCatalogDir(dataDir);
+  if ('url' in access) return SqlCatalog.open(createPgClient(access.url));
 
-  const claim = await claimCatalogDir(dataDir);
+  const { claim } = access;
   let client: SqlClient;
   try {
     client = createPGliteClient(await openPGlite(catalogDir(dataDir)));
