@@ -6,6 +6,7 @@ import { InvalidInputError, NotFoundError } from '../errors.js';
 import { DTYPES, ML_TYPES } from '../types.js';
 import type { Dtype, Label, PixelWindow, Raster, TypedArray } from '../types.js';
 import { allocateSamples, bytesPerSample, holdsDtype } from '../imagery/dtypes.js';
+import { coalesceWrites } from './coalesced-writes.js';
 import { h5TypeOf } from './dtypes.js';
 import { loadH5 } from './h5.js';
 import type { H5Dataset, H5File, H5Group, H5Module } from './h5.js';
@@ -85,6 +86,8 @@ export class BatchWriter {
     private readonly file: H5File,
     private readonly module: H5Module,
     private readonly writeBehind: WriteBehind,
+    /** Stops gathering HDF5's writes to the file into larger ones (coalesced-writes.ts), once it is closed. */
+    private readonly stopCoalescing: () => void,
     private readonly meta: Required<BatchMeta>,
     private readonly options: Required<BatchWriterOptions>,
   ) {}
@@ -99,16 +102,19 @@ export class BatchWriter {
     const h5 = await loadH5();
     const tmpPath = `${target}.tmp-${randomBytes(6).toString('hex')}`;
     const writeBehind = await WriteBehind.create(tmpPath);
+    const module = await h5.ready;
+    const stopCoalescing = coalesceWrites(module, tmpPath);
     let file: H5File;
     try {
       // track_order keeps groups in the order they were made (train, test, ...) for h5py users too.
       file = new h5.File(tmpPath, 'w', { track_order: true });
     } catch (err) {
+      stopCoalescing();
       await writeBehind.close();
       await unlink(tmpPath).catch(() => undefined);
       throw err;
     }
-    const writer = new BatchWriter(target, tmpPath, file, await h5.ready, writeBehind, checkedMeta, checkedOptions);
+    const writer = new BatchWriter(target, tmpPath, file, module, writeBehind, stopCoalescing, checkedMeta, checkedOptions);
     try {
       for (const name of checkedMeta.groups) writer.declareGroup(name);
     } catch (err) {
@@ -157,6 +163,7 @@ export class BatchWriter {
       this.writeRootAttributes();
       this.file.close();
       this.closed = true;
+      this.stopCoalescing();
       await this.writeBehind.sync();
       await this.writeBehind.close();
       await rename(this.tmpPath, this.path);
@@ -180,6 +187,7 @@ export class BatchWriter {
         // The file is being thrown away; a failing close must not hide the error that led here.
       }
     }
+    this.stopCoalescing();
     // After a failed commit the handle may be closed already; the file is thrown away either way.
     await this.writeBehind.close().catch(() => undefined);
     await unlink(this.tmpPath).catch((err: NodeJS.ErrnoException) => {
