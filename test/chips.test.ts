@@ -51,7 +51,10 @@ describe('LocalChipStore', () => {
       const original = chip(dtype, bands);
       const key = chipKey('ds1', `point-${dtype}-${bands}`);
       await store.put(key, original);
-      expectSameChip(await store.get(key), original);
+      const read = await store.get(key);
+      expectSameChip(read, original);
+      // Its samples alone fill their buffer, so a batch moves them to its writing thread without a copy.
+      expect([read.data.byteOffset, read.data.buffer.byteLength]).toEqual([0, read.data.byteLength]);
       expect(await store.has(key)).toBe(true);
     },
   );
@@ -109,6 +112,13 @@ describe('LocalChipStore', () => {
     await expect(store.get(key)).rejects.toThrow(InvalidInputError);
     await expect(store.get(key)).rejects.toThrow(/broken.*truncated/);
     await writeFile(join(store.root, key), 'hello, not a chip');
+    await expect(store.get(key)).rejects.toThrow(/not a veda chip/);
+    await writeFile(join(store.root, key), 'short');
+    await expect(store.get(key)).rejects.toThrow(/not a veda chip/);
+    // Longer than its header says, and cut inside its header: both named, neither decoded.
+    await writeFile(join(store.root, key), Buffer.concat([encodeChip(chip('uint16', 2)), Buffer.from([1])]));
+    await expect(store.get(key)).rejects.toThrow(/broken.*truncated or corrupt/);
+    await writeFile(join(store.root, key), encodeChip(chip('uint16', 2)).subarray(0, 12));
     await expect(store.get(key)).rejects.toThrow(/not a veda chip/);
   });
 

@@ -5,10 +5,10 @@
  * And s3:// inputs: an image read with ranged GETs and a label file equal the local files.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readFile, readdir, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { chipKey, ObjectChipStore } from '../domain/chips/index.js';
 import { InvalidInputError, NotFoundError, SetupError } from '../domain/errors.js';
 import { openImage } from '../domain/imagery/index.js';
@@ -154,6 +154,31 @@ describe('fetching from the local store', () => {
     } finally {
       await rm(shm, { recursive: true, force: true });
     }
+  });
+});
+
+describe('writing to the local store', () => {
+  it('writes every part whole when the system writes less than asked', async () => {
+    const store = new LocalObjectStore(path.join(dir, 'short-writes'));
+    const parts = [randomBytes(32), randomBytes(300_000), randomBytes(5)];
+    // The first writev of the store's file takes 1000 bytes only, as a system may under a signal or a filling disk.
+    const probe = await open(path.join(dir, 'probe.bin'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as { writev: (buffers: Uint8Array[]) => Promise<{ bytesWritten: number }> };
+    await probe.close();
+    let shortened = 0;
+    const writev = vi.spyOn(prototype, 'writev').mockImplementationOnce(async function (this: FileHandle, buffers: Uint8Array[]) {
+      shortened += 1;
+      const all = Buffer.concat(buffers);
+      const { bytesWritten } = await this.write(all, 0, 1000);
+      return { bytesWritten, buffers };
+    });
+    try {
+      await store.put('a/parts.bin', parts);
+    } finally {
+      writev.mockRestore();
+    }
+    expect(shortened).toBe(1);
+    expect(Buffer.from(await store.get('a/parts.bin')).equals(Buffer.concat(parts))).toBe(true);
   });
 });
 

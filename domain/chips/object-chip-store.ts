@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors.js';
 import { LocalObjectStore } from '../storage/local-object-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Raster } from '../types.js';
-import { decodeChip, encodeChipParts } from './chip-format.js';
+import { decodeChip, encodeChipParts, readChipFile } from './chip-format.js';
 import type { ChipStore } from './types.js';
 
 /**
@@ -18,11 +18,19 @@ export class ObjectChipStore implements ChipStore {
   }
 
   async get(key: string): Promise<Raster> {
+    const missing = (cause: unknown) => new NotFoundError(`chip ${key} is not in the chip store ${this.objects.location}`, { cause });
+    // A local file is read straight into the chip's samples; other stores hand over the object's bytes.
+    const file = this.objects.localPath(key);
+    if (file !== undefined) {
+      return readChipFile(file, key).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'ENOENT' ? missing(err) : err;
+      });
+    }
     let bytes: Uint8Array;
     try {
       bytes = await this.objects.get(key);
     } catch (err) {
-      if (err instanceof NotFoundError) throw new NotFoundError(`chip ${key} is not in the chip store ${this.objects.location}`, { cause: err });
+      if (err instanceof NotFoundError) throw missing(err);
       throw err;
     }
     return decodeChip(bytes, key);

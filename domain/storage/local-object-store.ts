@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { checkKey } from './object-keys.js';
@@ -33,7 +33,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async put(key: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
-    await this.replace(this.file(key, 'key'), (tmp) => writeFile(tmp, bytes));
+    await this.replace(this.file(key, 'key'), (tmp) => writeParts(tmp, bytes instanceof Uint8Array ? [bytes] : bytes));
   }
 
   async get(key: string): Promise<Uint8Array> {
@@ -171,6 +171,32 @@ async function linkOrCopy(source: string, target: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw err;
     await cloneOrCopy(source, target); // another filesystem, or one without hard links
+  }
+}
+
+/**
+ * Writes the parts one after the other into a new file with one writev: a chip is a header and its samples, and
+ * writeFile made a call for each part and each 512 KiB of one (open, three writes and a close for a 768 KiB chip:
+ * 0.16 s more CPU per 1000 chips, on the thread that also runs the worker).
+ */
+async function writeParts(file: string, parts: readonly Uint8Array[]): Promise<void> {
+  const handle = await open(file, 'wx');
+  try {
+    let written = (await handle.writev(parts as Uint8Array[])).bytesWritten;
+    // A system may write less than asked (a signal, a disk filling up): the rest goes part by part.
+    let at = 0;
+    for (const part of parts) {
+      const end = at + part.byteLength;
+      while (written < end) {
+        const from = Math.max(0, written - at);
+        const { bytesWritten } = await handle.write(part, from, part.byteLength - from);
+        if (bytesWritten === 0) throw new Error(`could not write ${file}: the system took no more bytes`);
+        written += bytesWritten;
+      }
+      at = end;
+    }
+  } finally {
+    await handle.close();
   }
 }
 
