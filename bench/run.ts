@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   console.log(formatTable(rows));
   console.log(
     `${machine.date.slice(0, 10)}, ${machine.cpus} cores, Node ${machine.node}, ${quick ? 'quick: ' : ''}${warmup} warm-up + ` +
-      `${repeats} timed rounds (pipeline: at most 3; end to end: 1; uncompressed batch writing: five times as many), ` +
+      `${repeats} timed rounds (pipeline: at most 3; end to end: 3; uncompressed batch writing: five times as many), ` +
       `median rates, ${seconds.toFixed(0)} s`,
   );
 }
