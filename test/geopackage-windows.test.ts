@@ -138,6 +138,22 @@ describe('a GeoPackage layer with an R-tree is read window by window', () => {
     }
   });
 
+  it('reads only the columns a label needs when told which: the rest of the table is left unread', async () => {
+    const layer = await openGeoPackage(await readFile(file('indexed.gpkg')), 'indexed.gpkg');
+    try {
+      const ids = layer.candidates([-Infinity, -Infinity, Infinity, Infinity]).slice(0, 40);
+      const every = layer.featuresById(ids);
+      expect(Object.keys(every[0]![1].properties).length).toBeGreaterThan(1);
+      const some = layer.featuresById(ids, ['class', 'no_such_column', 'geom']);
+      expect(some.map(([, f]) => Object.keys(f.properties))).toEqual(ids.map(() => ['class']));
+      expect(some.map(([rowid, f]) => [rowid, f.order, f.properties.class, f.polygons])).toEqual(
+        every.map(([rowid, f]) => [rowid, f.order, f.properties.class, f.polygons]),
+      );
+    } finally {
+      layer.close();
+    }
+  });
+
   it('encodes the labels of the same features in GeoJSON', async () => {
     const windowed = await openLabelWindows(file('indexed.gpkg'), OPTIONS);
     const reference = await loadLabelSource(LANDCOVER, OPTIONS);

@@ -26,8 +26,11 @@ export interface GeoPackageLayer {
   stream(): FeatureStream;
   /** The rowids whose R-tree box meets `bounds` (layer CRS), ascending; only for an indexed layer. */
   candidates(bounds: Bounds): number[];
-  /** The features with these rowids (ascending), with their rowids; rowids the layer lacks are left out. */
-  featuresById(ids: number[]): Array<[rowid: number, feature: GeoJsonFeature]>;
+  /**
+   * The features with these rowids (ascending), with their rowids; rowids the layer lacks are left out. With
+   * `properties`, a feature holds only those of them the layer has (a table's other columns are not read).
+   */
+  featuresById(ids: number[], properties?: readonly string[]): Array<[rowid: number, feature: GeoJsonFeature]>;
   close(): void;
 }
 
@@ -86,6 +89,7 @@ function layerOf(db: Database, name: string, layer: string | undefined): GeoPack
     }
   }
   let orderOf: ((rowid: number) => number) | undefined;
+  let tableColumns: string[] | undefined;
   let readNode: ((nodeno: number) => Uint8Array) | undefined;
   return {
     name: layerName,
@@ -98,9 +102,14 @@ function layerOf(db: Database, name: string, layer: string | undefined): GeoPack
       readNode ??= nodeReader(db, name, rtree, layerName);
       return rtreeSearch(readNode, bounds).sort((a, b) => a - b);
     },
-    featuresById(ids) {
+    featuresById(ids, properties) {
       const order = (orderOf ??= rowidPositions(rowsFrom, table));
-      return rowsById(db, name, table, ids).map((row) => {
+      // Only the columns asked for: sql.js turns every column of a row into a JavaScript value, and label tables
+      // often carry dozens of attributes a label never uses.
+      tableColumns ??= rowsFrom(`pragma table_info(${quoteIdentifier(table)})`).map((r) => String(r[1]));
+      const columns = properties && [geometryColumn, ...properties.filter((p) => p !== geometryColumn && tableColumns!.includes(p))];
+      const select = columns ? ['rowid', ...columns.map(quoteIdentifier)].join(', ') : 'rowid, *';
+      return rowsById(db, name, table, select, ids).map((row) => {
         const rowid = Number(row[0]);
         return [rowid, features(row, order(rowid))];
       });
@@ -109,7 +118,7 @@ function layerOf(db: Database, name: string, layer: string | undefined): GeoPack
   };
 }
 
-/** Turns a `select rowid, *` row into a feature at `order`: every column but the geometry is a property. */
+/** Turns a `select rowid, ...` row into a feature at `order`: every column but the rowid and the geometry is a property. */
 function featureReader(geometryColumn: string, where: string): (row: Row, order: number) => GeoJsonFeature {
   return (row, order) => {
     const properties: Record<string, unknown> = {};
@@ -120,9 +129,9 @@ function featureReader(geometryColumn: string, where: string): (row: Row, order:
   };
 }
 
-/** The rows of `table` with these rowids (ascending), in that order; ids the table lacks are left out. */
-function rowsById(db: Database, name: string, table: string, ids: number[]): Row[] {
-  const statement = prepare(db, name, `select rowid, * from ${quoteIdentifier(table)} where rowid = ?`);
+/** The rows of `table` with these rowids (ascending), in that order, as `select` gives them; ids the table lacks are left out. */
+function rowsById(db: Database, name: string, table: string, select: string, ids: number[]): Row[] {
+  const statement = prepare(db, name, `select ${select} from ${quoteIdentifier(table)} where rowid = ?`);
   try {
     const out: Row[] = [];
     const columns = statement.getColumnNames();

@@ -59,6 +59,9 @@ export interface LabelSource {
   query(bounds: Bounds): LabelFeature[];
 }
 
+/** The property that names a feature's class unless told otherwise. */
+export const DEFAULT_CLASS_PROPERTY = 'class';
+
 export interface LabelSourceOptions {
   /** Property holding the class name (default 'class'). */
   classProperty?: string;
@@ -90,7 +93,7 @@ const FEATURES_PER_TURN = 4096;
 /** The label source of a collection already read, or read as it is iterated (see loadLabelSource). */
 export async function labelSourceOf(collection: FeatureStream, options: LabelSourceOptions): Promise<LabelSource> {
   const { classes } = options;
-  const classProperty = options.classProperty ?? 'class';
+  const classProperty = options.classProperty ?? DEFAULT_CLASS_PROPERTY;
   checkClasses(classes);
   const { name } = collection;
   const converter = labelFeatureConverter(name, collection.crsName, options);
@@ -144,7 +147,7 @@ export interface LabelFeatureConverter {
 
 /** The converter for a file named `name` whose CRS is `crsName` (null: WGS84 lon/lat, as RFC 7946 says). */
 export function labelFeatureConverter(name: string, crsName: string | null, options: LabelSourceOptions): LabelFeatureConverter {
-  const classProperty = options.classProperty ?? 'class';
+  const classProperty = options.classProperty ?? DEFAULT_CLASS_PROPERTY;
   const sourceEpsg = crsName === null ? 4326 : epsgFromCrsName(crsName);
   if (sourceEpsg === null) {
     throw new InvalidInputError(`${name} declares CRS '${crsName}', which names no EPSG code veda can use`);

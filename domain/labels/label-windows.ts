@@ -22,6 +22,7 @@ import { parseFeature, type GeoJsonFeature } from './geojson.js';
 import { labelFormatOf } from './label-file.js';
 import {
   checkClasses,
+  DEFAULT_CLASS_PROPERTY,
   labelFeatureConverter,
   labelSourceOf,
   loadLabelSource,
@@ -80,6 +81,8 @@ async function openGeoPackageWindows(uri: string, options: LabelSourceOptions): 
     // Each feature is read and converted once while it stays in the cache: windows of a chunk overlap, and a
     // worker's chunks cover the scene again and again.
     const converted = new LRUCache<number, { feature: LabelFeature | null }>({ max: FEATURE_CACHE });
+    // A label feature keeps its class and geometry: no other column of the table is read.
+    const properties = [options.classProperty ?? DEFAULT_CLASS_PROPERTY];
     const windows: LabelWindows = {
       classes: [...options.classes],
       access: 'indexed',
@@ -89,7 +92,7 @@ async function openGeoPackageWindows(uri: string, options: LabelSourceOptions): 
         const missing = ids.filter((_, i) => found[i] === undefined);
         if (missing.length > 0) {
           const read = new Map<number, { feature: LabelFeature | null }>();
-          for (const [rowid, feature] of layer.featuresById(missing)) {
+          for (const [rowid, feature] of layer.featuresById(missing, properties)) {
             const entry = { feature: usableLabel(converter, feature) };
             converted.set(rowid, entry);
             read.set(rowid, entry);
