@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { VedaConfig } from '../config/config.js';
-import { serveEmbeddedCatalog, type EmbeddedCatalogServer } from '../domain/catalog/index.js';
+import { claimCatalogDir, serveEmbeddedCatalog, type CatalogDirClaim, type EmbeddedCatalogServer } from '../domain/catalog/index.js';
 import { Veda } from '../client/veda.js';
 import { connectClient, connectWorkerConnection } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/register-search-attributes.js';
@@ -63,10 +63,12 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
   };
   try {
     if (options.persist) await mkdir(config.dataDir, { recursive: true });
-    let catalogServer: EmbeddedCatalogServer | null = null;
+    // The data directory first: a command started from now on waits for this stack instead of opening the catalog.
+    let catalogClaim: CatalogDirClaim | null = null;
     if (options.serveCatalog && !config.databaseUrl) {
-      catalogServer = await serveEmbeddedCatalog({ dataDir: config.dataDir, announceLater: true });
-      cleanups.push(catalogServer.close);
+      const claim = await claimCatalogDir(config.dataDir, { serves: true });
+      cleanups.push(() => claim.release());
+      catalogClaim = claim;
     }
     let server: LocalTemporal | null = null;
     let client: Client;
@@ -92,6 +94,12 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
       uiUrl ??= server.uiUrl;
     }
 
+    // Served once the Temporal server has its ports: the catalog listens on a port the OS picks.
+    let catalogServer: EmbeddedCatalogServer | null = null;
+    if (catalogClaim) {
+      catalogServer = await serveEmbeddedCatalog({ dataDir: config.dataDir, claim: catalogClaim, announceLater: true });
+      cleanups.push(catalogServer.close);
+    }
     const catalogUrl = config.databaseUrl ?? catalogServer?.url;
     const services = await openServices({ ...config, databaseUrl: catalogUrl });
     cleanups.push(services.close);

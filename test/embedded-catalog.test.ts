@@ -69,6 +69,9 @@ describe('an embedded catalog whose server is starting', () => {
       await claim.release();
       const access = await joinOrClaimCatalogDir(dataDir, 300);
       expect('claim' in access).toBe(true);
+      // A claim released twice leaves the next holder's claim alone.
+      await claim.release();
+      await expect(claimCatalogDir(dataDir)).rejects.toThrow(`process ${process.pid} has it open`);
       if ('claim' in access) await access.claim.release();
     } finally {
       await rm(dataDir, { recursive: true, force: true });

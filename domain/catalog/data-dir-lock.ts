@@ -105,13 +105,15 @@ async function tryClaim(dataDir: string, serves: boolean): Promise<CatalogDirCla
     await writeFile(pending, write(null));
     try {
       await link(pending, path);
+      let released: Promise<void> | undefined;
       return {
         async announce(url) {
           const next = `${path}.${process.pid}.next`;
           await writeFile(next, write(url));
           await rename(next, path); // readers see the old claim or the new one, never half of one
         },
-        release: () => rm(path, { force: true }),
+        // Once: a second release could remove the claim another process has taken since.
+        release: () => (released ??= rm(path, { force: true })),
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

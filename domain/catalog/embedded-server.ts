@@ -23,6 +23,12 @@ export interface EmbeddedCatalogOptions {
    * wait for it (`veda dev` announces once its Temporal server and worker are up too).
    */
   announceLater?: boolean;
+  /**
+   * The data directory's claim, taken earlier by the caller (claimCatalogDir with `serves: true`), which this
+   * server then owns; without it, the server claims the directory itself. `veda dev` claims first and serves once
+   * its Temporal server has bound its ports (the catalog's own port, the OS's pick, must not take one of them).
+   */
+  claim?: CatalogDirClaim;
 }
 
 export interface EmbeddedCatalogServer {
@@ -46,7 +52,7 @@ export interface EmbeddedCatalogServer {
  */
 export async function serveEmbeddedCatalog(options: EmbeddedCatalogOptions = {}): Promise<EmbeddedCatalogServer> {
   const { dataDir, host = '127.0.0.1', port = 0, maxConnections = 64, announceLater = false } = options;
-  const claim: CatalogDirClaim | null = dataDir === undefined ? null : await claimCatalogDir(dataDir, { serves: true });
+  const claim: CatalogDirClaim | null = options.claim ?? (dataDir === undefined ? null : await claimCatalogDir(dataDir, { serves: true }));
   let db: PGlite | undefined;
   let server: WireServer | undefined;
   try {

@@ -2,6 +2,7 @@ export * from './types.js';
 export { SqlCatalog } from './sql-catalog.js';
 export { openCatalog, type CatalogOptions } from './open-catalog.js';
 export { serveEmbeddedCatalog, type EmbeddedCatalogOptions, type EmbeddedCatalogServer } from './embedded-server.js';
+export { claimCatalogDir, type CatalogDirClaim } from './data-dir-lock.js';
 export { createPgClient, type PgClientOptions } from './pg-client.js';
 export { createPGliteClient, openPGlite } from './pglite-client.js';
 export type { SqlClient, SqlQueryable } from './sql-client.js';
