@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { VedaConfig } from '../config/config.js';
-import { claimCatalogDir, serveEmbeddedCatalog, type CatalogDirClaim, type EmbeddedCatalogServer } from '../domain/catalog/index.js';
+import { claimCatalogDir, serveEmbeddedCatalog, type EmbeddedCatalogServer } from '../domain/catalog/index.js';
 import { Veda } from '../client/veda.js';
 import { connectClient, connectWorkerConnection } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/register-search-attributes.js';
@@ -64,12 +64,8 @@ export async function startLocalStack(config: VedaConfig, options: LocalStackOpt
   try {
     if (options.persist) await mkdir(config.dataDir, { recursive: true });
     // The data directory first: a command started from now on waits for this stack instead of opening the catalog.
-    let catalogClaim: CatalogDirClaim | null = null;
-    if (options.serveCatalog && !config.databaseUrl) {
-      const claim = await claimCatalogDir(config.dataDir, { serves: true });
-      cleanups.push(() => claim.release());
-      catalogClaim = claim;
-    }
+    const catalogClaim = options.serveCatalog && !config.databaseUrl ? await claimCatalogDir(config.dataDir, { serves: true }) : null;
+    if (catalogClaim) cleanups.push(() => catalogClaim.release());
     let server: LocalTemporal | null = null;
     let client: Client;
     let connection: NativeConnection;
