@@ -27,7 +27,14 @@ import { CHIP_READS_AHEAD, loadedAhead } from './read-ahead.js';
 const PAGE = 5000;
 const WRITE_PAGE = 256;
 
-export function createBatchActivities(catalog: Catalog, chips: ChipStore, resources: ActivityResources, batches: ObjectStore, scratchDir: string) {
+export function createBatchActivities(
+  catalog: Catalog,
+  chips: ChipStore,
+  resources: ActivityResources,
+  batches: ObjectStore,
+  scratchDir: string,
+  directIo: boolean,
+) {
   async function buildBatch(input: BuildBatchInput): Promise<BuildBatchResult> {
     const ctx = Context.current();
     const dataset = await resources.dataset(input.datasetId);
@@ -91,6 +98,7 @@ export function createBatchActivities(catalog: Catalog, chips: ChipStore, resour
       samples(),
       {
         compression: input.compression,
+        directIo,
         onProgress: (done) => ctx.heartbeat({ done, total: selected.length }),
         signal: ctx.cancellationSignal,
       },

@@ -18,6 +18,8 @@ export interface ActivityDependencies {
   batches: ObjectStore;
   /** Local scratch space: batch files are written here, then stored. */
   scratchDir: string;
+  /** Batch files written around the page cache where the filesystem allows (default true; VedaConfig.directIo). */
+  directIo?: boolean;
 }
 
 export interface ActivityOptions {
@@ -36,7 +38,7 @@ export function createActivities(deps: ActivityDependencies, options: ActivityOp
   return withFailureMapping({
     ...createIngestActivities(deps.catalog, deps.chips, resources),
     ...createCacheActivities(deps.catalog, deps.chips, resources),
-    ...createBatchActivities(deps.catalog, deps.chips, resources, deps.batches, deps.scratchDir),
+    ...createBatchActivities(deps.catalog, deps.chips, resources, deps.batches, deps.scratchDir, deps.directIo ?? true),
   });
 }
 

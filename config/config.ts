@@ -64,6 +64,11 @@ export interface VedaConfig {
   store?: string;
   /** How to reach S3 for `s3://` stores, images and labels: the standard AWS variables. */
   s3: S3Settings;
+  /**
+   * Chips and batch files written (chips also read) around the page cache, with O_DIRECT, where the filesystem
+   * allows (VEDA_DIRECT_IO, default true): data written once and read rarely then takes no page-cache memory.
+   */
+  directIo?: boolean;
   /** Who is acting (owner of new datasets; checked on feed, publish, unpublish, delete). */
   user: string;
   worker: WorkerSettings;
@@ -124,6 +129,7 @@ const envSchema = z.object({
   VEDA_HEARTBEAT_MS: positiveInt('VEDA_HEARTBEAT_MS'),
   VEDA_COMPUTE_THREADS: wholeNumber('VEDA_COMPUTE_THREADS'),
   VEDA_BLOCK_CACHE_MB: positiveInt('VEDA_BLOCK_CACHE_MB'),
+  VEDA_DIRECT_IO: oneOf('VEDA_DIRECT_IO', ['true', 'false'] as const, (value) => value.toLowerCase()),
   AWS_ENDPOINT_URL_S3: setting,
   AWS_ENDPOINT_URL: setting,
   VEDA_S3_PATH_STYLE: oneOf('VEDA_S3_PATH_STYLE', ['true', 'false'] as const, (value) => value.toLowerCase()),
@@ -168,6 +174,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): VedaCo
     dataDir: path.resolve(env.VEDA_DATA_DIR ?? path.join(os.homedir(), '.veda')),
     store: storeLocation(env.VEDA_STORE),
     s3: s3Settings(env),
+    directIo: env.VEDA_DIRECT_IO !== 'false',
     user: env.VEDA_USER ?? safeUsername(),
     worker: {
       maxConcurrentActivities: env.VEDA_WORKER_ACTIVITIES ?? cores * 2,

@@ -18,14 +18,17 @@ export interface Services {
   batches: ObjectStore;
   /** This machine's scratch space (batch files are written here, then stored). */
   scratchDir: string;
+  /** Chips and batch files go around the page cache where the filesystem allows (VedaConfig.directIo). */
+  directIo?: boolean;
   close(): Promise<void>;
 }
 
-export async function openServices(config: Pick<VedaConfig, 'databaseUrl' | 'dataDir' | 'store' | 's3'>): Promise<Services> {
+export async function openServices(config: Pick<VedaConfig, 'databaseUrl' | 'dataDir' | 'store' | 's3' | 'directIo'>): Promise<Services> {
   // Images and label files may be s3:// URIs, read with this process's S3 settings.
   registerRemoteScheme('s3', (uri) => new S3File(s3Client(config.s3), uri));
   const root = config.store ?? config.dataDir;
-  const chips = new ObjectChipStore(openObjectStore(root, 'chips', config.s3));
+  const directIo = config.directIo ?? true;
+  const chips = new ObjectChipStore(openObjectStore(root, 'chips', config.s3, { directIo }));
   const batches = openObjectStore(root, 'batches', config.s3);
   const catalog = await openCatalog({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   return {
@@ -33,6 +36,7 @@ export async function openServices(config: Pick<VedaConfig, 'databaseUrl' | 'dat
     chips,
     batches,
     scratchDir: path.join(config.dataDir, 'tmp'),
+    directIo,
     close: () => catalog.close(),
   };
 }

@@ -18,6 +18,8 @@ if [ "${1:-}" = "--test" ]; then
   /usr/bin/python3 -c 'import osgeo.gdal' 2>/dev/null || apt_need+=(python3-gdal)
   /usr/bin/python3 -c 'import h5py' 2>/dev/null || apt_need+=(python3-h5py)
   command -v chromium >/dev/null || apt_need+=(chromium)
+  # fincore: tests check that chips and batch files written around the page cache left no pages in it.
+  command -v fincore >/dev/null || apt_need+=(util-linux-extra)
   # The fault suite runs a PostgreSQL cluster of its own (initdb + pg_ctl) beside the shared server.
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_need+=(postgresql)
   python3 -c 'import h5py, numpy, requests' 2>/dev/null || pip_need+=(h5py numpy requests)

@@ -64,6 +64,67 @@ function recordingFs(filePath: string) {
 
 const filled = (length: number, value: number) => new Uint8Array(length).fill(value);
 
+/**
+ * Direct writes as a thread makes them, over the recording file: a write is applied only when something waits for
+ * it (settle over its bytes, drain, its buffer handed out again), so a call that should have waited sees old
+ * bytes. Checks what the system would: whole blocks, from an aligned place in the buffer.
+ */
+function lazyDirectWrites(file: ReturnType<typeof recordingFs>, runBytes: number) {
+  const buffers = [0, 1, 2].map(() => new Uint8Array(runBytes));
+  const pending: Array<{ slot: number; bytes: Uint8Array; position: number }> = [];
+  let next = 0;
+  let current = -1;
+  const stats = { direct: 0, writes: 0 };
+  // The file system's own write, as the gathering installed over it later would gather these too.
+  const rawWrite = file.fs.write.bind(file.fs);
+  const apply = (keep: (w: (typeof pending)[number]) => boolean) => {
+    for (let i = 0; i < pending.length; ) {
+      const w = pending[i]!;
+      if (keep(w)) {
+        i++;
+        continue;
+      }
+      pending.splice(i, 1);
+      for (let done = 0; done < w.bytes.length; ) done += rawWrite(file.stream, w.bytes, done, w.bytes.length - done, w.position + done);
+    }
+  };
+  // Applying a later write first would break the order: apply every write up to the last one asked for.
+  const upTo = (test: (w: (typeof pending)[number]) => boolean) => {
+    const later = new Set(pending.slice(pending.findLastIndex(test) + 1));
+    apply((w) => later.has(w));
+  };
+  const writes = {
+    stats,
+    buffer() {
+      if (current !== -1) throw new Error('a buffer handed out was not written');
+      upTo((w) => w.slot === next);
+      current = next;
+      next = (next + 1) % buffers.length;
+      return buffers[current]!;
+    },
+    write(from: number, to: number, position: number) {
+      if (current === -1) throw new Error('nothing handed out');
+      for (const n of [from, to, position]) if (n % 4096 !== 0) throw new Error(`direct write not in whole blocks: ${from}, ${to}, ${position}`);
+      if (to > from) {
+        pending.push({ slot: current, bytes: buffers[current]!.slice(from, to), position });
+        stats.direct += to - from;
+        stats.writes += 1;
+      }
+      current = -1;
+    },
+    settle(from: number, to: number) {
+      upTo((w) => w.position < to && from < w.position + w.bytes.length);
+    },
+    drain() {
+      apply(() => false);
+    },
+    close() {
+      writes.drain();
+    },
+  };
+  return writes;
+}
+
 describe('gathered writes', () => {
   it('leave the file exactly as the writes in their order would, with reads, truncation and size between them', () => {
     const { module, fs, stream, bytes } = recordingFs('/batch.h5.tmp-1');
@@ -102,6 +163,52 @@ describe('gathered writes', () => {
     expect(Buffer.from(bytes()).equals(expected.subarray(0, end))).toBe(true);
     // 46 writes asked for; the 40 chunks went in one run (plus the system's short writes).
     expect(fs.writes).toBeLessThan(25);
+  });
+
+  it('write whole blocks around the page cache in the background, and the file is as the writes in their order', () => {
+    const file = recordingFs('/batch.h5.tmp-d');
+    const { module, fs, stream, bytes } = file;
+    const FS = (module as unknown as { FS: typeof fs }).FS;
+    const direct = lazyDirectWrites(file, (8 << 20) + 2 * 4096);
+    const stop = coalesceWrites(module, stream.path, direct);
+    const expected = new Uint8Array(40 << 20);
+    let end = 0;
+    const write = (position: number, length: number, value: number) => {
+      const data = filled(length + 3, value);
+      for (let done = 0; done < length; ) done += FS.write(stream, data, 3 + done, length - done, position + done);
+      expected.set(data.subarray(3, 3 + length), position);
+      end = Math.max(end, position + length);
+    };
+    // As HDF5 writes a batch: slices of chunks one after the other (runs fill up and go on mid-block), each slice
+    // followed by a rewrite of a chunk-index node elsewhere and the slice's masks.
+    let at = 5000;
+    for (let slice = 0; slice < 4; slice++) {
+      for (let i = 0; i < 11; i++, at += 786_432) write(at, 786_432, (slice * 11 + i) % 250);
+      // Part of a chunk whose direct write is under way, rewritten (the run ends there), and another read back.
+      if (slice === 1) write(at - 500_000, 5000, 229);
+      write(2000, 1500, 250 + slice);
+      if (slice === 3) {
+        const seen = new Uint8Array(786_432);
+        expect(FS.read(stream, seen, 0, seen.length, at - seen.length)).toBe(seen.length);
+        expect(Buffer.from(seen).equals(Buffer.from(expected.subarray(at - seen.length, at)))).toBe(true);
+      }
+      write(at, 655_360, 240 + slice);
+      at += 655_360;
+    }
+    // A read of bytes just written directly, and of a node rewritten since, sees them.
+    const seen = new Uint8Array(786_432 + 10);
+    expect(FS.read(stream, seen, 0, seen.length, 5000 + 3 * 786_432 - 5)).toBe(seen.length);
+    expect(Buffer.from(seen).equals(Buffer.from(expected.subarray(5000 + 3 * 786_432 - 5, 5000 + 4 * 786_432 + 5)))).toBe(true);
+    // A rewrite of part of a chunk written directly, its size, then closing.
+    write(5000 + 786_432 + 4000, 9000, 230);
+    expect((FS.fstat(3) as { size: number }).size).toBe(end);
+    FS.close(stream);
+    stop();
+    expect(bytes().length).toBe(end);
+    expect(Buffer.from(bytes()).equals(Buffer.from(expected.subarray(0, end)))).toBe(true);
+    // Nearly every byte went directly, in runs of megabytes.
+    expect(direct.stats.direct).toBeGreaterThan(0.98 * (end - 5000));
+    expect(direct.stats.writes).toBeLessThan(20);
   });
 
   it('gather nothing for other files, and stop when told', () => {

@@ -17,6 +17,8 @@ describe('configuration', () => {
     expect(loadConfig({ VEDA_BLOCK_CACHE_MB: '512' }).worker.blockCacheMb).toBe(512);
     expect(config.logLevel).toBe('DEBUG');
     expect(config.store).toBeUndefined();
+    expect(config.directIo).toBe(true);
+    expect(loadConfig({ VEDA_DIRECT_IO: 'False' }).directIo).toBe(false);
   });
 
   it('reads S3 and TLS settings', () => {
@@ -35,5 +37,6 @@ describe('configuration', () => {
     expect(() => loadConfig({ VEDA_COMPUTE_THREADS: '1.5' })).toThrow('VEDA_COMPUTE_THREADS must be a whole number (0 or more), got "1.5"');
     expect(() => loadConfig({ VEDA_LOG_LEVEL: 'loud' })).toThrow('VEDA_LOG_LEVEL must be one of ERROR, WARN, INFO, DEBUG, got "loud"');
     expect(() => loadConfig({ VEDA_S3_PATH_STYLE: 'yes' })).toThrow('VEDA_S3_PATH_STYLE must be true or false, got "yes"');
+    expect(() => loadConfig({ VEDA_DIRECT_IO: 'off' })).toThrow('VEDA_DIRECT_IO must be true or false, got "off"');
   });
 });

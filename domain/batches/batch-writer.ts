@@ -6,7 +6,8 @@ import { InvalidInputError, NotFoundError } from '../errors.js';
 import { DTYPES, ML_TYPES } from '../types.js';
 import type { Dtype, Label, PixelWindow, Raster, TypedArray } from '../types.js';
 import { allocateSamples, bytesPerSample, holdsDtype } from '../imagery/dtypes.js';
-import { coalesceWrites } from './coalesced-writes.js';
+import { coalesceWrites, DIRECT_RUN_BYTES } from './coalesced-writes.js';
+import { DIRECT_IO_BLOCK, directIoSupported, openDirectWrites } from '../storage/direct-io.js';
 import { h5TypeOf } from './dtypes.js';
 import { loadH5 } from './h5.js';
 import type { H5Dataset, H5File, H5Group, H5Module } from './h5.js';
@@ -31,6 +32,11 @@ export interface BatchWriterOptions {
   compression?: number;
   /** Image bytes buffered per group before they are written (default 8 MiB); memory is about groups x this. */
   bufferBytes?: number;
+  /**
+   * Write the file's whole blocks around the page cache (O_DIRECT, see coalesced-writes.ts) where its filesystem
+   * allows (default true): a batch of hundreds of MB then takes no page-cache memory, and readers read it from disk.
+   */
+  directIo?: boolean;
 }
 
 export interface WriteBatchOptions extends BatchWriterOptions {
@@ -101,9 +107,11 @@ export class BatchWriter {
     if (!dirStat?.isDirectory()) throw new NotFoundError(`batch directory ${dir} does not exist`);
     const h5 = await loadH5();
     const tmpPath = `${target}.tmp-${randomBytes(6).toString('hex')}`;
-    const writeBehind = await WriteBehind.create(tmpPath);
+    const directIo = checkedOptions.directIo && (await directIoSupported(dir));
+    const writeBehind = await WriteBehind.create(tmpPath, { background: !directIo });
     const module = await h5.ready;
-    const stopCoalescing = coalesceWrites(module, tmpPath);
+    const direct = directIo ? openDirectWrites(tmpPath, DIRECT_RUN_BYTES + 2 * DIRECT_IO_BLOCK) : undefined;
+    const stopCoalescing = coalesceWrites(module, tmpPath, direct);
     let file: H5File;
     try {
       // track_order keeps groups in the order they were made (train, test, ...) for h5py users too.
@@ -461,7 +469,7 @@ function checkOptions(options: BatchWriterOptions): Required<BatchWriterOptions>
   }
   const bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
   if (!(bufferBytes > 0)) throw new InvalidInputError(`batch bufferBytes must be positive, got ${bufferBytes}`);
-  return { compression, bufferBytes };
+  return { compression, bufferBytes, directIo: options.directIo ?? true };
 }
 
 /** Checks one sample and returns its shape; every sample of a batch has the shape and dtype of the first. */

@@ -1,3 +1,4 @@
+import { DIRECT_IO_BLOCK, type DirectWrites } from '../storage/direct-io.js';
 import type { H5Module } from './h5.js';
 
 /**
@@ -5,16 +6,25 @@ import type { H5Module } from './h5.js';
  * a batch of 1000 6 x 64 x 64 uint8 samples is 1000 writes of 24 KiB, and on this kind of VM writing 24.6 MB in
  * such pieces took 11 ms against 5 ms in pieces of 256 KiB or more (24 ms against 16 ms with the fsync a batch
  * needs). HDF5 allocates chunks one after the other, so most of its writes continue the last one: this gathers
- * writes to one file that continue each other into runs of up to RUN_BYTES, written as one.
+ * writes to one file that continue each other into runs, written as one.
+ *
+ * With `direct` (a descriptor of the same file opened with O_DIRECT), a run's whole blocks go around the page cache
+ * and only its partial first and last blocks through HDF5's own descriptor: a batch of 1000 256 x 256 x 6 uint16
+ * samples is 852 MB, and new page-cache memory for it cost 1.5 s of kernel time on this kind of VM (direct: 0.3 s
+ * of the disk's). The run is then aligned memory whose first byte is that of the run's first block, and a run that
+ * fills up keeps its partial last block for the writes that continue it.
  *
  * Nothing changes for HDF5: a write that does not continue the run, and every other call on the file (a read, a
  * truncate, its size, a seek, closing it), writes the run first, so the file's bytes are always those of HDF5's
- * writes in their order. A failure to write the run is reported on the call that wrote it, which HDF5 turns into
- * an error of its own (and veda into an exception).
+ * writes in their order (the kernel keeps a file's cached pages and its direct writes coherent). A failure to write
+ * the run is reported on the call that wrote it, which HDF5 turns into an error of its own (and veda into an
+ * exception). Where the filesystem turns out to refuse direct writes, the run is written through HDF5's descriptor.
  */
 
-/** Bytes a run gathers before it is written. */
+/** Bytes a run gathers before it is written: through the page cache, and around it. */
 const RUN_BYTES = 1 << 20;
+/** Direct runs: the buffers handed out hold this and a block either side (a run starts and ends mid-block). */
+export const DIRECT_RUN_BYTES = 8 << 20;
 
 /** A file stream of Emscripten's NODERAWFS, as HDF5's file driver reaches it. */
 interface RawStream {
@@ -35,26 +45,90 @@ interface RawFs {
   getStream(fd: number): RawStream | null;
 }
 
-/** The run gathered for one file: bytes [start, start + length) of it. */
+/**
+ * The run gathered for one file: bytes [start, start + length) of it, held from `base` on (`bytes[0]` is the file's
+ * byte `base`: the run's start, or with direct writes the start of its first block, in a buffer of `direct`'s).
+ */
 class Run {
-  readonly bytes = new Uint8Array(RUN_BYTES);
+  bytes: Uint8Array;
+  base = 0;
   start = 0;
   length = 0;
+  /** With direct writes: a buffer of `direct`'s is held (from the run's start until it is written). */
+  private holding = false;
+
+  constructor(readonly direct: DirectWrites | null) {
+    this.bytes = direct ? EMPTY : new Uint8Array(RUN_BYTES);
+  }
+
+  get end(): number {
+    return this.start + this.length;
+  }
+
+  /** Bytes that may still be added (direct: a block of the buffer stays free for a run starting mid-block). */
+  get room(): number {
+    return (this.direct ? DIRECT_RUN_BYTES + DIRECT_IO_BLOCK : RUN_BYTES) - (this.end - this.base);
+  }
+
+  begin(position: number): void {
+    if (this.direct && !this.holding) {
+      this.bytes = this.direct.buffer();
+      this.holding = true;
+    }
+    this.start = position;
+    this.base = this.direct ? position - (position % DIRECT_IO_BLOCK) : position;
+    this.length = 0;
+  }
+
+  /** Writes the run's whole blocks [from, to) directly (nothing when equal); the buffer goes with them. */
+  writeDirect(from: number, to: number): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.direct!.write(from - this.base, to - this.base, from);
+  }
+
+  /** Writes the buffer held, if any, with nothing of it (every buffer handed out is written once). */
+  release(): void {
+    if (this.holding) this.writeDirect(this.base, this.base);
+  }
+
+  /**
+   * Writes the run's whole blocks [first, last) directly and goes on in the next buffer from `last`, holding the
+   * bytes after it (the buffer just handed to the writer is only read, by both).
+   */
+  carryOver(first: number, last: number): void {
+    const end = this.end;
+    const tail = this.bytes.subarray(last - this.base, end - this.base);
+    this.writeDirect(first, last);
+    this.bytes = this.direct!.buffer();
+    this.holding = true;
+    this.bytes.set(tail);
+    this.start = this.base = last;
+    this.length = end - last;
+  }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Per module: the files whose writes are gathered (by path, as HDF5 opened them) and their open runs. */
 const installed = new WeakMap<object, Map<string, Run>>();
 
 /**
  * Gathers HDF5's writes to `path` (as passed to h5wasm's File) in `module` from now on, until the returned function
- * is called (after the file is closed: closing writes the last run).
+ * is called (after the file is closed: closing writes the last run). With `direct`, whole blocks go through it.
  */
-export function coalesceWrites(module: H5Module, path: string): () => void {
+export function coalesceWrites(module: H5Module, path: string, direct?: DirectWrites): () => void {
   const runs = installed.get(module) ?? install(module);
   if (runs.has(path)) throw new Error(`writes to ${path} are already gathered`);
-  runs.set(path, new Run());
+  const run = new Run(direct ?? null);
+  runs.set(path, run);
   return () => {
     runs.delete(path);
+    try {
+      run.direct?.close();
+    } catch {
+      // A failed direct write was thrown by the call that waited for it (closing the file, at the latest).
+    }
   };
 }
 
@@ -65,54 +139,106 @@ function install(module: H5Module): Map<string, Run> {
   const { write, read, llseek, close, ftruncate, fstat } = fs;
   const call = <A extends unknown[], R>(f: (...args: A) => R, ...args: A): R => f.apply(fs, args);
 
-  /** Writes the stream's open run, if any, in as many calls as the system takes. */
-  const flush = (stream: RawStream | null): void => {
+  /**
+   * Writes bytes [from, to) of the file held in the run through HDF5's descriptor, in as many calls as it takes,
+   * once no direct write under way touches their blocks (the kernel keeps cached pages and direct writes coherent,
+   * but not two writes of one block at once).
+   */
+  const writeThrough = (stream: RawStream, run: Run, from: number, to: number): void => {
+    if (from === to) return;
+    run.direct?.settle(from - (from % DIRECT_IO_BLOCK), Math.ceil(to / DIRECT_IO_BLOCK) * DIRECT_IO_BLOCK);
+    for (let at = from; at < to; ) at += call(write, stream, run.bytes, at - run.base, to - at, at);
+  };
+
+  /**
+   * Writes the stream's open run, if any: its whole blocks directly (in the background), the rest through HDF5's
+   * descriptor. `keepTail`: a run that filled up keeps its partial last block as the start of the next one, for the
+   * writes that continue it.
+   */
+  const flush = (stream: RawStream | null, keepTail = false): void => {
     const run = stream && runs.get(stream.path);
     if (!run || run.length === 0) return;
-    const { start, length } = run;
+    const { start, end, direct } = run;
+    // The run's whole blocks: [first, last), empty when it has none.
+    const first = Math.min(end, Math.ceil(start / DIRECT_IO_BLOCK) * DIRECT_IO_BLOCK);
+    const last = Math.max(first, end - (end % DIRECT_IO_BLOCK));
+    if (direct && keepTail && last > first) {
+      writeThrough(stream, run, start, first);
+      run.carryOver(first, last);
+      return;
+    }
     run.length = 0; // a failed write is reported once; HDF5 fails the file then
-    for (let done = 0; done < length; ) done += call(write, stream, run.bytes, done, length - done, start + done);
+    if (!direct) {
+      writeThrough(stream, run, start, end);
+      return;
+    }
+    writeThrough(stream, run, start, first);
+    writeThrough(stream, run, last, end);
+    if (last > first) run.writeDirect(first, last);
+    else run.release();
+  };
+
+  /**
+   * Flushes the run and waits for every direct write under way: before HDF5 asks the file's size, truncates, seeks
+   * or closes it, it holds every byte written.
+   */
+  const settle = (stream: RawStream | null): void => {
+    flush(stream);
+    const run = stream && runs.get(stream.path);
+    run?.release();
+    run?.direct?.drain();
   };
 
   fs.write = (stream, buffer, offset, length, position, canOwn) => {
     const run = runs.get(stream.path);
     if (!run || position === undefined) {
+      settle(stream);
+      return call(write, stream, buffer, offset, length, position, canOwn);
+    }
+    // A write elsewhere (HDF5 rewriting a node of a chunk index) ends the run; direct writes under way go on.
+    if (run.length > 0 && position !== run.end) flush(stream);
+    // A large write through the page cache goes straight from HDF5's memory (gathering it would only copy it).
+    if (!run.direct && length > RUN_BYTES / 2) {
       flush(stream);
       return call(write, stream, buffer, offset, length, position, canOwn);
     }
-    if (run.length > 0 && position === run.start + run.length && run.length + length <= RUN_BYTES) {
-      run.bytes.set(buffer.subarray(offset, offset + length), run.length);
-      run.length += length;
-      return length;
+    for (let done = 0; done < length; ) {
+      if (run.length === 0) run.begin(position + done);
+      if (run.room === 0) {
+        flush(stream, true);
+        if (run.length === 0) run.begin(position + done);
+      }
+      const n = Math.min(run.room, length - done);
+      run.bytes.set(buffer.subarray(offset + done, offset + done + n), position + done - run.base);
+      run.length += n;
+      done += n;
     }
-    flush(stream);
-    if (length > RUN_BYTES / 2) return call(write, stream, buffer, offset, length, position, canOwn);
-    run.bytes.set(buffer.subarray(offset, offset + length), 0);
-    run.start = position;
-    run.length = length;
     return length;
   };
   fs.read = (stream, buffer, offset, length, position) => {
     flush(stream);
+    const run = runs.get(stream.path);
+    // What HDF5 reads is on disk, or in the page cache: no direct write of it may still be under way.
+    if (run?.direct) run.direct.settle(position === undefined ? 0 : position, position === undefined ? Infinity : position + length);
     return call(read, stream, buffer, offset, length, position);
   };
   fs.llseek = (stream, offset, whence) => {
-    flush(stream);
+    settle(stream);
     return call(llseek, stream, offset, whence);
   };
   fs.close = (stream) => {
     try {
-      flush(stream);
+      settle(stream);
     } finally {
       call(close, stream);
     }
   };
   fs.ftruncate = (fd, length) => {
-    flush(fs.getStream(fd));
+    settle(fs.getStream(fd));
     call(ftruncate, fd, length);
   };
   fs.fstat = (fd) => {
-    flush(fs.getStream(fd));
+    settle(fs.getStream(fd));
     return call(fstat, fd);
   };
   return runs;

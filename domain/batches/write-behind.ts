@@ -14,15 +14,22 @@ export class WriteBehind {
   private readonly inFlight = new Set<Promise<void>>();
   private failure: Error | null = null;
 
-  private constructor(private readonly handle: FileHandle) {}
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly background: boolean,
+  ) {}
 
-  /** Creates the file (failing if it exists); whoever writes it may open and truncate it again. */
-  static async create(path: string): Promise<WriteBehind> {
-    return new WriteBehind(await open(path, 'wx'));
+  /**
+   * Creates the file (failing if it exists); whoever writes it may open and truncate it again. `background: false`
+   * when the file's bytes go around the page cache (direct writes): there is then next to nothing to flush early,
+   * and a sync would only hold a thread of the pool that reads the next chips.
+   */
+  static async create(path: string, { background = true } = {}): Promise<WriteBehind> {
+    return new WriteBehind(await open(path, 'wx'), background);
   }
 
   kick(): void {
-    if (this.inFlight.size >= MAX_IN_FLIGHT) return;
+    if (!this.background || this.inFlight.size >= MAX_IN_FLIGHT) return;
     const flushing: Promise<void> = this.handle
       .datasync()
       .catch((err: Error) => {

@@ -22,6 +22,12 @@ export class ObjectChipStore implements ChipStore {
     // A local file is read straight into the chip's samples; other stores hand over the object's bytes.
     const file = this.objects.localPath(key);
     if (file !== undefined) {
+      // Read around the page cache where the store writes so (the bytes are then copied out), else straight in.
+      if (this.objects instanceof LocalObjectStore && (await this.objects.directIo())) {
+        return this.objects.readWith(key, (bytes) => decodeChip(bytes, key)).catch((err: unknown) => {
+          throw err instanceof NotFoundError ? missing(err) : err;
+        });
+      }
       return readChipFile(file, key).catch((err: NodeJS.ErrnoException) => {
         throw err.code === 'ENOENT' ? missing(err) : err;
       });

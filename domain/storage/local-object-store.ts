@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { InvalidInputError, NotFoundError } from '../errors.js';
+import { directIoSupported, readFileDirect, writeFileDirect } from './direct-io.js';
 import { checkKey } from './object-keys.js';
 import type { ObjectStore, StoredObject } from './object-store.js';
 
@@ -12,12 +13,23 @@ import type { ObjectStore, StoredObject } from './object-store.js';
  * into place: a crashed writer leaves the old object or none, never a torn one. (No fsync: this protects against
  * process crashes, not power loss.)
  */
+export interface LocalObjectStoreOptions {
+  /**
+   * Write and read objects around the page cache (O_DIRECT, see direct-io.ts) where the filesystem allows, else as
+   * ordinary files: for objects written once and read rarely (chips), whose pages would only take memory.
+   */
+  directIo?: boolean;
+}
+
 export class LocalObjectStore implements ObjectStore {
   readonly root: string;
   private readonly folders = new Set<string>();
+  /** Whether objects go around the page cache: asked for, and found to work in the root (tried once). */
+  private direct: Promise<boolean> | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, options: LocalObjectStoreOptions = {}) {
     this.root = resolve(root);
+    if (!options.directIo) this.direct = Promise.resolve(false);
   }
 
   get location(): string {
@@ -33,7 +45,30 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async put(key: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
-    await this.replace(this.file(key, 'key'), (tmp) => writeParts(tmp, bytes instanceof Uint8Array ? [bytes] : bytes));
+    const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
+    const direct = await this.directIo();
+    await this.replace(this.file(key, 'key'), (tmp) => (direct ? writeFileDirect(tmp, parts) : writeParts(tmp, parts)));
+  }
+
+  /**
+   * Hands the object's bytes to `use` and returns its result: read around the page cache into reused memory when the
+   * store does so (`use` copies what it keeps), else read whole. NotFoundError when there is none.
+   */
+  async readWith<T>(key: string, use: (bytes: Uint8Array) => T): Promise<T> {
+    const file = this.file(key, 'key');
+    try {
+      return (await this.directIo()) ? await readFileDirect(file, use) : use(await readFile(file));
+    } catch (err) {
+      throw notFound(err, key, this.root);
+    }
+  }
+
+  /** Whether objects are written and read around the page cache (asked for, and the filesystem allows it). */
+  async directIo(): Promise<boolean> {
+    if (this.direct) return this.direct;
+    await mkdir(this.root, { recursive: true });
+    this.direct = directIoSupported(this.root);
+    return this.direct;
   }
 
   async get(key: string): Promise<Uint8Array> {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { LocalObjectStore } from './local-object-store.js';
+import { LocalObjectStore, type LocalObjectStoreOptions } from './local-object-store.js';
 import type { ObjectStore } from './object-store.js';
 import { S3ObjectStore } from './s3-object-store.js';
 import { schemeOf } from './remote-files.js';
@@ -10,7 +10,7 @@ import { InvalidInputError } from '../errors.js';
  * The store at `root` + `sub` ("chips", "batches"): a directory under a local root, or a prefix under an
  * `s3://bucket/prefix` root. Chips and batches keep the same keys in either.
  */
-export function openObjectStore(root: string, sub: string, s3: S3Settings): ObjectStore {
+export function openObjectStore(root: string, sub: string, s3: S3Settings, local: LocalObjectStoreOptions = {}): ObjectStore {
   if (isS3Uri(root)) {
     const at = parseS3Location(root, 'VEDA_STORE');
     return new S3ObjectStore(s3Client(s3), { bucket: at.bucket, prefix: `${at.prefix}${sub}/` });
@@ -18,5 +18,5 @@ export function openObjectStore(root: string, sub: string, s3: S3Settings): Obje
   if (schemeOf(root) !== undefined) {
     throw new InvalidInputError(`VEDA_STORE "${root}" is not supported: use s3://bucket/prefix or a local directory`);
   }
-  return new LocalObjectStore(path.join(root, sub));
+  return new LocalObjectStore(path.join(root, sub), local);
 }
