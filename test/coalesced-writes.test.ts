@@ -170,7 +170,7 @@ describe('gathered writes', () => {
     const { module, fs, stream, bytes } = file;
     const FS = (module as unknown as { FS: typeof fs }).FS;
     const direct = lazyDirectWrites(file, (8 << 20) + 2 * 4096);
-    const stop = coalesceWrites(module, stream.path, direct);
+    const stop = coalesceWrites(module, stream.path, { openDirect: () => direct, directAfter: 1 << 20 });
     const expected = new Uint8Array(40 << 20);
     let end = 0;
     const write = (position: number, length: number, value: number) => {
@@ -206,8 +206,8 @@ describe('gathered writes', () => {
     stop();
     expect(bytes().length).toBe(end);
     expect(Buffer.from(bytes()).equals(Buffer.from(expected.subarray(0, end)))).toBe(true);
-    // Nearly every byte went directly, in runs of megabytes.
-    expect(direct.stats.direct).toBeGreaterThan(0.98 * (end - 5000));
+    // After the first MiB through the page cache, nearly every byte went directly, in runs of megabytes.
+    expect(direct.stats.direct).toBeGreaterThan(0.9 * (end - 5000));
     expect(direct.stats.writes).toBeLessThan(20);
   });
 

@@ -108,10 +108,15 @@ export class BatchWriter {
     const h5 = await loadH5();
     const tmpPath = `${target}.tmp-${randomBytes(6).toString('hex')}`;
     const directIo = checkedOptions.directIo && (await directIoSupported(dir));
-    const writeBehind = await WriteBehind.create(tmpPath, { background: !directIo });
+    const writeBehind = await WriteBehind.create(tmpPath);
     const module = await h5.ready;
-    const direct = directIo ? openDirectWrites(tmpPath, DIRECT_RUN_BYTES + 2 * DIRECT_IO_BLOCK) : undefined;
-    const stopCoalescing = coalesceWrites(module, tmpPath, direct);
+    const openDirect = () => {
+      const direct = openDirectWrites(tmpPath, DIRECT_RUN_BYTES + 2 * DIRECT_IO_BLOCK);
+      // Next to nothing then goes through the page cache: an early sync would only hold a thread of the pool.
+      if (direct) writeBehind.stopBackground();
+      return direct;
+    };
+    const stopCoalescing = coalesceWrites(module, tmpPath, directIo ? { openDirect } : {});
     let file: H5File;
     try {
       // track_order keeps groups in the order they were made (train, test, ...) for h5py users too.

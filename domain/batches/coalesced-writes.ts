@@ -8,21 +8,25 @@ import type { H5Module } from './h5.js';
  * needs). HDF5 allocates chunks one after the other, so most of its writes continue the last one: this gathers
  * writes to one file that continue each other into runs, written as one.
  *
- * With `direct` (a descriptor of the same file opened with O_DIRECT), a run's whole blocks go around the page cache
- * and only its partial first and last blocks through HDF5's own descriptor: a batch of 1000 256 x 256 x 6 uint16
- * samples is 852 MB, and new page-cache memory for it cost 1.5 s of kernel time on this kind of VM (direct: 0.3 s
- * of the disk's). The run is then aligned memory whose first byte is that of the run's first block, and a run that
- * fills up keeps its partial last block for the writes that continue it.
+ * With `openDirect` (direct writes to the same file, on a thread of their own: see direct-io.ts), once HDF5 has
+ * written DIRECT_AFTER_BYTES a run's whole blocks go around the page cache and only its partial first and last
+ * blocks through HDF5's own descriptor: a batch of 1000 256 x 256 x 6 uint16 samples is 852 MB, and new page-cache
+ * memory for it cost 1.5 s of kernel time on this kind of VM (direct: 0.6 s of the disk's, while HDF5 goes on). A
+ * small batch stays in the page cache, where writing and syncing it is quicker than a disk's round trips. The run is
+ * then aligned memory whose first byte is that of the run's first block, and a run that fills up keeps its partial
+ * last block for the writes that continue it.
  *
  * Nothing changes for HDF5: a write that does not continue the run, and every other call on the file (a read, a
  * truncate, its size, a seek, closing it), writes the run first, so the file's bytes are always those of HDF5's
  * writes in their order (the kernel keeps a file's cached pages and its direct writes coherent). A failure to write
  * the run is reported on the call that wrote it, which HDF5 turns into an error of its own (and veda into an
- * exception). Where the filesystem turns out to refuse direct writes, the run is written through HDF5's descriptor.
+ * exception).
  */
 
 /** Bytes a run gathers before it is written: through the page cache, and around it. */
 const RUN_BYTES = 1 << 20;
+/** Bytes HDF5 writes through the page cache before direct writes start (when asked for). */
+const DIRECT_AFTER_BYTES = 32 << 20;
 /** Direct runs: the buffers handed out hold this and a block either side (a run starts and ends mid-block). */
 export const DIRECT_RUN_BYTES = 8 << 20;
 
@@ -56,9 +60,21 @@ class Run {
   length = 0;
   /** With direct writes: a buffer of `direct`'s is held (from the run's start until it is written). */
   private holding = false;
+  direct: DirectWrites | null = null;
+  /** Bytes HDF5 has asked to write to the file so far. */
+  asked = 0;
 
-  constructor(readonly direct: DirectWrites | null) {
-    this.bytes = direct ? EMPTY : new Uint8Array(RUN_BYTES);
+  constructor(private options: CoalesceOptions) {
+    this.bytes = new Uint8Array(RUN_BYTES);
+  }
+
+  /** Between runs: direct writes start once enough has been written, if asked for and the system allows. */
+  maybeGoDirect(): void {
+    const { openDirect, directAfter = DIRECT_AFTER_BYTES } = this.options;
+    if (!openDirect || this.direct || this.length > 0 || this.asked < directAfter) return;
+    this.options = {};
+    this.direct = openDirect() ?? null;
+    if (this.direct) this.bytes = EMPTY;
   }
 
   get end(): number {
@@ -113,14 +129,21 @@ const EMPTY = new Uint8Array(0);
 /** Per module: the files whose writes are gathered (by path, as HDF5 opened them) and their open runs. */
 const installed = new WeakMap<object, Map<string, Run>>();
 
+export interface CoalesceOptions {
+  /** Opens direct writes to the file (undefined where the system refuses them), once the file is large enough. */
+  openDirect?: () => DirectWrites | undefined;
+  /** Bytes written through the page cache first (default DIRECT_AFTER_BYTES, 32 MiB). */
+  directAfter?: number;
+}
+
 /**
  * Gathers HDF5's writes to `path` (as passed to h5wasm's File) in `module` from now on, until the returned function
- * is called (after the file is closed: closing writes the last run). With `direct`, whole blocks go through it.
+ * is called (after the file is closed: closing writes the last run).
  */
-export function coalesceWrites(module: H5Module, path: string, direct?: DirectWrites): () => void {
+export function coalesceWrites(module: H5Module, path: string, options: CoalesceOptions = {}): () => void {
   const runs = installed.get(module) ?? install(module);
   if (runs.has(path)) throw new Error(`writes to ${path} are already gathered`);
-  const run = new Run(direct ?? null);
+  const run = new Run(options);
   runs.set(path, run);
   return () => {
     runs.delete(path);
@@ -195,14 +218,17 @@ function install(module: H5Module): Map<string, Run> {
       settle(stream);
       return call(write, stream, buffer, offset, length, position, canOwn);
     }
+    run.asked += length;
     // A write elsewhere (HDF5 rewriting a node of a chunk index) ends the run; direct writes under way go on.
     if (run.length > 0 && position !== run.end) flush(stream);
+    run.maybeGoDirect();
     // A large write through the page cache goes straight from HDF5's memory (gathering it would only copy it).
     if (!run.direct && length > RUN_BYTES / 2) {
       flush(stream);
       return call(write, stream, buffer, offset, length, position, canOwn);
     }
     for (let done = 0; done < length; ) {
+      run.maybeGoDirect();
       if (run.length === 0) run.begin(position + done);
       if (run.room === 0) {
         flush(stream, true);

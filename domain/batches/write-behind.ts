@@ -14,18 +14,21 @@ export class WriteBehind {
   private readonly inFlight = new Set<Promise<void>>();
   private failure: Error | null = null;
 
-  private constructor(
-    private readonly handle: FileHandle,
-    private readonly background: boolean,
-  ) {}
+  private background = true;
+
+  private constructor(private readonly handle: FileHandle) {}
+
+  /** Creates the file (failing if it exists); whoever writes it may open and truncate it again. */
+  static async create(path: string): Promise<WriteBehind> {
+    return new WriteBehind(await open(path, 'wx'));
+  }
 
   /**
-   * Creates the file (failing if it exists); whoever writes it may open and truncate it again. `background: false`
-   * when the file's bytes go around the page cache (direct writes): there is then next to nothing to flush early,
-   * and a sync would only hold a thread of the pool that reads the next chips.
+   * No more early syncs: the file's bytes now go around the page cache (direct writes), so there is next to nothing
+   * to flush early, and a sync would only hold a thread of the pool that reads the next chips.
    */
-  static async create(path: string, { background = true } = {}): Promise<WriteBehind> {
-    return new WriteBehind(await open(path, 'wx'), background);
+  stopBackground(): void {
+    this.background = false;
   }
 
   kick(): void {
