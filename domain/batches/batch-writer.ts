@@ -30,7 +30,7 @@ export interface BatchSample {
 export interface BatchWriterOptions {
   /** gzip level (1-9) for images and masks; 0 (the default) stores them uncompressed, see LAYOUT.md. */
   compression?: number;
-  /** Image bytes buffered per group before they are written (default 8 MiB); memory is about groups x this. */
+  /** Image bytes buffered per group before they are written (default 32 MiB); memory is about groups x this. */
   bufferBytes?: number;
   /**
    * Write the file's whole blocks around the page cache (O_DIRECT, see coalesced-writes.ts) where its filesystem
@@ -56,7 +56,12 @@ export interface BatchSummary {
   bytes: number;
 }
 
-const DEFAULT_BUFFER_BYTES = 8 * 1024 * 1024;
+/**
+ * HDF5 rewrites a node of the chunk index after every slice, a write between two runs of chunks: with direct writes
+ * it waits for the disk (ext4 serialises a file's extending direct writes with its buffered ones). Slices of 32 MiB
+ * against 8: a 1000-sample 852 MB batch 1.72-1.81 s against 1.97-2.06 s.
+ */
+const DEFAULT_BUFFER_BYTES = 32 * 1024 * 1024;
 /** Caps a slice of tiny samples so a write (and its resize) happens at least this often. */
 const MAX_SLICE_SAMPLES = 256;
 /** Rows per chunk of the small per-sample tables (labels, windows, boxes). */
