@@ -106,6 +106,32 @@ describe('direct I/O', () => {
     expect(Buffer.from(await readFile(file)).equals(Buffer.from(expected.subarray(0, 30 * DIRECT_IO_BLOCK)))).toBe(true);
   });
 
+  it('puts bytes into its buffers at any offset, from any offset of the source, byte for byte', async () => {
+    const file = path.join(dir, 'put');
+    await writeFile(file, '');
+    const runBytes = 64 * 1024;
+    const writes = openDirectWrites(file, runBytes)!;
+    const source = pattern(3 * runBytes, 7);
+    const expected = new Uint8Array(40 * runBytes);
+    let block = 0;
+    // Source and target 8-byte aligned alike and not (shifted in place), and one ending at the buffer's very end
+    // (no room to shift into: copied as it is); around each, bytes put before must stay as they were.
+    for (const [from, at, length] of [[0, 0, 5000], [3, 8, 40_000], [8, 3, 777], [6, 4093, 60_001], [1, runBytes - 1001, 1001]] as const) {
+      const buffer = writes.buffer();
+      const before = pattern(runBytes, block + 100);
+      buffer.set(before);
+      writes.put(source.subarray(from, from + length), at);
+      const image = before.slice();
+      image.set(source.subarray(from, from + length), at);
+      expect(Buffer.from(buffer.subarray(0, runBytes)).equals(Buffer.from(image))).toBe(true);
+      writes.write(0, runBytes, block * runBytes);
+      expected.set(image, block * runBytes);
+      block++;
+    }
+    writes.close();
+    expect(Buffer.from(await readFile(file)).equals(Buffer.from(expected.subarray(0, block * runBytes)))).toBe(true);
+  });
+
   it('writes a large batch around the page cache (a small one through it), which h5py reads as one written through it', async () => {
     // 800 samples of 4 x 128 x 128 uint16: 105 MB; the first 32 MiB of any batch go through the page cache.
     const image = (i: number) => {

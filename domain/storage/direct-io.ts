@@ -27,7 +27,11 @@ const O_DIRECT: number | undefined = (constants as Record<string, number | undef
 
 /** The part of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
 const { WebAssembly } = globalThis as unknown as {
-  WebAssembly: { Memory: new (size: { initial: number; maximum: number; shared?: boolean }) => { buffer: ArrayBuffer } };
+  WebAssembly: {
+    Memory: new (size: { initial: number; maximum: number; shared?: boolean }) => { buffer: ArrayBuffer };
+    Module: new (bytes: Uint8Array) => object;
+    Instance: new (module: object, imports: object) => { exports: { copy(to: number, from: number, length: number): void } };
+  };
 };
 
 /** Memory whose first byte is on a page boundary: whole WebAssembly pages of 64 KiB. */
@@ -176,6 +180,11 @@ export interface DirectWrites {
   /** The buffer to gather the next run in: aligned, `runBytes` long; waits until its last write is done. */
   buffer(): Uint8Array;
   /**
+   * Copies `source` into the buffer last handed out, from its byte `at`: as fast as a plain copy whatever the two
+   * addresses, where `set` of bytes 8-byte aligned differently (HDF5's chunk at an odd file offset) takes 6-8 times as long.
+   */
+  put(source: Uint8Array | Int8Array, at: number): void;
+  /**
    * Writes bytes [from, to) of the buffer last handed out at `position` (all three whole blocks), or nothing when
    * from === to; may return before the bytes are written, so the buffer is not changed until handed out again.
    */
@@ -186,6 +195,29 @@ export interface DirectWrites {
   drain(): void;
   /** Drains (a failure is thrown) and closes the file's direct descriptor. */
   close(): void;
+}
+
+/**
+ * A WebAssembly function over a shared memory, `copy(to, from, length)`, with the engine's own memmove (`memory.copy`).
+ * V8 copies between typed arrays a word at a time only where source and target are aligned alike; otherwise a byte at a
+ * time: measured here, 786 MB in 220 ms against 30 ms. Within one memory, memory.copy is fast either way (11 ms), so
+ * a misaligned copy becomes an aligned copy next to its place plus a shift into it. The module, hand-assembled:
+ * (import "m" "mem" (memory 1 65536 shared)) (func (export "copy") (param i32 i32 i32) memory.copy).
+ */
+const MEMMOVE_MODULE = new Uint8Array([
+  ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
+  ...[0x01, 0x07, 0x01, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00], // types: (i32, i32, i32) -> ()
+  ...[0x02, 0x0d, 0x01, 0x01, 0x6d, 0x03, 0x6d, 0x65, 0x6d, 0x02, 0x03, 0x01, 0x80, 0x80, 0x04], // import m.mem: shared, 1..65536 pages
+  ...[0x03, 0x02, 0x01, 0x00], // one function of type 0
+  ...[0x07, 0x08, 0x01, 0x04, 0x63, 0x6f, 0x70, 0x79, 0x00, 0x00], // export "copy"
+  ...[0x0a, 0x0e, 0x01, 0x0c, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc, 0x0a, 0x00, 0x00, 0x0b], // local.get 0 1 2; memory.copy
+]);
+/** Bytes past a copy that `put` uses for a while: its aligned copy lands up to 7 bytes after its place. */
+const PUT_SLACK = 7;
+
+/** memmove within `memory` (a shared WebAssembly memory), by byte offsets. */
+function memmoveIn(memory: object): (to: number, from: number, length: number) => void {
+  return new WebAssembly.Instance(new WebAssembly.Module(MEMMOVE_MODULE), { m: { mem: memory } }).exports.copy;
 }
 
 /** Buffers written at once, at most, by a writing thread. */
@@ -239,7 +271,9 @@ export function openDirectWrites(file: string, runBytes: number): DirectWrites |
   }
   const slotBytes = pagesFor(runBytes) * WASM_PAGE;
   const pages = (slotBytes / WASM_PAGE) * WRITE_SLOTS;
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer as unknown as SharedArrayBuffer;
+  const wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const memory = wasmMemory.buffer as unknown as SharedArrayBuffer;
+  const memmove = memmoveIn(wasmMemory);
   const state = new Int32Array(new SharedArrayBuffer(4 * WRITE_SLOTS));
   const meta = new Float64Array(new SharedArrayBuffer(8 * 3 * WRITE_SLOTS));
   const { port1, port2 } = new MessageChannel();
@@ -270,6 +304,23 @@ export function openDirectWrites(file: string, runBytes: number): DirectWrites |
       current = next;
       next = (next + 1) % WRITE_SLOTS;
       return new Uint8Array(memory, current * slotBytes, slotBytes);
+    },
+    put(source, at) {
+      if (current === -1) throw new Error('direct writes: no buffer handed out');
+      const bytes = new Uint8Array(memory, current * slotBytes, slotBytes);
+      // The buffer starts on a page, the source's buffer on 8 bytes at least (a WebAssembly memory, as HDF5's heap,
+      // on a page): the addresses are aligned as the offsets are.
+      const shift = (((source.byteOffset - at) % 8) + 8) % 8;
+      if (shift === 0 || at + source.length + PUT_SLACK > slotBytes) {
+        bytes.set(source, at);
+        return;
+      }
+      // The aligned copy runs `shift` bytes past the place it shifts into: those bytes are kept and put back.
+      const end = at + source.length;
+      const after = bytes.slice(end, end + shift);
+      bytes.set(source, at + shift);
+      memmove(current * slotBytes + at, current * slotBytes + at + shift, source.length);
+      bytes.set(after, end);
     },
     write(from, to, position) {
       if (current === -1) throw new Error('direct writes: no buffer handed out');
