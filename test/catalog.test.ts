@@ -223,6 +223,16 @@ describe.each(BACKENDS)('catalog on %s', (_name, start) => {
       );
       expect(rows.map((row) => row.version)).toEqual(MIGRATIONS.map((migration) => migration.version));
     });
+
+    it('stores labels compressed with lz4 where the server has it, else as PostgreSQL does by default', async () => {
+      const { rows } = await backend.client.query<{ method: string; lz4: boolean }>(
+        `select attcompression as method,
+                exists (select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any(enumvals)) as lz4
+           from pg_attribute where attrelid = 'datapoints'::regclass and attname = 'label'`,
+      );
+      // 'l': lz4; '': the server's default_toast_compression (pglz unless set otherwise).
+      expect(rows[0]!.method).toBe(rows[0]!.lz4 ? 'l' : '');
+    });
   });
 
   describe('datapoints', () => {

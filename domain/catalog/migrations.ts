@@ -98,6 +98,19 @@ export const MIGRATIONS: Migration[] = [
       `create index api_tokens_user_idx on api_tokens (user_id, created_at)`,
     ],
   },
+  {
+    version: 4,
+    name: 'labels compressed with lz4 where the server has it',
+    statements: [
+      // A segmentation label is 10-20 KB of JSON, compressed as it is stored (TOAST). pglz took 0.32 s of the
+      // server's CPU per 1000 labels of the bench's scene, on the same cores as the worker; lz4 0.10 s, for 20% more
+      // bytes. Servers built without lz4 (PGlite among them) keep pglz. Labels stored before stay as they are.
+      `do $$ begin
+        alter table datapoints alter column label set compression lz4;
+      exception when feature_not_supported then null;
+      end $$`,
+    ],
+  },
 ];
 
 /** Any constant unlikely to collide with other users of advisory locks on a shared database. */
