@@ -7,7 +7,7 @@ import { whileHeartbeating } from './heartbeat.js';
 import { InvalidInputError } from '../domain/errors.js';
 import { datapointId } from '../domain/datapoints/id.js';
 import type { Catalog, DatasetCounts, DatasetRecord, NewDatapoint } from '../domain/catalog/types.js';
-import type { ChipStore } from '../domain/chips/types.js';
+import type { ChipStore, LocalChipRoot } from '../domain/chips/types.js';
 import { chipKey } from '../domain/chips/index.js';
 import type { ImageSource } from '../domain/imagery/index.js';
 import { bytesPerSample } from '../domain/imagery/dtypes.js';
@@ -266,6 +266,8 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
      * leaves stored chips that the retry (resuming at this batch) stores again, never a row without its chip.
      */
     async function storeChips(points: NewDatapoint[]): Promise<void> {
+      const local = chips.local?.();
+      if (local) return storeLocalChips(points, local);
       const read = await resources.compute.readWindows({ image: spec.image, ...(spec.bands ? { bands: spec.bands } : {}), windows: points.map((p) => p.window) });
       for (const [i, point] of points.entries()) {
         dataset = await checkChipShape(catalog, dataset, read[i]!, spec.image);
@@ -274,6 +276,32 @@ export function createIngestActivities(catalog: Catalog, chips: ChipStore, resou
       await eachConcurrently(points, CHIP_WRITES, (point, i) => chips.put(point.chipKey!, read[i]!));
       // Stored: their buffers can carry later windows (ChipStore.put keeps no chip).
       resources.compute.recycle(read);
+    }
+
+    /**
+     * Local chips are stored by the thread that reads them (ComputePool.storeWindows). The shape a window's chip has
+     * is known beforehand (its bands and size, the image's dtype): the dataset claims it before any chip is written.
+     */
+    async function storeLocalChips(points: NewDatapoint[], store: LocalChipRoot): Promise<void> {
+      const bands = spec.bands?.length ?? image.info.bands;
+      const { dtype } = image.info;
+      for (const point of points) {
+        dataset = await claimChipShape(catalog, dataset, [bands, point.window.height, point.window.width], dtype, spec.image);
+        point.chipKey = chipKey(dataset.id, point.id);
+      }
+      const shapes = await resources.compute.storeWindows({
+        image: spec.image,
+        ...(spec.bands ? { bands: spec.bands } : {}),
+        windows: points.map((p) => p.window),
+        keys: points.map((p) => p.chipKey!),
+        store,
+      });
+      for (const [i, shape] of shapes.entries()) {
+        const { width, height } = points[i]!.window;
+        if (shape.dtype !== dtype || shape.bands !== bands || shape.width !== width || shape.height !== height) {
+          throw new Error(`the chip of window ${JSON.stringify(points[i]!.window)} of ${spec.image} came out ${shape.dtype} [${shape.bands}, ${shape.height}, ${shape.width}]`);
+        }
+      }
     }
 
     let next = resumeAt;

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { BatchMeta } from '../domain/batches/layout.js';
 import type { BatchSample, BatchSummary, BatchWriterOptions, writeBatch } from '../domain/batches/batch-writer.js';
 import { fromTaskFailure, type TaskFailure } from './task-errors.js';
+import { soleBuffer } from '../domain/imagery/index.js';
 
 export type BatchThreadRequest =
   | { type: 'create'; path: string; meta: BatchMeta; options: BatchWriterOptions }
@@ -121,8 +122,8 @@ class BatchThread {
 
 /** The image buffer a sample's array alone uses: moving one shared with other arrays would empty those. */
 function ownBuffer({ image: { data } }: BatchSample): ArrayBuffer[] {
-  const { buffer } = data;
-  return buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buffer.byteLength ? [buffer] : [];
+  const buffer = soleBuffer(data);
+  return buffer ? [buffer] : [];
 }
 
 /**

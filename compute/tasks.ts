@@ -4,9 +4,12 @@
  * where the machine has cores to spare, its event loop staying free for Temporal; else `TaskContext` runs them
  * in-process.
  */
-import { nodataShare, offerSpareBuffers, openImage, type ImageSource } from '../domain/imagery/index.js';
+import { nodataShare, offerSpareBuffers, openImage, soleBuffer, type ImageSource } from '../domain/imagery/index.js';
 import { encodeStoredLabel, openLabelWindows, readWindowLabelContext, type LabelSourceOptions, type LabelWindows, type PackedRunsLabel } from '../domain/labels/index.js';
 import type { GeoTransform, Label, LabelOptions, MlType, PixelWindow, Raster } from '../domain/types.js';
+import { ObjectChipStore } from '../domain/chips/object-chip-store.js';
+import { LocalObjectStore } from '../domain/storage/local-object-store.js';
+import type { LocalChipRoot } from '../domain/chips/types.js';
 import { BoundedCache } from './bounded-cache.js';
 
 /** Which label file an ingest reads (IngestSpec.labels). */
@@ -41,6 +44,23 @@ export interface ReadWindowsTask {
   spares?: ArrayBuffer[];
 }
 
+/** Windows of one image stored as chips under local keys by the thread that reads them (see ComputePool.storeWindows). */
+export interface StoreWindowsTask {
+  image: string;
+  bands?: number[];
+  windows: PixelWindow[];
+  /** The chip key of each window, in order. */
+  keys: string[];
+  /** The local chip store, as the worker opened it. */
+  store: LocalChipRoot;
+}
+
+/** The shape of each chip stored, in order: what the caller checks against its dataset. */
+export type StoredChipShape = Pick<Raster, 'dtype' | 'bands' | 'height' | 'width'>;
+
+/** Chips written at once by a storing thread: each is a few file-system calls on libuv's threads. */
+const STORE_WRITES = 8;
+
 /** Images a task context keeps open (a chunk reads one; a thread may serve chunks of a few). */
 export const OPEN_IMAGES = 2;
 
@@ -63,6 +83,8 @@ export function labelFileOptions({ classProperty, layer }: LabelFileSpec, classe
 export class TaskContext {
   private readonly images: BoundedCache<ImageSource>;
   private readonly labels = new BoundedCache<LabelWindows>(8);
+  /** Local chip stores by root (a worker has one). */
+  private readonly chipStores = new Map<string, ObjectChipStore>();
 
   constructor(private readonly options: TaskContextOptions) {
     this.images = new BoundedCache<ImageSource>(OPEN_IMAGES, (image) => image.close());
@@ -90,6 +112,36 @@ export class TaskContext {
       const chips: Raster[] = [];
       for (const window of windows) chips.push(await source.readWindow(window, bands));
       return chips;
+    });
+  }
+
+  /**
+   * Reads each window and stores it under its key, STORE_WRITES chips written at once while the next windows are
+   * read; a chip's buffer carries a later window once its chip is stored. Returns the chips' shapes, not their pixels.
+   */
+  async storeWindows({ image, bands, windows, keys, store }: StoreWindowsTask): Promise<StoredChipShape[]> {
+    if (keys.length !== windows.length) throw new Error(`${windows.length} windows and ${keys.length} chip keys`);
+    const chips = this.chipStores.get(store.root) ?? new ObjectChipStore(new LocalObjectStore(store.root, store.options));
+    if (!this.chipStores.has(store.root)) this.chipStores.set(store.root, chips);
+    return this.withImage(image, async (source) => {
+      const shapes: StoredChipShape[] = [];
+      const writing = new Set<Promise<void>>();
+      let failure: unknown;
+      for (const [i, window] of windows.entries()) {
+        const chip = await source.readWindow(window, bands);
+        shapes.push({ dtype: chip.dtype, bands: chip.bands, height: chip.height, width: chip.width });
+        const put: Promise<void> = chips.put(keys[i]!, chip).then(
+          () => offerSpareBuffers([soleBuffer(chip.data)].filter((b) => b !== undefined)),
+          (err: unknown) => void (failure ??= err),
+        );
+        writing.add(put);
+        void put.finally(() => writing.delete(put));
+        if (writing.size >= STORE_WRITES) await Promise.race(writing);
+        if (failure !== undefined) break;
+      }
+      await Promise.all(writing);
+      if (failure !== undefined) throw failure;
+      return shapes;
     });
   }
 

@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-export const { labelWindows, readWindows } = await import('./thread.ts');
+export const { labelWindows, readWindows, storeWindows } = await import('./thread.ts');

@@ -4,7 +4,16 @@
  */
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import type { Raster } from '../domain/types.js';
-import { TaskContext, type LabelWindowsTask, type LabelWindowsResult, type ReadWindowsTask, type TaskContextOptions } from './tasks.js';
+import { soleBuffer } from '../domain/imagery/index.js';
+import {
+  TaskContext,
+  type LabelWindowsTask,
+  type LabelWindowsResult,
+  type ReadWindowsTask,
+  type StoreWindowsTask,
+  type StoredChipShape,
+  type TaskContextOptions,
+} from './tasks.js';
 import { toTaskFailure, type TaskFailure } from './task-errors.js';
 
 const context = new TaskContext(workerData as TaskContextOptions);
@@ -27,12 +36,11 @@ export async function readWindows(task: ReadWindowsTask): Promise<Raster[] | Tas
   return move({ [transferableSymbol]: ownBuffers(result), [valueSymbol]: result }) as unknown as Raster[];
 }
 
+export function storeWindows(task: StoreWindowsTask): Promise<StoredChipShape[] | TaskFailure> {
+  return settle(() => context.storeWindows(task));
+}
+
 /** The buffers only these chips use: moving one that a pool shares with other arrays would empty those. */
 function ownBuffers(chips: Raster[]): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>();
-  for (const { data } of chips) {
-    const { buffer } = data;
-    if (buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buffer.byteLength) buffers.add(buffer);
-  }
-  return [...buffers];
+  return [...new Set(chips.map(({ data }) => soleBuffer(data)).filter((b) => b !== undefined))];
 }

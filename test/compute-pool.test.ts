@@ -3,6 +3,7 @@
  * back without sharing memory, bring veda's errors back as their own classes (a bad input stays non-retryable),
  * and run tasks of concurrent activities on several threads at once: label and read tasks in lanes of their own.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,9 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputePool } from '../compute/pool.js';
 import type { LabelWindowsTask } from '../compute/tasks.js';
 import { loadedLabel, storedLabel } from '../domain/catalog/stored-label.js';
+import { ObjectChipStore } from '../domain/chips/index.js';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { openImage, type ImageSource } from '../domain/imagery/index.js';
 import { encodeLabel, loadLabelSource, windowLabelContext } from '../domain/labels/index.js';
+import { LocalObjectStore } from '../domain/storage/local-object-store.js';
 import type { PixelWindow } from '../domain/types.js';
 import { gdalTranslate } from './support/gdal.js';
 import { OLINDA } from './support/stack.js';
@@ -84,6 +87,38 @@ describe('compute threads', () => {
         Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength),
       );
     }
+  });
+
+  it('store windows as chips on the reading thread, as a chip store in-process reads them back, pixels exact', async () => {
+    const ws = windows(40, 56);
+    const keys = ws.map((_, i) => `datasets/d/chips/${String(i % 3).padStart(2, '0')}/p${i}.chip`);
+    const inline = new ComputePool({ threads: 0 });
+    try {
+      // Around the page cache and through it; on threads (chips written 8 at a time, buffers reused) and in-process.
+      for (const [compute, directIo] of [[pool, true], [pool, false], [inline, true]] as const) {
+        const root = await mkdtemp(path.join(dir, 'chips-'));
+        const shapes = await compute.storeWindows({ image: OLINDA.image, bands: [4, 2], windows: ws, keys, store: { root, options: { directIo } } });
+        // Every chip is in place when the task resolves (looked for at once, before any other I/O completes).
+        expect(keys.filter((key) => !existsSync(path.join(root, key)))).toEqual([]);
+        expect(shapes).toEqual(ws.map(() => ({ dtype: image.info.dtype, bands: 2, height: 56, width: 56 })));
+        const chips = new ObjectChipStore(new LocalObjectStore(root, { directIo }));
+        for (const [i, w] of ws.entries()) {
+          const expected = await image.readWindow(w, [4, 2]);
+          const stored = await chips.get(keys[i]!);
+          expect([stored.dtype, stored.bands, stored.height, stored.width]).toEqual([expected.dtype, 2, 56, 56]);
+          expect(Buffer.from(stored.data.buffer, stored.data.byteOffset, stored.data.byteLength)).toEqual(
+            Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength),
+          );
+        }
+      }
+    } finally {
+      await inline.close();
+    }
+    // A store that cannot be written (its root is a file) fails the task with the file system's error.
+    const file = path.join(dir, 'a-file');
+    await writeFile(file, 'not a directory');
+    const failed = pool.storeWindows({ image: OLINDA.image, windows: ws.slice(0, 12), keys: keys.slice(0, 12), store: { root: file, options: {} } });
+    await expect(failed).rejects.toThrow(/ENOTDIR|EEXIST|not a directory/);
   });
 
   it('encode the same labels as encodeLabel in-process, for every ML type, as the catalog stores them', async () => {

@@ -3,7 +3,7 @@ import { LocalObjectStore } from '../storage/local-object-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Raster } from '../types.js';
 import { decodeChip, encodeChipParts, readChipFile } from './chip-format.js';
-import type { ChipStore } from './types.js';
+import type { ChipStore, LocalChipRoot } from './types.js';
 
 /**
  * Chips as objects of a store (a local directory or an S3 prefix), one object per key in veda's chip format
@@ -40,6 +40,10 @@ export class ObjectChipStore implements ChipStore {
       throw err;
     }
     return decodeChip(bytes, key);
+  }
+
+  local(): LocalChipRoot | undefined {
+    return this.objects instanceof LocalObjectStore ? { root: this.objects.root, options: this.objects.options } : undefined;
   }
 
   has(key: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { Raster } from '../types.js';
+import type { LocalObjectStoreOptions } from '../storage/local-object-store.js';
 
 /**
  * Chips by key under a root. Lossless for every dtype and band count; writes are atomic (a crashed writer
@@ -11,4 +12,12 @@ export interface ChipStore {
   has(key: string): Promise<boolean>;
   /** Removes every chip whose key starts with the prefix (used when a dataset is deleted). */
   deletePrefix(prefix: string): Promise<void>;
+  /** Where chips are files under a local root: the root and how it is written (another thread may write there). */
+  local?(): LocalChipRoot | undefined;
+}
+
+/** A local chip store as another thread opens it again: its root directory and options. */
+export interface LocalChipRoot {
+  root: string;
+  options: LocalObjectStoreOptions;
 }

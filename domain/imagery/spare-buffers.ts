@@ -5,6 +5,15 @@
  * Per thread (module state); a buffer is only ever offered by whoever owns it outright (moved here, never shared).
  */
 
+/**
+ * The buffer `data` alone uses (all of it, no other view's): one that can move to another thread, or carry later
+ * windows, without emptying or overwriting anyone else's array. Undefined for a view of part of a buffer.
+ */
+export function soleBuffer(data: ArrayBufferView): ArrayBuffer | undefined {
+  const { buffer } = data;
+  return buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buffer.byteLength ? buffer : undefined;
+}
+
 /** Spare bytes a thread keeps at most: a few chunks' worth of windows; more are left to the garbage collector. */
 export const MAX_SPARE_BYTES = 64 * 2 ** 20;
 

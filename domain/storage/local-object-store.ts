@@ -27,7 +27,10 @@ export class LocalObjectStore implements ObjectStore {
   /** Whether objects go around the page cache: asked for, and found to work in the root (tried once). */
   private direct: Promise<boolean> | undefined;
 
-  constructor(root: string, options: LocalObjectStoreOptions = {}) {
+  constructor(
+    root: string,
+    readonly options: LocalObjectStoreOptions = {},
+  ) {
     this.root = resolve(root);
     if (!options.directIo) this.direct = Promise.resolve(false);
   }
