@@ -121,25 +121,31 @@ export class TaskContext {
    */
   async storeWindows({ image, bands, windows, keys, store }: StoreWindowsTask): Promise<StoredChipShape[]> {
     if (keys.length !== windows.length) throw new Error(`${windows.length} windows and ${keys.length} chip keys`);
-    const chips = this.chipStores.get(store.root) ?? new ObjectChipStore(new LocalObjectStore(store.root, store.options));
-    if (!this.chipStores.has(store.root)) this.chipStores.set(store.root, chips);
+    const chips = this.chipStoreAt(store);
     return this.withImage(image, async (source) => {
       const shapes: StoredChipShape[] = [];
+      // Writes in flight; they never reject (the first failure is kept), and all end before the task does.
       const writing = new Set<Promise<void>>();
       let failure: unknown;
-      for (const [i, window] of windows.entries()) {
-        const chip = await source.readWindow(window, bands);
-        shapes.push({ dtype: chip.dtype, bands: chip.bands, height: chip.height, width: chip.width });
-        const put: Promise<void> = chips.put(keys[i]!, chip).then(
-          () => offerSpareBuffers([soleBuffer(chip.data)].filter((b) => b !== undefined)),
-          (err: unknown) => void (failure ??= err),
-        );
-        writing.add(put);
-        void put.finally(() => writing.delete(put));
-        if (writing.size >= STORE_WRITES) await Promise.race(writing);
-        if (failure !== undefined) break;
+      try {
+        for (const [i, window] of windows.entries()) {
+          const chip = await source.readWindow(window, bands);
+          shapes.push({ dtype: chip.dtype, bands: chip.bands, height: chip.height, width: chip.width });
+          const put: Promise<void> = chips.put(keys[i]!, chip).then(
+            () => {
+              const buffer = soleBuffer(chip.data);
+              if (buffer) offerSpareBuffers([buffer]);
+            },
+            (err: unknown) => void (failure ??= err),
+          );
+          writing.add(put);
+          void put.finally(() => writing.delete(put));
+          if (writing.size >= STORE_WRITES) await Promise.race(writing);
+          if (failure !== undefined) break;
+        }
+      } finally {
+        await Promise.all(writing);
       }
-      await Promise.all(writing);
       if (failure !== undefined) throw failure;
       return shapes;
     });
@@ -156,6 +162,15 @@ export class TaskContext {
       for (const window of windows) keep.push(nodataShare(await source.readWindow(window, bands), source.info.nodata) <= maxNodata);
       return keep;
     });
+  }
+
+  private chipStoreAt({ root, options }: LocalChipRoot): ObjectChipStore {
+    let chips = this.chipStores.get(root);
+    if (!chips) {
+      chips = new ObjectChipStore(new LocalObjectStore(root, options));
+      this.chipStores.set(root, chips);
+    }
+    return chips;
   }
 
   private async withImage<T>(uri: string, work: (image: ImageSource) => Promise<T>): Promise<T> {
